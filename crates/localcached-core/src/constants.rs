@@ -1,0 +1,49 @@
+//! Every tunable of the core in one place, each with the reason for its value.
+
+/// Keys are `svc:table:pk`; 250 bytes matches memcached's key limit, which is what most
+/// teams already size their keys against, and lets a key length fit in a `u8`.
+pub const MAX_KEY_BYTES: usize = 250;
+
+/// Default byte budget of an embedded store: large enough for a useful working set,
+/// small enough that forgetting to set it never surprises a container's memory limit.
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default largest single value. A cache entry above 1 MiB is nearly always a mistake
+/// (Memcached uses the same default), and it bounds the cost of one copy on the hot path.
+pub const DEFAULT_MAX_VALUE_BYTES: u64 = 1024 * 1024;
+
+/// Hard ceiling for `maxValueBytes`: values cross N-API as `i32` lengths on the get path.
+pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
+
+/// What one entry costs beyond its key and value bytes, measured on x86-64 glibc by
+/// `tests/overhead.rs` (mean 66.9, worst 70.3 over 16 store sizes; the test fails if this
+/// constant drifts more than 6 bytes from the measured mean):
+/// - 32 bytes: the slab slot (`Box<[u8]>` 16, LRU links 8, hash 4, expiry-heap position 4);
+/// - ~4 bytes: the slab's spare capacity (it grows by a quarter at a time);
+/// - ~14 bytes: the 8-byte hash-index slot at the index's average load (it doubles at 3/4);
+/// - ~17 bytes: the allocator's 8-byte chunk header, its 16-byte rounding, and the one
+///   byte of key length stored in front of the key.
+pub const ENTRY_OVERHEAD_BYTES: u64 = 68;
+
+/// Extra cost of an entry that has a TTL: its 16-byte slot in the shard's expiry heap.
+pub const TTL_OVERHEAD_BYTES: u64 = 16;
+
+/// Shards per available core when the caller does not choose. More shards than cores keep
+/// two threads from colliding on one lock; a small multiple keeps per-shard LRU order close
+/// to global LRU order (see `store.rs`).
+pub const SHARDS_PER_CORE: usize = 4;
+
+/// Upper bound on shards: beyond this, empty shards cost more than contention saves.
+pub const MAX_SHARDS: usize = 1024;
+
+/// Largest removal hand-off queue. A record holds a key inline (252 bytes), so a full queue
+/// costs at most ~4 MiB; past it, records are counted as dropped and reported once.
+pub const REMOVAL_QUEUE_CAPACITY: usize = 16 * 1024;
+
+/// Default sweeper interval: expired entries linger at most this long past their TTL
+/// unless a read finds them first (a read never returns them).
+pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 1000;
+
+/// The largest TTL we accept: JavaScript's `Number.MAX_SAFE_INTEGER`, so every TTL a JS
+/// caller can express exactly is accepted and none silently rounds.
+pub const MAX_TTL_MS: u64 = (1 << 53) - 1;

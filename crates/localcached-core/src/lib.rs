@@ -1,0 +1,23 @@
+//! localcached-core: a sharded, byte-bounded LRU store with TTLs, typed removal causes,
+//! a bounded removal hand-off and binary stats. Pure `std`; knows nothing of Node.
+
+pub mod cause;
+pub mod clock;
+pub mod constants;
+pub mod error;
+mod expiry;
+pub mod hash;
+mod index;
+pub mod key;
+pub mod removal;
+mod shard;
+pub mod stats;
+pub mod store;
+
+pub use cause::RemovalCause;
+pub use clock::Clock;
+pub use error::StoreError;
+pub use key::{validate_key, KeyParts, KeyProblem, KEY_RULE};
+pub use removal::RemovalRecord;
+pub use stats::Stats;
+pub use store::{Lookup, Store, StoreOptions};

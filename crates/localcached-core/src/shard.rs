@@ -1,0 +1,370 @@
+//! One shard: a slab of entries, a hash index into it, an intrusive LRU list through it
+//! and an expiry heap over it. Everything here runs under the shard's mutex, so nothing
+//! here is concurrent; the store decides what to do, the shard keeps its structures true.
+
+use crate::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
+use crate::expiry::{ExpiryHeap, NOT_SCHEDULED};
+use crate::index::HashIndex;
+
+pub const NIL: u32 = u32::MAX;
+
+/// One cached entry, or a free slot (empty `data`, chained through `next`). 32 bytes.
+struct Entry {
+    /// `[key_len, key.., value..]`: one allocation per entry. Keeping the key length in
+    /// the allocation instead of a field keeps the slot at 32 bytes.
+    data: Box<[u8]>,
+    /// Toward the most recently used end.
+    prev: u32,
+    /// Toward the least recently used end (or the next free slot).
+    next: u32,
+    hash: u32,
+    heap_pos: u32,
+}
+
+impl Entry {
+    fn free(next: u32) -> Entry {
+        Entry { data: Box::default(), prev: NIL, next, hash: 0, heap_pos: NOT_SCHEDULED }
+    }
+
+    #[inline]
+    fn key_len(&self) -> usize {
+        self.data[0] as usize
+    }
+
+    #[inline]
+    fn key(&self) -> &[u8] {
+        &self.data[1..1 + self.key_len()]
+    }
+
+    #[inline]
+    fn value(&self) -> &[u8] {
+        &self.data[1 + self.key_len()..]
+    }
+
+    #[inline]
+    fn is_free(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn charge(&self) -> u64 {
+        entry_charge(self.data.len() - 1, self.heap_pos != NOT_SCHEDULED)
+    }
+}
+
+/// Packs a key and value into one exactly-sized allocation, as entries hold them.
+pub fn entry_data(key: &[u8], value: &[u8]) -> Box<[u8]> {
+    let mut data = Vec::with_capacity(1 + key.len() + value.len());
+    data.push(key.len() as u8);
+    data.extend_from_slice(key);
+    data.extend_from_slice(value);
+    data.into_boxed_slice()
+}
+
+/// What an entry of `payload_len` key+value bytes is charged against the budget.
+#[inline]
+pub fn entry_charge(payload_len: usize, has_ttl: bool) -> u64 {
+    payload_len as u64 + ENTRY_OVERHEAD_BYTES + if has_ttl { TTL_OVERHEAD_BYTES } else { 0 }
+}
+
+/// Per-shard counters, kept under the shard lock so counting costs no atomics.
+#[derive(Default, Clone, Copy)]
+pub struct ShardCounters {
+    pub get_calls: u64,
+    pub get_hits: u64,
+    pub get_misses: u64,
+    pub put_calls: u64,
+    pub del_calls: u64,
+    pub evictions: u64,
+    pub expired_removals: u64,
+}
+
+#[derive(Default)]
+pub struct Shard {
+    entries: Vec<Entry>,
+    free_head: Option<u32>,
+    index: HashIndex,
+    /// Most recently used.
+    head: Option<u32>,
+    /// Least recently used: the next eviction victim.
+    tail: Option<u32>,
+    expiry: ExpiryHeap,
+    len: usize,
+    bytes: u64,
+    pub counters: ShardCounters,
+}
+
+/// An entry that left the shard, and what it was charged.
+pub struct Removed {
+    entry: Entry,
+    pub charge: u64,
+}
+
+impl Removed {
+    pub fn key(&self) -> &[u8] {
+        self.entry.key()
+    }
+}
+
+impl Shard {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    #[inline]
+    pub fn find(&self, hash: u32, key: &[u8]) -> Option<u32> {
+        let entries = &self.entries;
+        self.index.find(hash, |slot| entries[slot as usize].key() == key)
+    }
+
+    #[inline]
+    pub fn value(&self, slot: u32) -> &[u8] {
+        self.entries[slot as usize].value()
+    }
+
+    /// The entry's deadline, if it has a TTL.
+    #[inline]
+    pub fn deadline(&self, slot: u32) -> Option<u64> {
+        let pos = self.entries[slot as usize].heap_pos;
+        (pos != NOT_SCHEDULED).then(|| self.expiry.get(pos).at_ms)
+    }
+
+    pub fn lru_tail(&self) -> Option<u32> {
+        self.tail
+    }
+
+    /// The slot whose deadline is earliest, if it is at or before `now_ms`.
+    pub fn next_expired(&self, now_ms: u64) -> Option<u32> {
+        self.expiry.peek().filter(|d| d.at_ms <= now_ms).map(|d| d.slot)
+    }
+
+    /// Marks an entry as most recently used.
+    #[inline]
+    pub fn touch(&mut self, slot: u32) {
+        if self.head != Some(slot) {
+            self.unlink(slot);
+            self.link_front(slot);
+        }
+    }
+
+    /// Stores a new entry (the key must not be present); returns its slot and charge.
+    pub fn insert(&mut self, hash: u32, data: Box<[u8]>, deadline: Option<u64>) -> (u32, u64) {
+        let entry = Entry { data, prev: NIL, next: NIL, hash, heap_pos: NOT_SCHEDULED };
+        let slot = match self.free_head {
+            Some(slot) => {
+                self.free_head = opt(self.entries[slot as usize].next);
+                self.entries[slot as usize] = entry;
+                slot
+            }
+            None => {
+                if self.entries.len() == self.entries.capacity() {
+                    // Grow by a quarter, not double: the slab's spare capacity is part of
+                    // every entry's real cost, and this keeps it near 12% on average.
+                    self.entries.reserve_exact((self.entries.len() / 4).max(16));
+                }
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.index.insert(hash, slot);
+        self.link_front(slot);
+        if let Some(at_ms) = deadline {
+            self.schedule(slot, at_ms);
+        }
+        self.len += 1;
+        let charge = self.entries[slot as usize].charge();
+        self.bytes += charge;
+        (slot, charge)
+    }
+
+    /// Swaps in new data and deadline for an existing entry and marks it most recently used.
+    /// Returns (old charge, new charge).
+    pub fn replace(&mut self, slot: u32, data: Box<[u8]>, deadline: Option<u64>) -> (u64, u64) {
+        let old_charge = self.entries[slot as usize].charge();
+        self.entries[slot as usize].data = data;
+        let pos = self.entries[slot as usize].heap_pos;
+        match (pos != NOT_SCHEDULED, deadline) {
+            (true, Some(at_ms)) => {
+                let entries = &mut self.entries;
+                self.expiry.update(pos, at_ms, &mut |s, p| entries[s as usize].heap_pos = p);
+            }
+            (true, None) => self.unschedule(slot),
+            (false, Some(at_ms)) => self.schedule(slot, at_ms),
+            (false, None) => {}
+        }
+        self.touch(slot);
+        let new_charge = self.entries[slot as usize].charge();
+        self.bytes = self.bytes - old_charge + new_charge;
+        (old_charge, new_charge)
+    }
+
+    /// Takes an entry out of every structure and frees its slot.
+    pub fn remove(&mut self, slot: u32) -> Removed {
+        let (hash, charge) = {
+            let entry = &self.entries[slot as usize];
+            (entry.hash, entry.charge())
+        };
+        self.index.remove(hash, slot);
+        self.unlink(slot);
+        self.unschedule(slot);
+        let next_free = self.free_head.unwrap_or(NIL);
+        let entry = std::mem::replace(&mut self.entries[slot as usize], Entry::free(next_free));
+        self.free_head = Some(slot);
+        self.len -= 1;
+        self.bytes -= charge;
+        Removed { entry, charge }
+    }
+
+    /// Drops every entry and gives the memory back; returns the bytes that were charged.
+    pub fn clear(&mut self) -> u64 {
+        let freed = self.bytes;
+        let counters = self.counters;
+        *self = Shard::default();
+        self.counters = counters;
+        freed
+    }
+
+    fn schedule(&mut self, slot: u32, at_ms: u64) {
+        let entries = &mut self.entries;
+        self.expiry.push(at_ms, slot, &mut |s, p| entries[s as usize].heap_pos = p);
+    }
+
+    fn unschedule(&mut self, slot: u32) {
+        let pos = self.entries[slot as usize].heap_pos;
+        if pos != NOT_SCHEDULED {
+            let entries = &mut self.entries;
+            self.expiry.remove(pos, &mut |s, p| entries[s as usize].heap_pos = p);
+            self.entries[slot as usize].heap_pos = NOT_SCHEDULED;
+        }
+    }
+
+    fn link_front(&mut self, slot: u32) {
+        let old_head = self.head;
+        {
+            let entry = &mut self.entries[slot as usize];
+            entry.prev = NIL;
+            entry.next = old_head.unwrap_or(NIL);
+        }
+        match old_head {
+            Some(h) => self.entries[h as usize].prev = slot,
+            None => self.tail = Some(slot),
+        }
+        self.head = Some(slot);
+    }
+
+    fn unlink(&mut self, slot: u32) {
+        let (prev, next) = {
+            let entry = &self.entries[slot as usize];
+            (opt(entry.prev), opt(entry.next))
+        };
+        match prev {
+            Some(p) => self.entries[p as usize].next = next.unwrap_or(NIL),
+            None => self.head = next,
+        }
+        match next {
+            Some(n) => self.entries[n as usize].prev = prev.unwrap_or(NIL),
+            None => self.tail = prev,
+        }
+        let entry = &mut self.entries[slot as usize];
+        entry.prev = NIL;
+        entry.next = NIL;
+    }
+
+    /// Keys from most to least recently used (tests and diagnostics).
+    pub fn keys_by_recency(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut at = self.head;
+        while let Some(slot) = at {
+            out.push(self.entries[slot as usize].key().to_vec());
+            at = opt(self.entries[slot as usize].next);
+        }
+        out
+    }
+
+    /// Recomputes every derived fact from scratch and compares: the LRU list is a proper
+    /// doubly-linked list over exactly the live entries, the index maps exactly the live
+    /// entries, the heap positions agree both ways, and the byte total adds up.
+    pub fn validate(&self) -> Result<(), String> {
+        let live: Vec<u32> =
+            (0..self.entries.len() as u32).filter(|&s| !self.entries[s as usize].is_free()).collect();
+        if live.len() != self.len {
+            return Err(format!("len {} but {} live slots", self.len, live.len()));
+        }
+        let bytes: u64 = live.iter().map(|&s| self.entries[s as usize].charge()).sum();
+        if bytes != self.bytes {
+            return Err(format!("bytes {} but entries add up to {}", self.bytes, bytes));
+        }
+        // LRU walk forward, checking back links.
+        let mut seen = 0usize;
+        let mut prev: Option<u32> = None;
+        let mut at = self.head;
+        while let Some(slot) = at {
+            let entry = &self.entries[slot as usize];
+            if entry.is_free() {
+                return Err(format!("free slot {slot} on the LRU list"));
+            }
+            if opt(entry.prev) != prev {
+                return Err(format!("slot {slot} prev link broken"));
+            }
+            seen += 1;
+            if seen > self.len {
+                return Err("LRU list has a cycle".into());
+            }
+            prev = Some(slot);
+            at = opt(entry.next);
+        }
+        if seen != self.len || self.tail != prev {
+            return Err(format!("LRU list has {seen} entries (len {}), tail mismatch {:?} vs {:?}", self.len, self.tail, prev));
+        }
+        // Index maps exactly the live entries, with the right hashes.
+        self.index.validate()?;
+        if self.index.len() != self.len {
+            return Err(format!("index has {} entries, len {}", self.index.len(), self.len));
+        }
+        for (hash, slot) in self.index.pairs() {
+            let entry = self.entries.get(slot as usize).ok_or("index points past the slab")?;
+            if entry.is_free() || entry.hash != hash {
+                return Err(format!("index entry for slot {slot} is stale"));
+            }
+            if self.find(hash, entry.key()) != Some(slot) {
+                return Err(format!("slot {slot} not found by its own key"));
+            }
+        }
+        // Heap positions agree both ways.
+        self.expiry.validate()?;
+        for (pos, deadline) in self.expiry.iter() {
+            if self.entries[deadline.slot as usize].heap_pos != pos {
+                return Err(format!("heap pos {pos} disagrees with slot {}", deadline.slot));
+            }
+        }
+        let scheduled = live.iter().filter(|&&s| self.entries[s as usize].heap_pos != NOT_SCHEDULED).count();
+        if scheduled != self.expiry.len() {
+            return Err(format!("{} scheduled entries, heap has {}", scheduled, self.expiry.len()));
+        }
+        // Free list covers exactly the free slots.
+        let mut free = 0usize;
+        let mut at = self.free_head;
+        while let Some(slot) = at {
+            if !self.entries[slot as usize].is_free() {
+                return Err(format!("live slot {slot} on the free list"));
+            }
+            free += 1;
+            if free > self.entries.len() {
+                return Err("free list has a cycle".into());
+            }
+            at = opt(self.entries[slot as usize].next);
+        }
+        if free + self.len != self.entries.len() {
+            return Err(format!("free {} + live {} != slab {}", free, self.len, self.entries.len()));
+        }
+        Ok(())
+    }
+}
+
+#[inline]
+fn opt(slot: u32) -> Option<u32> {
+    (slot != NIL).then_some(slot)
+}

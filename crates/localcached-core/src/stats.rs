@@ -1,0 +1,120 @@
+//! Store statistics and their binary form. The layout is documented in
+//! `docs/stats-format.md`: a 4-byte magic `LCST`, a `u16` layout version, a `u16` field
+//! count, then that many little-endian `u64` fields in the order of [`FIELD_NAMES`].
+//! New fields are only ever appended, so an old reader keeps working on a newer stats blob.
+
+pub const STATS_MAGIC: [u8; 4] = *b"LCST";
+pub const STATS_VERSION: u16 = 1;
+pub const STATS_HEADER_BYTES: usize = 8;
+
+/// Field order on the wire; the JS decoder keeps the same table.
+pub const FIELD_NAMES: [&str; 15] = [
+    "startUnixMs",
+    "getCalls",
+    "getHits",
+    "getMisses",
+    "putCalls",
+    "delCalls",
+    "invalidateCalls",
+    "tableChangedUpsertCalls",
+    "evictions",
+    "expiredRemovals",
+    "bytesCurrent",
+    "itemsCurrent",
+    "subscribersCurrent",
+    "bytesMax",
+    "shards",
+];
+
+pub const STATS_BYTES: usize = STATS_HEADER_BYTES + FIELD_NAMES.len() * 8;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub start_unix_ms: u64,
+    pub get_calls: u64,
+    pub get_hits: u64,
+    pub get_misses: u64,
+    pub put_calls: u64,
+    pub del_calls: u64,
+    pub invalidate_calls: u64,
+    pub table_changed_upsert_calls: u64,
+    pub evictions: u64,
+    pub expired_removals: u64,
+    pub bytes_current: u64,
+    pub items_current: u64,
+    pub subscribers_current: u64,
+    pub bytes_max: u64,
+    pub shards: u64,
+}
+
+impl Stats {
+    fn fields(&self) -> [u64; 15] {
+        [
+            self.start_unix_ms,
+            self.get_calls,
+            self.get_hits,
+            self.get_misses,
+            self.put_calls,
+            self.del_calls,
+            self.invalidate_calls,
+            self.table_changed_upsert_calls,
+            self.evictions,
+            self.expired_removals,
+            self.bytes_current,
+            self.items_current,
+            self.subscribers_current,
+            self.bytes_max,
+            self.shards,
+        ]
+    }
+
+    pub fn encode(&self) -> [u8; STATS_BYTES] {
+        let mut out = [0u8; STATS_BYTES];
+        out[..4].copy_from_slice(&STATS_MAGIC);
+        out[4..6].copy_from_slice(&STATS_VERSION.to_le_bytes());
+        out[6..8].copy_from_slice(&(FIELD_NAMES.len() as u16).to_le_bytes());
+        for (i, value) in self.fields().iter().enumerate() {
+            let at = STATS_HEADER_BYTES + i * 8;
+            out[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        out
+    }
+
+    /// Decodes a stats blob; fields beyond the ones this version knows are ignored.
+    pub fn decode(bytes: &[u8]) -> Result<Stats, String> {
+        if bytes.len() < STATS_HEADER_BYTES || bytes[..4] != STATS_MAGIC {
+            return Err("not a stats blob: missing LCST magic".into());
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != STATS_VERSION {
+            return Err(format!("unsupported stats layout version {version}"));
+        }
+        let count = u16::from_le_bytes([bytes[6], bytes[7]]) as usize;
+        if count < FIELD_NAMES.len() || bytes.len() < STATS_HEADER_BYTES + count * 8 {
+            return Err(format!("stats blob too short: {count} fields in {} bytes", bytes.len()));
+        }
+        let field = |i: usize| {
+            let at = STATS_HEADER_BYTES + i * 8;
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(word)
+        };
+        Ok(Stats {
+            start_unix_ms: field(0),
+            get_calls: field(1),
+            get_hits: field(2),
+            get_misses: field(3),
+            put_calls: field(4),
+            del_calls: field(5),
+            invalidate_calls: field(6),
+            table_changed_upsert_calls: field(7),
+            evictions: field(8),
+            expired_removals: field(9),
+            bytes_current: field(10),
+            items_current: field(11),
+            subscribers_current: field(12),
+            bytes_max: field(13),
+            shards: field(14),
+        })
+    }
+}

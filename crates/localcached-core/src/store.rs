@@ -1,0 +1,453 @@
+//! The store: power-of-two shards behind mutexes, one global byte budget, TTLs, the
+//! removal hand-off and the stats.
+//!
+//! How eviction approximates global LRU: every shard keeps an exact LRU list, and keys
+//! spread over shards by a seeded hash, so each shard's least recently used entry is
+//! among the oldest entries of the whole store. A write that takes the store over budget
+//! evicts from its own shard's tail first (no second lock), and only if that shard has
+//! nothing left to give does it walk the other shards in order. The budget itself is
+//! global (one atomic), so a hot shard may hold more than 1/N of the bytes.
+
+use crate::cause::RemovalCause;
+use crate::clock::Clock;
+use crate::constants::*;
+use crate::error::{StoreError, ValueLimit};
+use crate::hash::{hash_key, random_seed};
+use crate::key::{join_key, validate_key};
+use crate::removal::{RemovalQueue, RemovalRecord};
+use crate::shard::{entry_charge, entry_data, Shard};
+use crate::stats::Stats;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug)]
+pub struct StoreOptions {
+    pub max_bytes: u64,
+    /// `None` follows the core count; otherwise rounded up to a power of two.
+    pub shards: Option<usize>,
+    pub max_value_bytes: u64,
+    pub clock: Clock,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_bytes: DEFAULT_MAX_BYTES,
+            shards: None,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// The result of a read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<R> {
+    Hit(R),
+    Miss,
+    /// A miss because the entry had expired; it was removed and its removal reported.
+    Expired,
+}
+
+pub struct Store {
+    shards: Box<[Mutex<Shard>]>,
+    /// log2 of the shard count; the shard is picked from the hash's top bits, which the
+    /// per-shard index (which uses the low 32 bits) never looks at.
+    shard_bits: u32,
+    seed: u64,
+    max_bytes: u64,
+    max_value_bytes: u64,
+    /// Bytes charged across all shards: the one number the budget is held against.
+    charged: AtomicU64,
+    clock: Clock,
+    removals: Mutex<RemovalQueue>,
+    recording: AtomicBool,
+    invalidate_calls: AtomicU64,
+    table_changed_upsert_calls: AtomicU64,
+    subscribers_current: AtomicU64,
+    start_unix_ms: u64,
+}
+
+/// A mutex is only poisoned if a panic unwound while it was held. Every shard operation
+/// either completes or panics before mutating, so the data is still consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn default_shard_count() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (cores * SHARDS_PER_CORE).next_power_of_two().min(MAX_SHARDS)
+}
+
+impl Store {
+    pub fn new(options: StoreOptions) -> Result<Store, StoreError> {
+        if options.max_bytes == 0 {
+            return Err(StoreError::BadArgument("maxBytes must be a positive integer".into()));
+        }
+        if options.max_value_bytes == 0 || options.max_value_bytes > MAX_VALUE_BYTES_LIMIT {
+            return Err(StoreError::BadArgument(format!(
+                "maxValueBytes must be an integer from 1 to {MAX_VALUE_BYTES_LIMIT}"
+            )));
+        }
+        let shard_count = match options.shards {
+            None => default_shard_count(),
+            Some(n) if n >= 1 && n <= MAX_SHARDS => n.next_power_of_two(),
+            Some(n) => {
+                return Err(StoreError::BadArgument(format!(
+                    "shards must be an integer from 1 to {MAX_SHARDS}, got {n}"
+                )))
+            }
+        };
+        let start_unix_ms =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        Ok(Store {
+            shards: (0..shard_count).map(|_| Mutex::new(Shard::default())).collect(),
+            shard_bits: shard_count.trailing_zeros(),
+            seed: random_seed(),
+            max_bytes: options.max_bytes,
+            max_value_bytes: options.max_value_bytes,
+            charged: AtomicU64::new(0),
+            clock: options.clock,
+            removals: Mutex::new(RemovalQueue::new(REMOVAL_QUEUE_CAPACITY)),
+            recording: AtomicBool::new(false),
+            invalidate_calls: AtomicU64::new(0),
+            table_changed_upsert_calls: AtomicU64::new(0),
+            subscribers_current: AtomicU64::new(0),
+            start_unix_ms,
+        })
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    pub fn max_value_bytes(&self) -> u64 {
+        self.max_value_bytes
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub fn bytes_current(&self) -> u64 {
+        self.charged.load(Ordering::Acquire)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    #[inline]
+    fn locate(&self, key: &[u8]) -> (usize, u32) {
+        let hash = hash_key(self.seed, key);
+        let shard = if self.shard_bits == 0 { 0 } else { (hash >> (64 - self.shard_bits)) as usize };
+        (shard, hash as u32)
+    }
+
+    fn check_key(key: &[u8]) -> Result<(), StoreError> {
+        validate_key(key).map(|_| ()).map_err(|problem| StoreError::invalid_key(key, problem))
+    }
+
+    fn check_ttl(ttl_ms: Option<u64>) -> Result<(), StoreError> {
+        match ttl_ms {
+            Some(0) => Err(StoreError::BadArgument("ttlMs must be a positive integer (omit it for no expiry), got 0".into())),
+            Some(ms) if ms > MAX_TTL_MS => Err(StoreError::BadArgument(format!(
+                "ttlMs must be at most {MAX_TTL_MS}, got {ms}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads a key; on a hit, `read` sees the value while the shard is locked (so the
+    /// caller copies it once, straight to where it is needed) and the entry becomes most
+    /// recently used. Allocates nothing.
+    #[inline]
+    pub fn get_with<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
+        Self::check_key(key)?;
+        let (index, hash) = self.locate(key);
+        let mut shard = lock(&self.shards[index]);
+        shard.counters.get_calls += 1;
+        let Some(slot) = shard.find(hash, key) else {
+            shard.counters.get_misses += 1;
+            return Ok(Lookup::Miss);
+        };
+        if self.is_expired(&shard, slot) {
+            shard.counters.get_misses += 1;
+            self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+            return Ok(Lookup::Expired);
+        }
+        shard.counters.get_hits += 1;
+        shard.touch(slot);
+        Ok(Lookup::Hit(read(shard.value(slot))))
+    }
+
+    /// Whether a live entry exists. Not counted as a get and does not change LRU order.
+    pub fn has(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Self::check_key(key)?;
+        let (index, hash) = self.locate(key);
+        let mut shard = lock(&self.shards[index]);
+        let Some(slot) = shard.find(hash, key) else { return Ok(false) };
+        if self.is_expired(&shard, slot) {
+            self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    #[inline]
+    fn is_expired(&self, shard: &Shard, slot: u32) -> bool {
+        match shard.deadline(slot) {
+            Some(at_ms) => at_ms <= self.clock.now_ms(),
+            None => false,
+        }
+    }
+
+    /// Stores a value; returns how many entries were evicted to make room.
+    pub fn set(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<u32, StoreError> {
+        Self::check_key(key)?;
+        self.put_checked(key, value, ttl_ms, true)
+    }
+
+    /// Builds `svc:table:pk` from its parts and stores the value; counted as an upsert.
+    pub fn table_changed_upsert(
+        &self,
+        svc: &[u8],
+        table: &[u8],
+        pk: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+    ) -> Result<u32, StoreError> {
+        let mut buf = [0u8; MAX_KEY_BYTES];
+        let key = match join_key(svc, table, pk, &mut buf) {
+            Ok(key) => key,
+            Err(problem) => {
+                let shown = [svc, b":", table, b":", pk].concat();
+                return Err(StoreError::invalid_key(&shown, problem));
+            }
+        };
+        let evicted = self.put_checked(key, value, ttl_ms, false)?;
+        self.table_changed_upsert_calls.fetch_add(1, Ordering::Relaxed);
+        Ok(evicted)
+    }
+
+    fn put_checked(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, count_put: bool) -> Result<u32, StoreError> {
+        Self::check_ttl(ttl_ms)?;
+        let value_len = value.len() as u64;
+        if value_len > self.max_value_bytes {
+            return Err(StoreError::ValueTooLarge { len: value_len, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
+        }
+        let charge = entry_charge(key.len() + value.len(), ttl_ms.is_some());
+        if charge > self.max_bytes {
+            return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
+        }
+        // The one allocation of a set: key and value side by side, sized exactly.
+        let data = entry_data(key, value);
+        let deadline = ttl_ms.map(|ms| self.clock.now_ms().saturating_add(ms));
+
+        let (index, hash) = self.locate(key);
+        let mut evicted = 0;
+        {
+            let mut shard = lock(&self.shards[index]);
+            if count_put {
+                shard.counters.put_calls += 1;
+            }
+            let slot = match shard.find(hash, key) {
+                Some(slot) => {
+                    let (old, new) = shard.replace(slot, data, deadline);
+                    self.charged.fetch_add(new, Ordering::AcqRel);
+                    self.charged.fetch_sub(old, Ordering::AcqRel);
+                    slot
+                }
+                None => {
+                    let (slot, new) = shard.insert(hash, data, deadline);
+                    self.charged.fetch_add(new, Ordering::AcqRel);
+                    slot
+                }
+            };
+            while self.over_budget() {
+                match shard.lru_tail() {
+                    Some(victim) if victim != slot => {
+                        self.remove_slot(&mut shard, victim, RemovalCause::Evicted);
+                        evicted += 1;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        if self.over_budget() {
+            evicted += self.evict_elsewhere(index);
+        }
+        Ok(evicted)
+    }
+
+    #[inline]
+    fn over_budget(&self) -> bool {
+        self.charged.load(Ordering::Acquire) > self.max_bytes
+    }
+
+    /// Evicts from the other shards, one lock at a time (never two at once, so no lock
+    /// order can deadlock), until the store is within budget.
+    fn evict_elsewhere(&self, home: usize) -> u32 {
+        let mut evicted = 0;
+        let mask = self.shards.len() - 1;
+        for step in 1..self.shards.len() {
+            let mut shard = lock(&self.shards[(home + step) & mask]);
+            while self.over_budget() {
+                let Some(victim) = shard.lru_tail() else { break };
+                self.remove_slot(&mut shard, victim, RemovalCause::Evicted);
+                evicted += 1;
+            }
+            if !self.over_budget() {
+                break;
+            }
+        }
+        evicted
+    }
+
+    fn remove_slot(&self, shard: &mut Shard, slot: u32, cause: RemovalCause) {
+        let removed = shard.remove(slot);
+        self.charged.fetch_sub(removed.charge, Ordering::AcqRel);
+        match cause {
+            RemovalCause::Evicted => shard.counters.evictions += 1,
+            RemovalCause::Expired => shard.counters.expired_removals += 1,
+            RemovalCause::Deleted | RemovalCause::Replaced => {}
+        }
+        if cause.is_reported() && self.recording.load(Ordering::Relaxed) {
+            lock(&self.removals).push(removed.key(), cause);
+        }
+    }
+
+    /// Deletes a key; returns whether a live entry existed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
+        self.remove_key(key, true)
+    }
+
+    /// Deletes a key as an invalidation: the same removal, counted as an invalidate.
+    pub fn invalidate(&self, key: &[u8]) -> Result<bool, StoreError> {
+        let existed = self.remove_key(key, false)?;
+        self.invalidate_calls.fetch_add(1, Ordering::Relaxed);
+        Ok(existed)
+    }
+
+    fn remove_key(&self, key: &[u8], count_del: bool) -> Result<bool, StoreError> {
+        Self::check_key(key)?;
+        let (index, hash) = self.locate(key);
+        let mut shard = lock(&self.shards[index]);
+        if count_del {
+            shard.counters.del_calls += 1;
+        }
+        let Some(slot) = shard.find(hash, key) else { return Ok(false) };
+        if self.is_expired(&shard, slot) {
+            self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+            return Ok(false);
+        }
+        self.remove_slot(&mut shard, slot, RemovalCause::Deleted);
+        Ok(true)
+    }
+
+    /// Removes every expired entry now; returns how many. Work is proportional to the
+    /// number expired (plus one heap peek per shard), never to the number stored.
+    pub fn sweep(&self) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let now = self.clock.now_ms();
+            while let Some(slot) = shard.next_expired(now) {
+                self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Drops every entry without reporting removals; returns how many were dropped.
+    pub fn clear(&self) -> usize {
+        let mut dropped = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            dropped += shard.len();
+            let freed = shard.clear();
+            self.charged.fetch_sub(freed, Ordering::AcqRel);
+        }
+        dropped
+    }
+
+    pub fn advance_clock(&self, ms: u64) -> bool {
+        self.clock.advance(ms)
+    }
+
+    /// Turns the removal hand-off on or off. Off (the default) queues nothing, so a store
+    /// nobody listens to pays nothing for it.
+    pub fn set_recording(&self, on: bool) {
+        self.recording.store(on, Ordering::Relaxed);
+        if !on {
+            lock(&self.removals).clear();
+        }
+    }
+
+    pub fn removals_pending(&self) -> bool {
+        !lock(&self.removals).is_empty()
+    }
+
+    /// Hands every queued removal to `each`; returns how many were dropped by overflow.
+    pub fn drain_removals(&self, each: impl FnMut(&RemovalRecord)) -> u64 {
+        lock(&self.removals).drain(each)
+    }
+
+    pub fn set_subscribers(&self, n: u64) {
+        self.subscribers_current.store(n, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            start_unix_ms: self.start_unix_ms,
+            invalidate_calls: self.invalidate_calls.load(Ordering::Relaxed),
+            table_changed_upsert_calls: self.table_changed_upsert_calls.load(Ordering::Relaxed),
+            subscribers_current: self.subscribers_current.load(Ordering::Relaxed),
+            bytes_max: self.max_bytes,
+            shards: self.shards.len() as u64,
+            ..Stats::default()
+        };
+        let mut bytes = 0;
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            let c = shard.counters;
+            stats.get_calls += c.get_calls;
+            stats.get_hits += c.get_hits;
+            stats.get_misses += c.get_misses;
+            stats.put_calls += c.put_calls;
+            stats.del_calls += c.del_calls;
+            stats.evictions += c.evictions;
+            stats.expired_removals += c.expired_removals;
+            stats.items_current += shard.len() as u64;
+            bytes += shard.bytes();
+        }
+        // Summed under the shard locks, so it agrees with items even while writers run.
+        stats.bytes_current = bytes;
+        stats
+    }
+
+    /// Keys of one shard from most to least recently used (tests and diagnostics).
+    pub fn shard_keys_by_recency(&self, shard: usize) -> Vec<Vec<u8>> {
+        lock(&self.shards[shard]).keys_by_recency()
+    }
+
+    /// Checks every shard's invariants and the global byte total and bound.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut total = 0;
+        for (i, shard) in self.shards.iter().enumerate() {
+            let shard = lock(shard);
+            shard.validate().map_err(|e| format!("shard {i}: {e}"))?;
+            total += shard.bytes();
+        }
+        let charged = self.bytes_current();
+        if total != charged {
+            return Err(format!("shards hold {total} bytes but {charged} are charged"));
+        }
+        if charged > self.max_bytes {
+            return Err(format!("{charged} bytes charged over maxBytes {}", self.max_bytes));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+mod common;
+use common::*;
+use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
+use localcached_core::{RemovalCause, Store, StoreError, StoreOptions};
+
+fn charge(key: &[u8], value_len: usize) -> u64 {
+    (key.len() + value_len) as u64 + ENTRY_OVERHEAD_BYTES
+}
+
+#[test]
+fn evicts_least_recently_used_entry_when_over_budget() {
+    let per = charge(&key(1), 10);
+    let store = manual_store(per * 3, 1);
+    store.set_recording(true);
+    for i in 1..=3 {
+        assert_eq!(store.set(&key(i), &[0; 10], None).unwrap(), 0);
+    }
+    // Reading 1 makes 2 the least recently used.
+    assert!(get(&store, &key(1)).is_some());
+    assert_eq!(store.set(&key(4), &[0; 10], None).unwrap(), 1);
+    assert!(get(&store, &key(2)).is_none());
+    assert!(get(&store, &key(1)).is_some() && get(&store, &key(3)).is_some() && get(&store, &key(4)).is_some());
+    let mut removed = vec![];
+    store.drain_removals(|r| removed.push((r.key().to_vec(), r.cause)));
+    assert_eq!(removed, vec![(key(2), RemovalCause::Evicted)]);
+    assert_eq!(store.stats().evictions, 1);
+    store.validate().unwrap();
+}
+
+#[test]
+fn charges_key_value_and_overhead_and_recharges_on_replace() {
+    let store = manual_store(1 << 20, 4);
+    store.set(&key(1), &[1; 100], None).unwrap();
+    assert_eq!(store.bytes_current(), charge(&key(1), 100));
+    store.set(&key(1), &[2; 10], None).unwrap();
+    assert_eq!(store.bytes_current(), charge(&key(1), 10));
+    store.set(&key(1), &[3; 10], Some(1000)).unwrap();
+    assert_eq!(store.bytes_current(), charge(&key(1), 10) + TTL_OVERHEAD_BYTES);
+    store.set(&key(1), &[3; 10], None).unwrap();
+    assert_eq!(store.bytes_current(), charge(&key(1), 10));
+    assert_eq!(get(&store, &key(1)).unwrap(), vec![3; 10]);
+    let stats = store.stats();
+    assert_eq!((stats.items_current, stats.put_calls), (1, 4));
+    assert!(store.delete(&key(1)).unwrap());
+    assert_eq!(store.bytes_current(), 0);
+    store.validate().unwrap();
+}
+
+#[test]
+fn replacing_with_a_larger_value_evicts_others_but_never_itself() {
+    let store = manual_store(charge(&key(1), 100) * 2, 1);
+    store.set(&key(1), &[0; 100], None).unwrap();
+    store.set(&key(2), &[0; 100], None).unwrap();
+    store.set(&key(1), &[9; 150], None).unwrap();
+    assert_eq!(get(&store, &key(1)).unwrap(), vec![9; 150]);
+    assert!(get(&store, &key(2)).is_none());
+    store.validate().unwrap();
+}
+
+#[test]
+fn evicts_from_other_shards_when_the_writing_shard_has_nothing_older() {
+    let store = manual_store(charge(&key(1), 1000) * 8, 8);
+    for i in 0..200 {
+        store.set(&key(i), &[0; 1000], None).unwrap();
+        assert!(store.bytes_current() <= store.max_bytes());
+        store.validate().unwrap();
+    }
+    assert!(store.stats().items_current <= 8);
+    // The most recent write is always kept.
+    assert!(get(&store, &key(199)).is_some());
+}
+
+#[test]
+fn rejects_values_over_the_limit_or_that_can_never_fit_and_stores_nothing() {
+    let store = Store::new(StoreOptions { max_bytes: 4096, max_value_bytes: 2048, ..Default::default() }).unwrap();
+    let err = store.set(&key(1), &[0; 2049], None).unwrap_err();
+    assert!(matches!(err, StoreError::ValueTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("maxValueBytes"));
+    assert!(store.set(&key(1), &[0; 2048], None).is_ok());
+    let store = Store::new(StoreOptions { max_bytes: 1000, max_value_bytes: 2048, ..Default::default() }).unwrap();
+    let err = store.set(&key(1), &[0; 990], None).unwrap_err();
+    assert_eq!(err.code(), "ValueTooLarge");
+    assert!(err.to_string().contains("can never fit"), "{err}");
+    assert_eq!(store.stats().items_current, 0);
+    assert_eq!(store.bytes_current(), 0);
+}
+
+#[test]
+fn rejects_bad_options() {
+    assert!(Store::new(StoreOptions { max_bytes: 0, ..Default::default() }).is_err());
+    assert!(Store::new(StoreOptions { shards: Some(0), ..Default::default() }).is_err());
+    assert!(Store::new(StoreOptions { shards: Some(5000), ..Default::default() }).is_err());
+    assert!(Store::new(StoreOptions { max_value_bytes: 0, ..Default::default() }).is_err());
+    assert_eq!(Store::new(StoreOptions { shards: Some(5), ..Default::default() }).unwrap().shard_count(), 8);
+}
+
+#[test]
+fn counts_gets_hits_misses_puts_dels_and_leaves_has_uncounted() {
+    let store = manual_store(1 << 20, 2);
+    store.set(&key(1), b"x", None).unwrap();
+    get(&store, &key(1));
+    get(&store, &key(2));
+    assert!(store.has(&key(1)).unwrap());
+    assert!(!store.has(&key(2)).unwrap());
+    assert!(!store.delete(&key(2)).unwrap());
+    assert!(store.invalidate(&key(1)).unwrap());
+    store.table_changed_upsert(b"a", b"b", b"c", b"v", None).unwrap();
+    assert!(store.table_changed_upsert(b"a", b"b:x", b"c", b"v", None).is_err());
+    let s = store.stats();
+    assert_eq!((s.get_calls, s.get_hits, s.get_misses), (2, 1, 1));
+    assert_eq!((s.put_calls, s.del_calls, s.invalidate_calls, s.table_changed_upsert_calls), (1, 1, 1, 1));
+    assert_eq!(s.items_current, 1);
+    assert_eq!(s.shards, 2);
+    assert_eq!(get(&store, b"a:b:c").unwrap(), b"v");
+}
+
+#[test]
+fn keeps_per_shard_lru_order() {
+    let store = manual_store(1 << 20, 1);
+    for i in 0..5 {
+        store.set(&key(i), b"v", None).unwrap();
+    }
+    get(&store, &key(0));
+    get(&store, &key(3));
+    store.set(&key(1), b"w", None).unwrap();
+    let order: Vec<_> = store.shard_keys_by_recency(0);
+    assert_eq!(order, vec![key(1), key(3), key(0), key(4), key(2)]);
+}
