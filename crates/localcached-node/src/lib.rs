@@ -1,1 +1,51 @@
+//! localcached-node: the N-API binding of localcached-core. Every `unsafe` line of the
+//! project lives in this crate: `sys` declares the N-API functions, `env` wraps them in
+//! checked calls, and `class` exports the `NativeStore` class that `binding.d.ts` types.
 
+mod args;
+mod class;
+mod env;
+mod handle;
+mod notify;
+mod removals;
+mod sweeper;
+mod sys;
+
+use env::{guard, Env, JsResult};
+use localcached_core::constants::*;
+use sys::{napi_env, napi_value};
+
+fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
+    let constants = [
+        (c"ENTRY_OVERHEAD_BYTES", ENTRY_OVERHEAD_BYTES as f64),
+        (c"TTL_OVERHEAD_BYTES", TTL_OVERHEAD_BYTES as f64),
+        (c"MAX_KEY_BYTES", MAX_KEY_BYTES as f64),
+        (c"DEFAULT_MAX_BYTES", DEFAULT_MAX_BYTES as f64),
+        (c"DEFAULT_MAX_VALUE_BYTES", DEFAULT_MAX_VALUE_BYTES as f64),
+        (c"DEFAULT_SWEEP_INTERVAL_MS", DEFAULT_SWEEP_INTERVAL_MS as f64),
+        (c"REMOVAL_QUEUE_CAPACITY", REMOVAL_QUEUE_CAPACITY as f64),
+    ];
+    for (name, value) in constants {
+        env.set_named(exports, name, env.double(value)?)?;
+    }
+    Ok(())
+}
+
+/// Module entry point, looked up by name when Node loads the `.node` file.
+///
+/// # Safety
+/// Called by Node on the JS thread with a valid env and exports object.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    guard(env, |env| {
+        env.set_named(exports, c"NativeStore", class::define(env)?)?;
+        export_constants(env, exports)?;
+        Ok(exports)
+    })
+}
+
+/// The N-API version we are built against: 8, which Node 20, 22 and 24 all provide.
+#[no_mangle]
+pub extern "C" fn node_api_module_get_api_version_v1() -> i32 {
+    8
+}

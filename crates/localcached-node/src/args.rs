@@ -1,0 +1,106 @@
+//! Reading and checking the arguments JS passes in, with coded errors a person can act on.
+
+use crate::env::{Env, JsError, JsResult};
+use crate::sys::*;
+use localcached_core::constants::{MAX_KEY_BYTES, MAX_TTL_MS};
+use localcached_core::{validate_key, StoreError};
+
+/// Room for any valid key plus slack: a string N-API writes shorter than
+/// `KEY_BUF - 4` bytes was not truncated, so lengths up to 250 are always exact.
+pub const KEY_BUF: usize = 512;
+
+fn type_name(env: Env, value: napi_value) -> &'static str {
+    match env.type_of(value) {
+        Ok(NAPI_UNDEFINED) => "undefined",
+        Ok(NAPI_NULL) => "null",
+        Ok(NAPI_BOOLEAN) => "a boolean",
+        Ok(NAPI_NUMBER) => "a number",
+        Ok(NAPI_STRING) => "a string",
+        Ok(NAPI_OBJECT) => "an object",
+        Ok(NAPI_FUNCTION) => "a function",
+        _ => "another type",
+    }
+}
+
+/// Reads a key string into `buf` without allocating. Keys are validated by the store; an
+/// overlong key is read whole here only so that its error names its real length.
+pub fn read_key<'b>(env: Env, value: napi_value, buf: &'b mut [u8; KEY_BUF]) -> JsResult<&'b [u8]> {
+    match env.string_into(value, buf)? {
+        Some(len) if len <= MAX_KEY_BYTES => Ok(&buf[..len]),
+        Some(_) => {
+            let whole = env.string_owned(value)?.unwrap_or_default();
+            let problem = validate_key(&whole).err().unwrap_or(localcached_core::KeyProblem::TooLong { len: whole.len() });
+            Err(StoreError::invalid_key(&whole, problem).into())
+        }
+        None => Err(JsError::new(
+            "InvalidKey",
+            format!("key must be a string of the form svc:table:pk, got {}", type_name(env, value)),
+        )),
+    }
+}
+
+/// A value's bytes: borrowed from a Buffer/Uint8Array, or encoded from a string.
+pub enum ValueBytes<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl ValueBytes<'_> {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            ValueBytes::Borrowed(b) => b,
+            ValueBytes::Owned(v) => v,
+        }
+    }
+}
+
+/// # Safety
+/// The borrowed bytes must be used before control returns to JS (see `Env::uint8_array`).
+pub unsafe fn read_value<'a>(env: Env, value: napi_value) -> JsResult<ValueBytes<'a>> {
+    if let Some(bytes) = env.uint8_array(value)? {
+        return Ok(ValueBytes::Borrowed(bytes));
+    }
+    if let Some(bytes) = env.string_owned(value)? {
+        return Ok(ValueBytes::Owned(bytes));
+    }
+    Err(JsError::bad_argument(format!(
+        "value must be a Buffer, Uint8Array or string, got {}",
+        type_name(env, value)
+    )))
+}
+
+/// A whole number in `min..=max`, for option and argument checks.
+pub fn read_integer(env: Env, value: napi_value, name: &str, min: u64, max: u64) -> JsResult<u64> {
+    match env.number(value)? {
+        Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u64),
+        Some(n) => Err(JsError::bad_argument(format!("{name} must be an integer from {min} to {max}, got {n}"))),
+        None => Err(JsError::bad_argument(format!("{name} must be an integer from {min} to {max}, got {}", type_name(env, value)))),
+    }
+}
+
+/// `ttlMs`: absent means no expiry; otherwise a positive integer number of milliseconds.
+pub fn read_ttl(env: Env, value: napi_value) -> JsResult<Option<u64>> {
+    if env.type_of(value)? == NAPI_UNDEFINED {
+        return Ok(None);
+    }
+    match env.number(value)? {
+        Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_TTL_MS as f64 => Ok(Some(n as u64)),
+        Some(n) => Err(JsError::bad_argument(format!(
+            "ttlMs must be a positive integer number of milliseconds (omit it for no expiry), got {n}"
+        ))),
+        None => Err(JsError::bad_argument(format!(
+            "ttlMs must be a positive integer number of milliseconds, got {}",
+            type_name(env, value)
+        ))),
+    }
+}
+
+/// An optional named option of an options object: `None` when absent or undefined.
+pub fn option(env: Env, object: napi_value, name: &std::ffi::CStr) -> JsResult<Option<napi_value>> {
+    let value = env.get_named(object, name)?;
+    Ok((env.type_of(value)? != NAPI_UNDEFINED).then_some(value))
+}
+
+pub fn is_object(env: Env, value: napi_value) -> JsResult<bool> {
+    Ok(env.type_of(value)? == NAPI_OBJECT)
+}

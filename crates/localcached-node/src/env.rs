@@ -1,0 +1,265 @@
+//! A thin safe layer over `sys`: every N-API call checked and turned into a `Result`,
+//! and `guard`, which keeps panics and errors from crossing the FFI boundary.
+
+use crate::sys::*;
+use std::ffi::CString;
+use std::os::raw::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+
+/// An error on its way to JavaScript.
+#[derive(Debug)]
+pub enum JsError {
+    /// A JS exception is already pending (a getter threw, say); it propagates as is.
+    Pending,
+    /// Throw `Error(message)` with `code`.
+    Throw { code: &'static str, message: String },
+}
+
+impl JsError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> JsError {
+        JsError::Throw { code, message: message.into() }
+    }
+    pub fn bad_argument(message: impl Into<String>) -> JsError {
+        JsError::new("BadArgument", message)
+    }
+}
+
+impl From<localcached_core::StoreError> for JsError {
+    fn from(err: localcached_core::StoreError) -> JsError {
+        JsError::new(err.code(), err.to_string())
+    }
+}
+
+pub type JsResult<T> = Result<T, JsError>;
+
+#[derive(Clone, Copy)]
+pub struct Env(pub napi_env);
+
+impl Env {
+    fn check(self, status: napi_status, what: &'static str) -> JsResult<()> {
+        if status == NAPI_OK {
+            return Ok(());
+        }
+        if status == NAPI_PENDING_EXCEPTION || self.exception_pending() {
+            return Err(JsError::Pending);
+        }
+        Err(JsError::new("Internal", format!("N-API call {what} failed with status {status}")))
+    }
+
+    pub fn exception_pending(self) -> bool {
+        let mut pending = false;
+        // SAFETY: `self.0` is the env of the current callback; `pending` is a valid out-pointer.
+        let status = unsafe { napi_is_exception_pending(self.0, &mut pending) };
+        status == NAPI_OK && pending
+    }
+
+    /// Throws `err` unless an exception is already pending (Node's NODE_API_CALL pattern).
+    pub fn throw(self, err: JsError) {
+        if let JsError::Throw { code, message } = err {
+            if self.exception_pending() {
+                return;
+            }
+            let code = CString::new(code).unwrap_or_default();
+            let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+            // SAFETY: both pointers are NUL-terminated strings that outlive the call.
+            unsafe { napi_throw_error(self.0, code.as_ptr(), message.as_ptr()) };
+        }
+    }
+
+    pub fn undefined(self) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_get_undefined(self.0, &mut out) }, "napi_get_undefined")?;
+        Ok(out)
+    }
+
+    pub fn boolean(self, value: bool) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_get_boolean(self.0, value, &mut out) }, "napi_get_boolean")?;
+        Ok(out)
+    }
+
+    pub fn int32(self, value: i32) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_create_int32(self.0, value, &mut out) }, "napi_create_int32")?;
+        Ok(out)
+    }
+
+    pub fn double(self, value: f64) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_create_double(self.0, value, &mut out) }, "napi_create_double")?;
+        Ok(out)
+    }
+
+    pub fn string(self, value: &[u8]) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: the pointer and length describe `value`, which outlives the call; N-API
+        // copies the bytes (replacing invalid UTF-8, which our keys never contain).
+        let status = unsafe { napi_create_string_utf8(self.0, value.as_ptr().cast(), value.len(), &mut out) };
+        self.check(status, "napi_create_string_utf8")?;
+        Ok(out)
+    }
+
+    pub fn buffer_copy(self, bytes: &[u8]) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        let mut data = null_mut();
+        // SAFETY: N-API copies `bytes.len()` bytes from a pointer valid for that many.
+        let status = unsafe { napi_create_buffer_copy(self.0, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out) };
+        self.check(status, "napi_create_buffer_copy")?;
+        Ok(out)
+    }
+
+    pub fn array(self, len: usize) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_create_array_with_length(self.0, len, &mut out) }, "napi_create_array_with_length")?;
+        Ok(out)
+    }
+
+    pub fn set_element(self, array: napi_value, index: u32, value: napi_value) -> JsResult<()> {
+        // SAFETY: handles come from this env within the current scope.
+        self.check(unsafe { napi_set_element(self.0, array, index, value) }, "napi_set_element")
+    }
+
+    pub fn set_named(self, object: napi_value, name: &std::ffi::CStr, value: napi_value) -> JsResult<()> {
+        // SAFETY: `name` is NUL-terminated; handles come from this env.
+        self.check(unsafe { napi_set_named_property(self.0, object, name.as_ptr(), value) }, "napi_set_named_property")
+    }
+
+    pub fn get_named(self, object: napi_value, name: &std::ffi::CStr) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: `name` is NUL-terminated; handles come from this env.
+        let status = unsafe { napi_get_named_property(self.0, object, name.as_ptr(), &mut out) };
+        self.check(status, "napi_get_named_property")?;
+        Ok(out)
+    }
+
+    pub fn type_of(self, value: napi_value) -> JsResult<napi_valuetype> {
+        let mut out = 0;
+        // SAFETY: valid env, handle and out-pointer.
+        self.check(unsafe { napi_typeof(self.0, value, &mut out) }, "napi_typeof")?;
+        Ok(out)
+    }
+
+    /// The number, or `None` if `value` is not a number.
+    pub fn number(self, value: napi_value) -> JsResult<Option<f64>> {
+        let mut out = 0.0;
+        // SAFETY: valid env, handle and out-pointer.
+        let status = unsafe { napi_get_value_double(self.0, value, &mut out) };
+        if status == NAPI_NUMBER_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_value_double")?;
+        Ok(Some(out))
+    }
+
+    pub fn bool(self, value: napi_value) -> JsResult<Option<bool>> {
+        let mut out = false;
+        // SAFETY: valid env, handle and out-pointer.
+        let status = unsafe { napi_get_value_bool(self.0, value, &mut out) };
+        if status != NAPI_OK {
+            return Ok(None);
+        }
+        Ok(Some(out))
+    }
+
+    /// Copies a string's UTF-8 into `buf`; returns the byte length written, or `None` if
+    /// `value` is not a string. At most `buf.len() - 1` bytes are written, never splitting
+    /// a character, so a result shorter than `buf.len() - 4` proves nothing was cut off.
+    pub fn string_into(self, value: napi_value, buf: &mut [u8]) -> JsResult<Option<usize>> {
+        let mut len = 0;
+        // SAFETY: `buf` is writable for `buf.len()` bytes, including the NUL N-API adds.
+        let status = unsafe { napi_get_value_string_utf8(self.0, value, buf.as_mut_ptr().cast(), buf.len(), &mut len) };
+        if status == NAPI_STRING_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_value_string_utf8")?;
+        Ok(Some(len))
+    }
+
+    /// A string's whole UTF-8, or `None` if `value` is not a string.
+    pub fn string_owned(self, value: napi_value) -> JsResult<Option<Vec<u8>>> {
+        let mut len = 0;
+        // SAFETY: a null buffer asks only for the length.
+        let status = unsafe { napi_get_value_string_utf8(self.0, value, null_mut(), 0, &mut len) };
+        if status == NAPI_STRING_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_value_string_utf8")?;
+        let mut buf = vec![0u8; len + 1];
+        let written = self.string_into(value, &mut buf)?.unwrap_or(0);
+        buf.truncate(written);
+        Ok(Some(buf))
+    }
+
+    /// The bytes of a Uint8Array (Buffers included), or `None` for any other value.
+    ///
+    /// # Safety
+    /// The slice borrows the array's backing store: use it before returning to JS, and
+    /// run no JS meanwhile (which could detach or resize it).
+    pub unsafe fn uint8_array<'a>(self, value: napi_value) -> JsResult<Option<&'a [u8]>> {
+        let mut kind = 0;
+        let mut len = 0;
+        let mut data: *mut c_void = null_mut();
+        let mut arraybuffer = null_mut();
+        let mut offset = 0;
+        let status = napi_get_typedarray_info(self.0, value, &mut kind, &mut len, &mut data, &mut arraybuffer, &mut offset);
+        if status == NAPI_INVALID_ARG || (status == NAPI_OK && kind != NAPI_UINT8_ARRAY) {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_typedarray_info")?;
+        if len == 0 || data.is_null() {
+            return Ok(Some(&[]));
+        }
+        // `data` already points at the first element (N-API applies the byte offset).
+        Ok(Some(std::slice::from_raw_parts(data as *const u8, len)))
+    }
+}
+
+/// The `this` and first `N` arguments of a call; missing arguments read as `undefined`.
+pub struct CallArgs<const N: usize> {
+    pub this: napi_value,
+    pub args: [napi_value; N],
+}
+
+pub fn call_args<const N: usize>(env: Env, info: napi_callback_info) -> JsResult<CallArgs<N>> {
+    let mut argc = N;
+    let mut args = [null_mut(); N];
+    let mut this = null_mut();
+    // SAFETY: `args` has room for `argc` handles; N-API fills the rest with undefined.
+    let status = unsafe { napi_get_cb_info(env.0, info, &mut argc, args.as_mut_ptr(), &mut this, null_mut()) };
+    env.check(status, "napi_get_cb_info")?;
+    Ok(CallArgs { this, args })
+}
+
+/// Runs a callback body so that neither a panic nor an error escapes into C: errors
+/// become thrown JS errors with a `code`, panics become `Internal` errors.
+pub fn guard(env: napi_env, body: impl FnOnce(Env) -> JsResult<napi_value>) -> napi_value {
+    let env = Env(env);
+    match catch_unwind(AssertUnwindSafe(|| body(env))) {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
+            env.throw(err);
+            null_mut()
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            env.throw(JsError::new("Internal", format!("internal error in localcached-native: {what}")));
+            null_mut()
+        }
+    }
+}
+
+/// Runs code that has no JS caller (finalizers, hooks, other threads) and swallows panics,
+/// since there is nowhere to report them and unwinding into C is undefined behaviour.
+pub fn guard_silent(body: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(body));
+}
