@@ -113,6 +113,25 @@ impl Env {
         Ok(out)
     }
 
+    pub fn function(
+        self,
+        name: &std::ffi::CStr,
+        callback: unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value,
+    ) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: `name` is NUL-terminated; the callback is a valid N-API callback.
+        let status = unsafe { napi_create_function(self.0, name.as_ptr(), usize::MAX, Some(callback), null_mut(), &mut out) };
+        self.check(status, "napi_create_function")?;
+        Ok(out)
+    }
+
+    pub fn object(self) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_create_object(self.0, &mut out) }, "napi_create_object")?;
+        Ok(out)
+    }
+
     pub fn array(self, len: usize) -> JsResult<napi_value> {
         let mut out = null_mut();
         // SAFETY: valid env and out-pointer.
@@ -220,20 +239,21 @@ impl Env {
     }
 }
 
-/// The `this` and first `N` arguments of a call; missing arguments read as `undefined`.
+/// The first `N` arguments of a call (missing ones read as `undefined`) and the data
+/// pointer the function was created with.
 pub struct CallArgs<const N: usize> {
-    pub this: napi_value,
     pub args: [napi_value; N],
+    pub data: *mut c_void,
 }
 
 pub fn call_args<const N: usize>(env: Env, info: napi_callback_info) -> JsResult<CallArgs<N>> {
     let mut argc = N;
     let mut args = [null_mut(); N];
-    let mut this = null_mut();
+    let mut data = null_mut();
     // SAFETY: `args` has room for `argc` handles; N-API fills the rest with undefined.
-    let status = unsafe { napi_get_cb_info(env.0, info, &mut argc, args.as_mut_ptr(), &mut this, null_mut()) };
+    let status = unsafe { napi_get_cb_info(env.0, info, &mut argc, args.as_mut_ptr(), null_mut(), &mut data) };
     env.check(status, "napi_get_cb_info")?;
-    Ok(CallArgs { this, args })
+    Ok(CallArgs { args, data })
 }
 
 /// Runs a callback body so that neither a panic nor an error escapes into C: errors

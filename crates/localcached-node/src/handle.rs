@@ -1,82 +1,103 @@
-//! The native state behind one JS `NativeStore` object, and its lifetime: closed by
-//! `close()`, by the garbage collector (finalizer) or by the environment's teardown
-//! (cleanup hook, e.g. a terminated worker), whichever comes first; the others then
-//! find it already shut down.
+//! The native state behind one store's JS functions, and its lifetime.
+//!
+//! Each exported function of a store is created with a data pointer to one shared
+//! `Handle` and holds a strong reference to it (released by that function's finalizer),
+//! so a function can never outlive what it points at, and calls need no `napi_unwrap`.
+//! The store shuts down on `close()`, on environment teardown (cleanup hook, e.g. a
+//! terminated worker), or when the last function is garbage-collected, whichever is first.
 
 use crate::env::{Env, JsError, JsResult};
 use crate::notify::Notifier;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
 use localcached_core::Store;
+use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
+use std::rc::Rc;
 use std::sync::Arc;
 
-pub struct StoreHandle {
+pub struct Handle {
     pub store: Arc<Store>,
-    notifier: Option<Notifier>,
-    sweeper: Option<Sweeper>,
-    scratch: Option<Scratch>,
-    closed: bool,
+    notifier: RefCell<Option<Notifier>>,
+    sweeper: RefCell<Option<Sweeper>>,
+    scratch: Cell<Option<Scratch>>,
+    closed: Cell<bool>,
+    hook_registered: Cell<bool>,
     env: napi_env,
-    hook_registered: bool,
 }
 
-/// A JS Buffer we copy get results into, kept alive by a strong reference.
-struct Scratch {
+/// A JS Buffer that get copies values into, kept alive by a strong reference. Values are
+/// written at increasing offsets and each region is handed to JS once (as a Buffer view
+/// that the caller then owns), exactly like Node's own small-Buffer pool.
+#[derive(Clone, Copy)]
+pub struct Scratch {
     reference: napi_ref,
-    data: *mut u8,
-    len: usize,
+    pub data: *mut u8,
+    pub len: usize,
+    pub cursor: usize,
 }
 
-impl StoreHandle {
-    pub fn new(env: Env, store: Arc<Store>, notifier: Notifier, sweeper: Option<Sweeper>) -> StoreHandle {
-        StoreHandle { store, notifier: Some(notifier), sweeper, scratch: None, closed: false, env: env.0, hook_registered: false }
+impl Handle {
+    pub fn new(env: Env, store: Arc<Store>, notifier: Notifier, sweeper: Option<Sweeper>) -> Rc<Handle> {
+        Rc::new(Handle {
+            store,
+            notifier: RefCell::new(Some(notifier)),
+            sweeper: RefCell::new(sweeper),
+            scratch: Cell::new(None),
+            closed: Cell::new(false),
+            hook_registered: Cell::new(false),
+            env: env.0,
+        })
     }
 
     pub fn check_open(&self) -> JsResult<()> {
-        if self.closed {
+        if self.closed.get() {
             return Err(JsError::new("Closed", "this NativeStore is closed; create a new one"));
         }
         Ok(())
     }
 
-    /// Where get may copy a value, and how many bytes fit.
-    pub fn scratch(&self) -> Option<(*mut u8, usize)> {
-        self.scratch.as_ref().map(|s| (s.data, s.len))
+    pub fn scratch(&self) -> Option<Scratch> {
+        self.scratch.get()
+    }
+
+    pub fn advance_scratch(&self, to: usize) {
+        if let Some(mut scratch) = self.scratch.get() {
+            scratch.cursor = to;
+            self.scratch.set(Some(scratch));
+        }
     }
 
     /// # Safety
-    /// `data`/`len` must describe `buffer`'s bytes; the caller guarantees the buffer is
-    /// never detached (the TS class keeps it private).
-    pub unsafe fn set_scratch(&mut self, env: Env, buffer: napi_value, data: *mut u8, len: usize) -> JsResult<()> {
+    /// `data`/`len` must describe `buffer`'s bytes, and the buffer must never be detached
+    /// (the TS class keeps it private).
+    pub unsafe fn set_scratch(&self, env: Env, buffer: napi_value, data: *mut u8, len: usize) -> JsResult<()> {
         let mut reference = std::ptr::null_mut();
         if napi_create_reference(env.0, buffer, 1, &mut reference) != NAPI_OK {
             return Err(JsError::new("Internal", "could not keep the scratch buffer alive"));
         }
         self.release_scratch();
-        self.scratch = Some(Scratch { reference, data, len });
+        self.scratch.set(Some(Scratch { reference, data, len, cursor: 0 }));
         Ok(())
     }
 
-    fn release_scratch(&mut self) {
+    fn release_scratch(&self) {
         if let Some(scratch) = self.scratch.take() {
-            // SAFETY: the reference was created in this env, on this thread, and is
-            // deleted exactly once (it was just taken out of the Option).
+            // SAFETY: created in this env, on this thread; deleted once (taken out above).
             unsafe { napi_delete_reference(self.env, scratch.reference) };
         }
     }
 
     /// Stops the sweeper, releases the notifier and the scratch buffer, and frees every
     /// entry. Idempotent.
-    pub fn shutdown(&mut self) {
-        if self.closed {
+    pub fn shutdown(&self) {
+        if self.closed.replace(true) {
             return;
         }
-        self.closed = true;
-        if let Some(mut sweeper) = self.sweeper.take() {
+        if let Some(mut sweeper) = self.sweeper.borrow_mut().take() {
             sweeper.stop();
         }
-        if let Some(notifier) = self.notifier.take() {
+        if let Some(notifier) = self.notifier.borrow_mut().take() {
             // SAFETY: the sweeper thread, the only other user of the notifier, is joined.
             unsafe { notifier.release() };
         }
@@ -85,37 +106,40 @@ impl StoreHandle {
         self.store.clear();
     }
 
-    /// Ties the handle's lifetime to the environment: teardown shuts it down.
-    ///
-    /// # Safety
-    /// `raw` must be this handle's stable heap address (the Box given to `napi_wrap`).
-    pub unsafe fn register_cleanup(&mut self, raw: *mut StoreHandle) {
-        if napi_add_env_cleanup_hook(self.env, Some(cleanup_hook), raw as *mut c_void) == NAPI_OK {
-            self.hook_registered = true;
+    /// Shuts the store down at environment teardown, while N-API calls are still allowed.
+    pub fn register_cleanup(self: &Rc<Handle>) {
+        let raw = Rc::as_ptr(self) as *mut c_void;
+        // SAFETY: `raw` stays valid until Drop, which removes the hook first.
+        if unsafe { napi_add_env_cleanup_hook(self.env, Some(cleanup_hook), raw) } == NAPI_OK {
+            self.hook_registered.set(true);
         }
     }
 }
 
-/// Environment teardown (process exit, worker termination): shut down now, while N-API
-/// calls are still allowed. The finalizer frees the handle itself afterwards.
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shutdown();
+        if self.hook_registered.get() {
+            // SAFETY: same env, function and argument as registered.
+            unsafe { napi_remove_env_cleanup_hook(self.env, Some(cleanup_hook), self as *mut Handle as *mut c_void) };
+        }
+    }
+}
+
 unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
     crate::env::guard_silent(|| {
-        // SAFETY: `arg` is the live Box registered in `register_cleanup`; the finalizer,
-        // the only code that frees it, removes this hook first or sees it already ran.
-        let handle = &mut *(arg as *mut StoreHandle);
-        handle.hook_registered = false;
+        // SAFETY: `arg` points at a live Handle: Drop removes this hook before freeing it.
+        let handle = &*(arg as *const Handle);
+        handle.hook_registered.set(false);
         handle.shutdown();
     });
 }
 
-/// The garbage collector dropped the JS object (or the env is finalizing it).
-pub unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+/// Finalizer of each store function: drops that function's strong reference.
+pub unsafe extern "C" fn release_function_ref(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
     crate::env::guard_silent(|| {
-        // SAFETY: `data` is the Box leaked into napi_wrap; N-API finalizes it exactly once.
-        let mut handle = Box::from_raw(data as *mut StoreHandle);
-        handle.shutdown();
-        if handle.hook_registered {
-            napi_remove_env_cleanup_hook(env, Some(cleanup_hook), data);
-        }
+        // SAFETY: `data` is one strong count taken with Rc::into_raw/increment for this
+        // function; its finalizer runs exactly once.
+        drop(Rc::from_raw(data as *const Handle));
     });
 }

@@ -1,9 +1,9 @@
 //! localcached-node: the N-API binding of localcached-core. Every `unsafe` line of the
 //! project lives in this crate: `sys` declares the N-API functions, `env` wraps them in
-//! checked calls, and `class` exports the `NativeStore` class that `binding.d.ts` types.
+//! checked calls, and `api` exports `createStore`, whose functions `binding.d.ts` types.
 
+mod api;
 mod args;
-mod class;
 mod env;
 mod handle;
 mod notify;
@@ -38,7 +38,8 @@ fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
     guard(env, |env| {
-        env.set_named(exports, c"NativeStore", class::define(env)?)?;
+        let create_store = env.function(c"createStore", api::create_store)?;
+        env.set_named(exports, c"createStore", create_store)?;
         export_constants(env, exports)?;
         Ok(exports)
     })

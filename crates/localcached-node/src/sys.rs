@@ -55,10 +55,6 @@ pub const NAPI_FUNCTION: napi_valuetype = 7;
 pub type napi_typedarray_type = i32;
 pub const NAPI_UINT8_ARRAY: napi_typedarray_type = 1;
 
-pub type napi_property_attributes = i32;
-/// `napi_default_method`: writable | configurable.
-pub const NAPI_DEFAULT_METHOD: napi_property_attributes = 1 | 4;
-
 pub type napi_threadsafe_function_release_mode = i32;
 pub const NAPI_TSFN_ABORT: napi_threadsafe_function_release_mode = 1;
 
@@ -70,18 +66,6 @@ pub type napi_finalize = Option<unsafe extern "C" fn(env: napi_env, data: *mut c
 pub type napi_cleanup_hook = Option<unsafe extern "C" fn(arg: *mut c_void)>;
 pub type napi_threadsafe_function_call_js =
     Option<unsafe extern "C" fn(env: napi_env, js_callback: napi_value, context: *mut c_void, data: *mut c_void)>;
-
-#[repr(C)]
-pub struct napi_property_descriptor {
-    pub utf8name: *const c_char,
-    pub name: napi_value,
-    pub method: napi_callback,
-    pub getter: napi_callback,
-    pub setter: napi_callback,
-    pub value: napi_value,
-    pub attributes: napi_property_attributes,
-    pub data: *mut c_void,
-}
 
 extern "C" {
     pub fn napi_get_undefined(env: napi_env, result: *mut napi_value) -> napi_status;
@@ -116,25 +100,23 @@ extern "C" {
         this_arg: *mut napi_value,
         data: *mut *mut c_void,
     ) -> napi_status;
-    pub fn napi_define_class(
+    pub fn napi_create_function(
         env: napi_env,
         utf8name: *const c_char,
         length: usize,
-        constructor: napi_callback,
+        cb: napi_callback,
         data: *mut c_void,
-        property_count: usize,
-        properties: *const napi_property_descriptor,
         result: *mut napi_value,
     ) -> napi_status;
-    pub fn napi_wrap(
+    pub fn napi_create_object(env: napi_env, result: *mut napi_value) -> napi_status;
+    pub fn napi_add_finalizer(
         env: napi_env,
         js_object: napi_value,
-        native_object: *mut c_void,
+        finalize_data: *mut c_void,
         finalize_cb: napi_finalize,
         finalize_hint: *mut c_void,
         result: *mut napi_ref,
     ) -> napi_status;
-    pub fn napi_unwrap(env: napi_env, js_object: napi_value, result: *mut *mut c_void) -> napi_status;
     pub fn napi_create_reference(env: napi_env, value: napi_value, initial_refcount: u32, result: *mut napi_ref) -> napi_status;
     pub fn napi_delete_reference(env: napi_env, reference: napi_ref) -> napi_status;
     pub fn napi_throw_error(env: napi_env, code: *const c_char, msg: *const c_char) -> napi_status;

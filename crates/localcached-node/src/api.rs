@@ -1,36 +1,36 @@
-//! The `NativeStore` class exported to JS: one small function per method, each reading
-//! its arguments, calling the core, and converting the result. Typed in `binding.d.ts`.
+//! `createStore(options, onRemovals)`: builds a store and returns an object of functions
+//! bound to it (see `handle.rs` for why functions rather than a class). Each function reads
+//! its arguments, calls the core and converts the result; `binding.d.ts` types them all.
 
 use crate::args::*;
 use crate::env::{call_args, guard, Env, JsError, JsResult};
-use crate::handle::{finalize_handle, StoreHandle};
+use crate::handle::{release_function_ref, Handle};
 use crate::notify::Notifier;
 use crate::removals::drain_to_js;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
 use localcached_core::constants::*;
-use localcached_core::{Clock, Lookup, Store, StoreOptions};
+use localcached_core::{Clock, Lookup, Store, StoreError, StoreOptions};
 use std::ffi::CStr;
 use std::os::raw::c_void;
 use std::ptr::null_mut;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The handle wrapped in `this`.
+/// Largest scratch slab: offsets and lengths are packed into one int32 as
+/// `offset << 16 | length`, which stays a small integer (no heap number) below 32 KiB.
+pub const MAX_SCRATCH_BYTES: usize = 32 * 1024;
+
+type Callback = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
+
+/// The handle a store function was created with.
 ///
 /// # Safety
-/// Only JS-thread callbacks call this; the handle lives until its finalizer, which cannot
-/// run while a method of the same object is on the stack, and no method re-enters another.
-unsafe fn handle_of<'a>(env: Env, this: napi_value) -> JsResult<&'a mut StoreHandle> {
-    let mut raw: *mut c_void = null_mut();
-    if napi_unwrap(env.0, this, &mut raw) != NAPI_OK || raw.is_null() {
-        return Err(JsError::bad_argument("NativeStore method called on an object that is not a NativeStore"));
-    }
-    Ok(&mut *(raw as *mut StoreHandle))
-}
-
-unsafe fn open_handle<'a>(env: Env, this: napi_value) -> JsResult<&'a mut StoreHandle> {
-    let handle = handle_of(env, this)?;
+/// `data` must be the pointer the function was created with: one strong count of a
+/// `Handle`, released only by that function's finalizer, so it is alive during the call.
+unsafe fn open_handle<'a>(data: *mut c_void) -> JsResult<&'a Handle> {
+    let handle = &*(data as *const Handle);
     handle.check_open()?;
     Ok(handle)
 }
@@ -67,8 +67,8 @@ fn read_options(env: Env, options: napi_value) -> JsResult<(StoreOptions, u64)> 
     Ok((parsed, sweep_interval_ms))
 }
 
-/// `new NativeStore(options, onRemovals)`
-unsafe extern "C" fn construct(env: napi_env, info: napi_callback_info) -> napi_value {
+/// `createStore(options, onRemovals)` → `{ get, set, … }`
+pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<2>(env, info)?;
         let (options, sweep_interval_ms) = read_options(env, call.args[0])?;
@@ -84,50 +84,87 @@ unsafe extern "C" fn construct(env: napi_env, info: napi_callback_info) -> napi_
         } else {
             None
         };
-        let raw = Box::into_raw(Box::new(StoreHandle::new(env, store, notifier, sweeper)));
-        if napi_wrap(env.0, call.this, raw as *mut c_void, Some(finalize_handle), null_mut(), null_mut()) != NAPI_OK {
-            // SAFETY: the wrap failed, so nothing else owns `raw`.
-            let mut handle = Box::from_raw(raw);
-            handle.shutdown();
-            return Err(JsError::new("Internal", "napi_wrap failed"));
+        let handle = Handle::new(env, store, notifier, sweeper);
+        handle.register_cleanup();
+        let functions: [(&CStr, Callback); 14] = [
+            (c"setScratch", set_scratch),
+            (c"get", get),
+            (c"set", set),
+            (c"tableChangedUpsert", table_changed_upsert),
+            (c"has", has),
+            (c"delete", delete),
+            (c"invalidate", invalidate),
+            (c"sweep", sweep),
+            (c"advanceClock", advance_clock),
+            (c"setRecording", set_recording),
+            (c"drainRemovals", drain_removals),
+            (c"statsBinary", stats_binary),
+            (c"setSubscribers", set_subscribers),
+            (c"close", close),
+        ];
+        let object = env.object()?;
+        for (name, callback) in functions {
+            env.set_named(object, name, bound_function(env, name, callback, &handle)?)?;
         }
-        (*raw).register_cleanup(raw);
-        Ok(call.this)
+        // `handle` (this Rc) drops here; the functions hold the remaining counts.
+        Ok(object)
     })
 }
 
-/// `setScratch(buffer)`: where `get` copies values that fit.
+/// Creates a function whose data is one strong count of `handle`, released by its finalizer.
+fn bound_function(env: Env, name: &CStr, callback: Callback, handle: &Rc<Handle>) -> JsResult<napi_value> {
+    let data = Rc::into_raw(Rc::clone(handle)) as *mut c_void;
+    let mut function = null_mut();
+    // SAFETY: `name` is NUL-terminated and `data` is a leaked strong count.
+    let status = unsafe { napi_create_function(env.0, name.as_ptr(), usize::MAX, Some(callback), data, &mut function) };
+    // SAFETY: attaching a finalizer to the function we just created, in this env.
+    if status != NAPI_OK || unsafe { napi_add_finalizer(env.0, function, data, Some(release_function_ref), null_mut(), null_mut()) } != NAPI_OK {
+        // SAFETY: no finalizer owns the count; take it back.
+        unsafe { drop(Rc::from_raw(data as *const Handle)) };
+        return Err(JsError::new("Internal", "could not create a store function"));
+    }
+    Ok(function)
+}
+
+/// `setScratch(buffer)`: the slab `get` copies values into; resets the write offset.
 unsafe extern "C" fn set_scratch(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let bytes = env.uint8_array(call.args[0])?.ok_or_else(|| JsError::bad_argument("scratch must be a Buffer"))?;
+        if bytes.len() > MAX_SCRATCH_BYTES {
+            return Err(JsError::bad_argument(format!("scratch must be at most {MAX_SCRATCH_BYTES} bytes")));
+        }
         handle.set_scratch(env, call.args[0], bytes.as_ptr() as *mut u8, bytes.len())?;
         env.undefined()
     })
 }
 
-/// `get(key)`: length copied into scratch (≥ 0), -1 miss, -2 miss because it expired (a
-/// removal is queued), or a new Buffer for a value larger than the scratch.
+/// `get(key)`: on a hit that fits the slab, `offset << 16 | length` of the copy (≥ 0);
+/// -1 miss; -2 miss because it expired (a removal is queued); otherwise a new Buffer.
 unsafe extern "C" fn get(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
         let scratch = handle.scratch();
         let lookup = handle.store.get_with(key, |value| match scratch {
-            Some((data, len)) if value.len() <= len => {
-                // SAFETY: `data` is valid for `len` bytes (a Buffer we hold a reference to)
-                // and cannot overlap the store's own allocation.
-                std::ptr::copy_nonoverlapping(value.as_ptr(), data, value.len());
-                Ok(value.len())
+            Some(s) if value.len() <= s.len - s.cursor => {
+                // SAFETY: `s.data` is valid for `s.len` bytes (a Buffer we hold a reference
+                // to) and `cursor + value.len() <= len`; it cannot overlap the store's memory.
+                std::ptr::copy_nonoverlapping(value.as_ptr(), s.data.add(s.cursor), value.len());
+                Ok((s.cursor, value.len()))
             }
-            // Too big for the scratch: copy out and build a Buffer after the lock is gone.
+            // Too big for what is left of the slab: build a Buffer once the lock is released.
             _ => Err(value.to_vec()),
         })?;
         match lookup {
-            Lookup::Hit(Ok(len)) => env.int32(len as i32),
+            Lookup::Hit(Ok((offset, len))) => {
+                // Keep 8-byte alignment between handed-out regions, as Node's pool does.
+                handle.advance_scratch((offset + len + 7) & !7);
+                env.int32(((offset << 16) | len) as i32)
+            }
             Lookup::Hit(Err(value)) => env.buffer_copy(&value),
             Lookup::Miss => env.int32(-1),
             Lookup::Expired => env.int32(-2),
@@ -139,7 +176,7 @@ unsafe extern "C" fn get(env: napi_env, info: napi_callback_info) -> napi_value 
 unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<3>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
         let value = read_value(env, call.args[1])?;
@@ -153,7 +190,7 @@ unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value 
 unsafe extern "C" fn table_changed_upsert(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<5>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let mut parts: [Vec<u8>; 3] = Default::default();
         for (i, name) in ["svc", "table", "pk"].iter().enumerate() {
             parts[i] = env
@@ -167,11 +204,11 @@ unsafe extern "C" fn table_changed_upsert(env: napi_env, info: napi_callback_inf
     })
 }
 
-fn key_method(env: napi_env, info: napi_callback_info, op: fn(&Store, &[u8]) -> Result<bool, localcached_core::StoreError>) -> napi_value {
+fn key_call(env: napi_env, info: napi_callback_info, op: fn(&Store, &[u8]) -> Result<bool, StoreError>) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        // SAFETY: see `handle_of`.
-        let handle = unsafe { open_handle(env, call.this)? };
+        // SAFETY: see `open_handle`; `call.data` comes from this function's creation.
+        let handle = unsafe { open_handle(call.data)? };
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
         env.boolean(op(&handle.store, key)?)
@@ -179,29 +216,28 @@ fn key_method(env: napi_env, info: napi_callback_info, op: fn(&Store, &[u8]) -> 
 }
 
 unsafe extern "C" fn has(env: napi_env, info: napi_callback_info) -> napi_value {
-    key_method(env, info, Store::has)
+    key_call(env, info, Store::has)
 }
 
 unsafe extern "C" fn delete(env: napi_env, info: napi_callback_info) -> napi_value {
-    key_method(env, info, Store::delete)
+    key_call(env, info, Store::delete)
 }
 
 unsafe extern "C" fn invalidate(env: napi_env, info: napi_callback_info) -> napi_value {
-    key_method(env, info, Store::invalidate)
+    key_call(env, info, Store::invalidate)
 }
 
 unsafe extern "C" fn sweep(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<0>(env, info)?;
-        let handle = open_handle(env, call.this)?;
-        env.double(handle.store.sweep() as f64)
+        env.double(open_handle(call.data)?.store.sweep() as f64)
     })
 }
 
 unsafe extern "C" fn advance_clock(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let ms = read_integer(env, call.args[0], "ms", 0, MAX_TTL_MS)?;
         if !handle.store.advance_clock(ms) {
             return Err(JsError::bad_argument("advanceClock needs a store created with clock: 'manual'"));
@@ -213,7 +249,7 @@ unsafe extern "C" fn advance_clock(env: napi_env, info: napi_callback_info) -> n
 unsafe extern "C" fn set_recording(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         let on = env.bool(call.args[0])?.ok_or_else(|| JsError::bad_argument("setRecording takes a boolean"))?;
         handle.store.set_recording(on);
         env.undefined()
@@ -223,23 +259,21 @@ unsafe extern "C" fn set_recording(env: napi_env, info: napi_callback_info) -> n
 unsafe extern "C" fn drain_removals(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<0>(env, info)?;
-        let handle = open_handle(env, call.this)?;
-        drain_to_js(env, &handle.store)
+        drain_to_js(env, &open_handle(call.data)?.store)
     })
 }
 
 unsafe extern "C" fn stats_binary(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<0>(env, info)?;
-        let handle = open_handle(env, call.this)?;
-        env.buffer_copy(&handle.store.stats().encode())
+        env.buffer_copy(&open_handle(call.data)?.store.stats().encode())
     })
 }
 
 unsafe extern "C" fn set_subscribers(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
-        let handle = open_handle(env, call.this)?;
+        let handle = open_handle(call.data)?;
         handle.store.set_subscribers(read_integer(env, call.args[0], "subscribers", 0, u32::MAX as u64)?);
         env.undefined()
     })
@@ -248,49 +282,8 @@ unsafe extern "C" fn set_subscribers(env: napi_env, info: napi_callback_info) ->
 unsafe extern "C" fn close(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<0>(env, info)?;
-        handle_of(env, call.this)?.shutdown();
+        // SAFETY: as in `open_handle`, but a closed handle is fine here (close is idempotent).
+        (*(call.data as *const Handle)).shutdown();
         env.undefined()
     })
-}
-
-fn method(name: &'static CStr, f: unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value) -> napi_property_descriptor {
-    napi_property_descriptor {
-        utf8name: name.as_ptr(),
-        name: null_mut(),
-        method: Some(f),
-        getter: None,
-        setter: None,
-        value: null_mut(),
-        attributes: NAPI_DEFAULT_METHOD,
-        data: null_mut(),
-    }
-}
-
-pub fn define(env: Env) -> JsResult<napi_value> {
-    let methods = [
-        method(c"setScratch", set_scratch),
-        method(c"get", get),
-        method(c"set", set),
-        method(c"tableChangedUpsert", table_changed_upsert),
-        method(c"has", has),
-        method(c"delete", delete),
-        method(c"invalidate", invalidate),
-        method(c"sweep", sweep),
-        method(c"advanceClock", advance_clock),
-        method(c"setRecording", set_recording),
-        method(c"drainRemovals", drain_removals),
-        method(c"statsBinary", stats_binary),
-        method(c"setSubscribers", set_subscribers),
-        method(c"close", close),
-    ];
-    let mut class = null_mut();
-    let name = c"NativeStore";
-    // SAFETY: the descriptors and name are valid for the call; N-API copies what it keeps.
-    let status = unsafe {
-        napi_define_class(env.0, name.as_ptr(), usize::MAX, Some(construct), null_mut(), methods.len(), methods.as_ptr(), &mut class)
-    };
-    if status != NAPI_OK {
-        return Err(JsError::new("Internal", format!("napi_define_class failed: {status}")));
-    }
-    Ok(class)
 }

@@ -1,0 +1,60 @@
+// Types for exactly what the native `.node` file exports (crates/localcached-node).
+// This surface is raw and terse on purpose; the friendly API is in ts/.
+
+/** Options read by the native constructor; every field is optional. */
+export interface RawStoreOptions {
+  maxBytes?: number
+  shards?: number
+  maxValueBytes?: number
+  /** 0 turns the sweeper thread off. */
+  sweepIntervalMs?: number
+  clock?: 'system' | 'manual'
+}
+
+/**
+ * Drained removals, flat: `[key, cause, key, cause, …, dropped]` where cause is
+ * 1 (evicted) or 2 (expired) and `dropped` counts removals lost to queue overflow.
+ */
+export type RawRemovalBatch = Array<string | number>
+
+/**
+ * One store's functions. Each is bound to the store natively, so call them as plain
+ * functions; they stay valid (throwing `Closed`) after `close()`.
+ */
+export interface RawStore {
+  /** Registers the slab (at most 32 KiB) that `get` copies values into; resets its offset. */
+  setScratch(scratch: Buffer): void
+  /**
+   * ≥ 0: a hit copied into the slab, packed as `offset << 16 | length`; -1: miss;
+   * -2: miss because it expired (a removal is queued); a Buffer: the value, when it did
+   * not fit in what is left of the slab.
+   */
+  get(key: string): number | Buffer
+  /** Returns how many entries were evicted to make room. */
+  set(key: string, value: Uint8Array | string, ttlMs: number | undefined): number
+  tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined): number
+  has(key: string): boolean
+  delete(key: string): boolean
+  invalidate(key: string): boolean
+  sweep(): number
+  advanceClock(ms: number): void
+  setRecording(on: boolean): void
+  drainRemovals(): RawRemovalBatch
+  statsBinary(): Buffer
+  setSubscribers(count: number): void
+  close(): void
+}
+
+/** `onRemovals` is called on the JS thread with batches the sweeper thread queued. */
+export declare function createStore(
+  options: RawStoreOptions | undefined,
+  onRemovals: (batch: RawRemovalBatch) => void,
+): RawStore
+
+export declare const ENTRY_OVERHEAD_BYTES: number
+export declare const TTL_OVERHEAD_BYTES: number
+export declare const MAX_KEY_BYTES: number
+export declare const DEFAULT_MAX_BYTES: number
+export declare const DEFAULT_MAX_VALUE_BYTES: number
+export declare const DEFAULT_SWEEP_INTERVAL_MS: number
+export declare const REMOVAL_QUEUE_CAPACITY: number

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// npm run bench:embedded — NativeStore against lru-cache with the same byte budget.
+// Each store runs in its own child process so RSS and GC figures are not mixed.
+// Prints ns/op for get-hit, get-miss and set, RSS after loading, total wall time, and
+// the ratio native/lru-cache (below 1.0 means NativeStore is faster or smaller).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const self = fileURLToPath(import.meta.url);
+const VALUE_BYTES = 100;
+const DATASETS = {
+  a: { keys: 100_000, ops: 2_000_000 },
+  b: { keys: 1_000_000, ops: 2_000_000 },
+};
+
+function makeKeys(n) {
+  const keys = new Array(n);
+  for (let i = 0; i < n; i++) keys[i] = `bench:items:${i}`;
+  return keys;
+}
+
+function makeValue(i) {
+  const v = Buffer.allocUnsafe(VALUE_BYTES);
+  v.fill(i & 0xff);
+  return v;
+}
+
+function openStore(kind, budget) {
+  if (kind === 'native') {
+    const { NativeStore } = require('../dist/cjs/index.js');
+    const s = new NativeStore({ maxBytes: budget });
+    return { get: (k) => s.get(k), set: (k, v) => s.set(k, v), mget: (ks) => ks.map((k) => s.get(k)) };
+  }
+  const { LRUCache } = require('lru-cache');
+  const c = new LRUCache({ maxSize: budget, sizeCalculation: (v, k) => v.length + k.length });
+  return { get: (k) => c.get(k), set: (k, v) => c.set(k, v) };
+}
+
+function child(kind, name) {
+  const { keys: n, ops } = DATASETS[name];
+  const t0 = process.hrtime.bigint();
+  const budget = n * 512; // holds every entry in both stores
+  const store = openStore(kind, budget);
+  const keys = makeKeys(n);
+  const missKeys = makeKeys(n).map((k) => k.replace('items', 'absent'));
+  const ns = (start, count) => Number(process.hrtime.bigint() - start) / count;
+
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) store.set(keys[i], makeValue(i));
+  const loadNs = ns(start, n);
+  const rss = process.memoryUsage().rss;
+
+  // A stride that is coprime with n visits keys in a cache-unfriendly order.
+  const stride = 7919;
+  let sink = 0;
+  for (let w = 0; w < 2; w++) {
+    start = process.hrtime.bigint();
+    for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % n) sink += store.get(keys[j]).length;
+  }
+  const hitNs = ns(start, ops);
+  start = process.hrtime.bigint();
+  for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % n) if (store.get(missKeys[j]) === undefined) sink++;
+  const missNs = ns(start, ops);
+  const value = makeValue(1);
+  start = process.hrtime.bigint();
+  for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % n) store.set(keys[j], value);
+  const setNs = ns(start, ops);
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, rss, wallMs, sink }));
+}
+
+function run(kind, name) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', self, '--child', kind, name], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${kind}/${name} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function lruVersion() {
+  const entry = require.resolve('lru-cache');
+  const pkg = entry.slice(0, entry.lastIndexOf('node_modules/lru-cache') + 'node_modules/lru-cache'.length) + '/package.json';
+  return JSON.parse(readFileSync(pkg, 'utf8')).version;
+}
+
+function main() {
+  const only = process.argv.slice(2).filter((a) => DATASETS[a]);
+  const names = only.length ? only : Object.keys(DATASETS);
+  console.log(`peer: lru-cache ${lruVersion()} (maxSize + sizeCalculation, same budget), node ${process.version}`);
+  console.log(`values: ${VALUE_BYTES} B Buffers; each store in its own process\n`);
+  const rows = [];
+  const fmt = (x, d = 1) => x.toFixed(d);
+  for (const name of names) {
+    const native = run('native', name);
+    const lru = run('lru', name);
+    const { keys } = DATASETS[name];
+    rows.push([`${name}) ${keys / 1000}k keys`, '', '', '']);
+    for (const [label, field, digits] of [
+      ['get hit ns/op', 'hitNs', 1],
+      ['get miss ns/op', 'missNs', 1],
+      ['set (overwrite) ns/op', 'setNs', 1],
+      ['set (load) ns/op', 'loadNs', 1],
+      ['RSS after load MiB', 'rss', 1],
+      ['total wall ms', 'wallMs', 0],
+    ]) {
+      const scale = field === 'rss' ? 1 / 1048576 : 1;
+      rows.push([`  ${label}`, fmt(native[field] * scale, digits), fmt(lru[field] * scale, digits), fmt(native[field] / lru[field], 2)]);
+    }
+  }
+  const widths = [28, 14, 14, 8];
+  const line = (cols) => cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' ');
+  console.log(line(['', 'NativeStore', 'lru-cache', 'ratio']));
+  for (const r of rows) console.log(line(r));
+}
+
+if (process.argv[2] === '--child') child(process.argv[3], process.argv[4]);
+else main();

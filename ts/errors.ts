@@ -1,0 +1,35 @@
+// The one table of error codes. Every LocalCachedError carries one of these as `code`;
+// docs/errors.md documents each, and a test keeps the two in step.
+
+export const ERROR_CODES = {
+  InvalidKey: 'The key breaks the rule: svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most 250 bytes.',
+  ValueTooLarge: 'The value is over maxValueBytes, or key + value + per-entry overhead can never fit in maxBytes. Nothing was stored.',
+  BadArgument: 'A local API was misused: a wrong type, an out-of-range option, a TTL that is not a positive integer.',
+  Closed: 'The store was closed; create a new one.',
+  Internal: 'A bug in localcached-native (a failed N-API call or a caught panic). Please report it.',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export class LocalCachedError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'LocalCachedError'
+    this.code = code
+  }
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code)
+}
+
+/** Turns an error thrown by the native addon (a plain Error with `code`) into a LocalCachedError. */
+export function fromNative(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof LocalCachedError)) {
+    const code = (err as { code?: unknown }).code
+    if (isErrorCode(code)) return new LocalCachedError(code, err.message)
+  }
+  return err
+}

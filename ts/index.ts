@@ -1,0 +1,7 @@
+export { NativeStore } from './native-store'
+export type { NativeStoreOptions, SetOptions, Value } from './native-store'
+export { LocalCachedError, ERROR_CODES } from './errors'
+export type { ErrorCode } from './errors'
+export { decodeStats, STATS_FIELDS } from './stats'
+export type { Stats, StatsField } from './stats'
+export type { RemovalNotice, RemovalListener } from './removals'
