@@ -51,6 +51,8 @@ function child(kind, name) {
   let start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) store.set(keys[i], makeValue(i));
   const loadNs = ns(start, n);
+  // Collect garbage first so RSS shows what each store retains, not what loading left behind.
+  globalThis.gc();
   const rss = process.memoryUsage().rss;
 
   // A stride that is coprime with n visits keys in a cache-unfriendly order.
@@ -73,7 +75,7 @@ function child(kind, name) {
 }
 
 function run(kind, name) {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', self, '--child', kind, name], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--child', kind, name], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${kind}/${name} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }

@@ -1,0 +1,35 @@
+//! `cargo run --release --example probe`: raw core lookup cost, no N-API, for comparing
+//! against the JS-level figures of `npm run bench:embedded`.
+use localcached_core::{Lookup, Store, StoreOptions};
+use std::time::Instant;
+
+fn main() {
+    for n in [1_000usize, 100_000, 1_000_000] {
+        let store = Store::new(StoreOptions { max_bytes: 1 << 30, ..Default::default() }).unwrap();
+        let keys: Vec<Vec<u8>> = (0..n).map(|i| format!("bench:items:{i}").into_bytes()).collect();
+        for k in &keys {
+            store.set(k, &[1u8; 100], None).unwrap();
+        }
+        let mut out = [0u8; 200];
+        let ops = 2_000_000;
+        let (mut j, mut sink) = (0usize, 0usize);
+        let start = Instant::now();
+        for _ in 0..ops {
+            j = (j + 7919) % n;
+            if let Ok(Lookup::Hit(len)) = store.get_with(&keys[j], |v| {
+                out[..v.len()].copy_from_slice(v);
+                v.len()
+            }) {
+                sink += len;
+            }
+        }
+        let get_ns = start.elapsed().as_nanos() as f64 / ops as f64;
+        let start = Instant::now();
+        for _ in 0..ops {
+            j = (j + 7919) % n;
+            store.set(&keys[j], &[2u8; 100], None).unwrap();
+        }
+        let set_ns = start.elapsed().as_nanos() as f64 / ops as f64;
+        println!("{n:>8} keys: get {get_ns:6.1} ns/op, set {set_ns:6.1} ns/op ({sink})");
+    }
+}
