@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // Writes npm/<target>/package.json for every target and the root package.json's
-// optionalDependencies and napi.targets, all from scripts/targets.mjs.
-// `--check` writes nothing and exits 1 if anything is out of date (CI runs it).
+// napi.targets, all from scripts/targets.mjs.
+//   --check               write nothing; exit 1 if anything is out of date (CI runs it)
+//   --optional-deps       also write the root optionalDependencies (one per platform
+//                         package). Only for publishing: in the repo they would name
+//                         packages that are not on the registry yet, which `npm ci` rejects.
+//   --package-json PATH   the root package.json to update (default: the repo's)
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { targets, SCOPE, BINARY_NAME, RUST_TRIPLES } from './targets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const check = process.argv.includes('--check');
-const rootPkgPath = join(root, 'package.json');
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const withOptionalDeps = args.includes('--optional-deps');
+const pkgFlag = args.indexOf('--package-json');
+const rootPkgPath = pkgFlag >= 0 ? args[pkgFlag + 1] : join(root, 'package.json');
 const rootPkg = JSON.parse(readFileSync(rootPkgPath, 'utf8'));
 const stale = [];
 
@@ -44,7 +51,9 @@ for (const t of targets()) {
   optionalDependencies[pkg.name] = rootPkg.version;
 }
 
-const next = { ...rootPkg, optionalDependencies, napi: { ...rootPkg.napi, binaryName: BINARY_NAME, targets: RUST_TRIPLES } };
+const next = { ...rootPkg, napi: { ...rootPkg.napi, binaryName: BINARY_NAME, targets: RUST_TRIPLES } };
+if (withOptionalDeps) next.optionalDependencies = optionalDependencies;
+else delete next.optionalDependencies;
 write(rootPkgPath, next);
 
 if (check && stale.length) {
