@@ -43,9 +43,12 @@ function child(kind, name) {
   const { keys: n, ops } = DATASETS[name];
   const t0 = process.hrtime.bigint();
   const budget = n * 512; // holds every entry in both stores
-  const store = openStore(kind, budget);
   const keys = makeKeys(n);
   const missKeys = makeKeys(n).map((k) => k.replace('items', 'absent'));
+  // RSS of the harness alone (node + key arrays), so the store's own share can be shown.
+  globalThis.gc();
+  const baseRss = process.memoryUsage().rss;
+  const store = openStore(kind, budget);
   const ns = (start, count) => Number(process.hrtime.bigint() - start) / count;
 
   let start = process.hrtime.bigint();
@@ -54,6 +57,7 @@ function child(kind, name) {
   // Collect garbage first so RSS shows what each store retains, not what loading left behind.
   globalThis.gc();
   const rss = process.memoryUsage().rss;
+  const storeRss = rss - baseRss;
 
   // A stride that is coprime with n visits keys in a cache-unfriendly order.
   const stride = 7919;
@@ -71,7 +75,7 @@ function child(kind, name) {
   for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % n) store.set(keys[j], value);
   const setNs = ns(start, ops);
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, rss, wallMs, sink }));
+  process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, rss, storeRss, wallMs, sink }));
 }
 
 function run(kind, name) {
@@ -104,9 +108,10 @@ function main() {
       ['set (overwrite) ns/op', 'setNs', 1],
       ['set (load) ns/op', 'loadNs', 1],
       ['RSS after load MiB', 'rss', 1],
+      ['  of which the store MiB', 'storeRss', 1],
       ['total wall ms', 'wallMs', 0],
     ]) {
-      const scale = field === 'rss' ? 1 / 1048576 : 1;
+      const scale = field === 'rss' || field === 'storeRss' ? 1 / 1048576 : 1;
       rows.push([`  ${label}`, fmt(native[field] * scale, digits), fmt(lru[field] * scale, digits), fmt(native[field] / lru[field], 2)]);
     }
   }

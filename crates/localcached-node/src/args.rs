@@ -5,9 +5,10 @@ use crate::sys::*;
 use localcached_core::constants::{MAX_KEY_BYTES, MAX_TTL_MS};
 use localcached_core::{validate_key, StoreError};
 
-/// Room for any valid key plus slack: a string N-API writes shorter than
-/// `KEY_BUF - 4` bytes was not truncated, so lengths up to 250 are always exact.
-pub const KEY_BUF: usize = 512;
+/// N-API writes at most `KEY_BUF - 1` bytes and never splits a character, so a longer
+/// string always reports at least `KEY_BUF - 4` = 252 bytes: any reported length up to 250
+/// is exact, and anything over 250 is over the limit whatever was cut off.
+pub const KEY_BUF: usize = 256;
 
 fn type_name(env: Env, value: napi_value) -> &'static str {
     match env.type_of(value) {
