@@ -42,6 +42,8 @@ export interface RawStore {
   drainRemovals(): RawRemovalBatch
   statsBinary(): Buffer
   setSubscribers(count: number): void
+  /** Adds to the eventsPublished, eventsDropped and laggedNotices counters. */
+  recordEvents(published: number, dropped: number, lagged: number): void
   close(): void
 }
 

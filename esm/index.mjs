@@ -2,5 +2,17 @@
 // re-exported here so both module systems share one copy of the native addon's state.
 import cjs from '../dist/cjs/index.js'
 
-export const { NativeStore, LocalCachedError, ERROR_CODES, decodeStats, STATS_FIELDS } = cjs
+export const {
+  NativeStore,
+  LocalCachedError,
+  ERROR_CODES,
+  decodeStats,
+  STATS_FIELDS,
+  LocalCachedClient,
+  Subscription,
+  serve,
+  defaultSocketPath,
+  parseSize,
+  PROTOCOL_VERSION,
+} = cjs
 export default cjs

@@ -1,30 +1,42 @@
 #!/usr/bin/env node
-// The localcached-native command line. Each command lives in its own small function.
+// The localcached-native command line. Each command lives in a small file under cli/.
+// Exit codes: 0 success, 1 error (message on stderr), 2 usage, 3 `get` found nothing.
 import { Command, CommanderError } from 'commander'
 import { runDemo } from './cli/demo'
+import { registerServe } from './cli/serve'
+import { registerClientCommands } from './cli/client-commands'
+import { PACKAGE_VERSION } from './version'
 
-export function buildProgram(): Command {
+export const EXIT_ERROR = 1
+export const EXIT_USAGE = 2
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command()
   program
     .name('localcached-native')
     .description('A host-local cache for Node.js services: a Rust byte-bounded LRU store, embedded or shared over a Unix socket.')
-    .version(require('../../package.json').version)
+    .version(PACKAGE_VERSION)
     .exitOverride()
+    .showHelpAfterError()
+  registerServe(program)
+  registerClientCommands(program, { stdout: (data) => process.stdout.write(data) }, setExitCode)
   program
     .command('demo')
     .description('run a short embedded-store demo: writes, reads, eviction under a tiny budget, TTL and stats')
     .action(() => runDemo())
+  for (const command of program.commands) command.exitOverride()
   return program
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0
   try {
-    await buildProgram().parseAsync(argv)
-    return 0
+    await buildProgram((code) => (exitCode = code)).parseAsync(argv)
+    return exitCode
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE
     process.stderr.write(`localcached-native: ${(err as Error).message}\n`)
-    return 1
+    return EXIT_ERROR
   }
 }
 

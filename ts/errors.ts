@@ -5,8 +5,15 @@ export const ERROR_CODES = {
   InvalidKey: 'The key breaks the rule: svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most 250 bytes.',
   ValueTooLarge: 'The value is over maxValueBytes, or key + value + per-entry overhead can never fit in maxBytes. Nothing was stored.',
   BadArgument: 'A local API was misused: a wrong type, an out-of-range option, a TTL that is not a positive integer.',
-  Closed: 'The store was closed; create a new one.',
-  Internal: 'A bug in localcached-native (a failed N-API call or a caught panic). Please report it.',
+  BadRequest: 'A malformed request on the wire: not CBOR, not a map, a missing or mistyped field.',
+  FrameTooLarge: 'A frame declared a length over the daemon\'s --max-frame-bytes; the connection is closed.',
+  ProtocolVersion: 'The handshake named a protocol version the daemon does not support; the connection is closed.',
+  NotSupported: 'The daemon does not know this request type (an older daemon than the client).',
+  Closed: 'The store or client was closed by its owner; create a new one.',
+  ConnectionLost: 'The connection to the daemon broke, or is not up; the call was not (or may not have been) applied.',
+  Timeout: 'The call outran its timeout; the daemon may still apply it.',
+  LimitExceeded: 'A daemon limit refused the request (connections, subscribers).',
+  Internal: 'A bug in localcached-native (a failed N-API call, a caught panic, an unexpected reply). Please report it.',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

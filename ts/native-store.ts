@@ -41,6 +41,15 @@ const SLAB_MIN_FREE = 2 * 1024
 // get() returns -1 for a miss and -2 for a miss that found the entry expired.
 const MISS_EXPIRED = -2
 
+/** The raw native functions behind each store, for the daemon inside this package only. */
+const rawStores = new WeakMap<NativeStore, RawStore>()
+
+export function rawStoreOf(store: NativeStore): RawStore {
+  const raw = rawStores.get(store)
+  if (!raw) throw new LocalCachedError('Internal', 'not a NativeStore')
+  return raw
+}
+
 export class NativeStore {
   readonly #native: RawStore
   #slab: ArrayBuffer
@@ -58,6 +67,7 @@ export class NativeStore {
       throw fromNative(err)
     }
     this.#slab = this.#newSlab()
+    rawStores.set(this, this.#native)
   }
 
   #newSlab(): ArrayBuffer {

@@ -17,6 +17,9 @@ export const STATS_FIELDS = [
   'subscribersCurrent',
   'bytesMax',
   'shards',
+  'eventsPublished',
+  'eventsDropped',
+  'laggedNotices',
 ] as const
 
 export type StatsField = (typeof STATS_FIELDS)[number]

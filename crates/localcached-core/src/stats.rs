@@ -8,7 +8,7 @@ pub const STATS_VERSION: u16 = 1;
 pub const STATS_HEADER_BYTES: usize = 8;
 
 /// Field order on the wire; the JS decoder keeps the same table.
-pub const FIELD_NAMES: [&str; 15] = [
+pub const FIELD_NAMES: [&str; 18] = [
     "startUnixMs",
     "getCalls",
     "getHits",
@@ -24,6 +24,9 @@ pub const FIELD_NAMES: [&str; 15] = [
     "subscribersCurrent",
     "bytesMax",
     "shards",
+    "eventsPublished",
+    "eventsDropped",
+    "laggedNotices",
 ];
 
 pub const STATS_BYTES: usize = STATS_HEADER_BYTES + FIELD_NAMES.len() * 8;
@@ -45,10 +48,13 @@ pub struct Stats {
     pub subscribers_current: u64,
     pub bytes_max: u64,
     pub shards: u64,
+    pub events_published: u64,
+    pub events_dropped: u64,
+    pub lagged_notices: u64,
 }
 
 impl Stats {
-    fn fields(&self) -> [u64; 15] {
+    fn fields(&self) -> [u64; 18] {
         [
             self.start_unix_ms,
             self.get_calls,
@@ -65,6 +71,9 @@ impl Stats {
             self.subscribers_current,
             self.bytes_max,
             self.shards,
+            self.events_published,
+            self.events_dropped,
+            self.lagged_notices,
         ]
     }
 
@@ -115,6 +124,9 @@ impl Stats {
             subscribers_current: field(12),
             bytes_max: field(13),
             shards: field(14),
+            events_published: field(15),
+            events_dropped: field(16),
+            lagged_notices: field(17),
         })
     }
 }

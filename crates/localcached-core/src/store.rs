@@ -66,6 +66,9 @@ pub struct Store {
     invalidate_calls: AtomicU64,
     table_changed_upsert_calls: AtomicU64,
     subscribers_current: AtomicU64,
+    events_published: AtomicU64,
+    events_dropped: AtomicU64,
+    lagged_notices: AtomicU64,
     start_unix_ms: u64,
 }
 
@@ -114,6 +117,9 @@ impl Store {
             invalidate_calls: AtomicU64::new(0),
             table_changed_upsert_calls: AtomicU64::new(0),
             subscribers_current: AtomicU64::new(0),
+            events_published: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            lagged_notices: AtomicU64::new(0),
             start_unix_ms,
         })
     }
@@ -399,12 +405,22 @@ impl Store {
         self.subscribers_current.store(n, Ordering::Relaxed);
     }
 
+    /// Adds to the event counters of a daemon that fans this store's events out.
+    pub fn record_events(&self, published: u64, dropped: u64, lagged: u64) {
+        self.events_published.fetch_add(published, Ordering::Relaxed);
+        self.events_dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.lagged_notices.fetch_add(lagged, Ordering::Relaxed);
+    }
+
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
             start_unix_ms: self.start_unix_ms,
             invalidate_calls: self.invalidate_calls.load(Ordering::Relaxed),
             table_changed_upsert_calls: self.table_changed_upsert_calls.load(Ordering::Relaxed),
             subscribers_current: self.subscribers_current.load(Ordering::Relaxed),
+            events_published: self.events_published.load(Ordering::Relaxed),
+            events_dropped: self.events_dropped.load(Ordering::Relaxed),
+            lagged_notices: self.lagged_notices.load(Ordering::Relaxed),
             bytes_max: self.max_bytes,
             shards: self.shards.len() as u64,
             ..Stats::default()

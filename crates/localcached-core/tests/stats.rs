@@ -19,6 +19,9 @@ fn stats_round_trip_through_the_binary_layout() {
         subscribers_current: 12,
         bytes_max: u64::MAX,
         shards: 16,
+        events_published: 17,
+        events_dropped: 18,
+        lagged_notices: 19,
     };
     let bytes = stats.encode();
     assert_eq!(bytes.len(), STATS_BYTES);

@@ -86,7 +86,7 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
         };
         let handle = Handle::new(env, store, notifier, sweeper);
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 14] = [
+        let functions: [(&CStr, Callback); 15] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -100,6 +100,7 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
             (c"drainRemovals", drain_removals),
             (c"statsBinary", stats_binary),
             (c"setSubscribers", set_subscribers),
+            (c"recordEvents", record_events),
             (c"close", close),
         ];
         let object = env.object()?;
@@ -275,6 +276,20 @@ unsafe extern "C" fn set_subscribers(env: napi_env, info: napi_callback_info) ->
         let call = call_args::<1>(env, info)?;
         let handle = open_handle(call.data)?;
         handle.store.set_subscribers(read_integer(env, call.args[0], "subscribers", 0, u32::MAX as u64)?);
+        env.undefined()
+    })
+}
+
+/// `recordEvents(published, dropped, lagged)`: adds to the daemon's event counters.
+unsafe extern "C" fn record_events(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<3>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut counts = [0u64; 3];
+        for (i, name) in ["published", "dropped", "lagged"].iter().enumerate() {
+            counts[i] = read_integer(env, call.args[i], name, 0, MAX_TTL_MS)?;
+        }
+        handle.store.record_events(counts[0], counts[1], counts[2]);
         env.undefined()
     })
 }

@@ -1,0 +1,121 @@
+// The CLI's client commands: each connects, makes one call, prints, and closes.
+// Exit codes: 0 success, 1 error, 2 usage, 3 `get` found nothing.
+import type { Command } from 'commander'
+import { LocalCachedClient } from '../client/client'
+import { LocalCachedError } from '../errors'
+import { formatStats } from './format-stats'
+
+export const EXIT_MISS = 3
+
+type Out = { stdout: (data: string | Uint8Array) => void }
+
+async function withClient<T>(flags: { socket?: string }, run: (client: LocalCachedClient) => Promise<T>): Promise<T> {
+  const client = await LocalCachedClient.connect(flags.socket)
+  try {
+    return await run(client)
+  } finally {
+    await client.close()
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+async function valueArg(value: string): Promise<Buffer> {
+  return value === '-' ? readStdin() : Buffer.from(value)
+}
+
+function ttl(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 1) throw new LocalCachedError('BadArgument', `--ttl must be a positive integer number of milliseconds, got '${text}'`)
+  return n
+}
+
+function publishFlag(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined
+  if (text === 'on') return true
+  if (text === 'off') return false
+  throw new LocalCachedError('BadArgument', `--publish takes on or off, got '${text}'`)
+}
+
+function jsonValue(key: string, value: Buffer | null): string {
+  if (value === null) return JSON.stringify({ key, value: null })
+  const text = value.toString('utf8')
+  // Bytes that are not UTF-8 would be mangled as text; give them as base64 instead.
+  return Buffer.from(text, 'utf8').equals(value) ? JSON.stringify({ key, value: text }) : JSON.stringify({ key, base64: value.toString('base64') })
+}
+
+export function registerClientCommands(program: Command, out: Out, setExitCode: (code: number) => void): void {
+  const socketOption = (cmd: Command) => cmd.option('--socket <path>', 'daemon socket (default: $LOCALCACHED_SOCKET, $XDG_RUNTIME_DIR/localcached.sock, /tmp/localcached-<uid>.sock)')
+  const publishOption = (cmd: Command) => cmd.option('--publish <on|off>', "publish events for this write (default: the daemon's --publish-default)")
+
+  socketOption(program.command('ping').description('check that the daemon answers')).action(async (flags) => {
+    await withClient(flags, (c) => c.ping())
+    out.stdout('PONG\n')
+  })
+
+  socketOption(program.command('get <key>').description('print a value: raw bytes, or --json').option('--json', 'print {"key","value"} (or "base64" for binary values)')).action(
+    async (key: string, flags) => {
+      const value = await withClient(flags, (c) => c.get(key))
+      if (flags.json) out.stdout(jsonValue(key, value) + '\n')
+      else if (value) out.stdout(value)
+      if (value === null) setExitCode(EXIT_MISS)
+    },
+  )
+
+  publishOption(socketOption(program.command('put <key> <value>').description('store a value (- reads it from stdin)').option('--ttl <ms>', 'time to live in ms'))).action(
+    async (key: string, value: string, flags) => {
+      const bytes = await valueArg(value)
+      await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+      out.stdout('OK\n')
+    },
+  )
+
+  publishOption(socketOption(program.command('del <key>').description('delete a key; prints whether it existed'))).action(async (key: string, flags) => {
+    const existed = await withClient(flags, (c) => c.del(key, { publish: publishFlag(flags.publish) }))
+    out.stdout(existed ? 'deleted\n' : 'absent\n')
+  })
+
+  publishOption(socketOption(program.command('invalidate <key>').description('delete a key and publish invalidate'))).action(async (key: string, flags) => {
+    await withClient(flags, (c) => c.invalidate(key, { publish: publishFlag(flags.publish) }))
+    out.stdout('OK\n')
+  })
+
+  publishOption(socketOption(program.command('upsert <svc> <table> <pk> <value>').description('upsert svc:table:pk and publish table_changed (- reads the value from stdin)').option('--ttl <ms>', 'time to live in ms'))).action(
+    async (svc: string, table: string, pk: string, value: string, flags) => {
+      const bytes = await valueArg(value)
+      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+      out.stdout('OK\n')
+    },
+  )
+
+  socketOption(program.command('stats').description('print the daemon stats as a table, or --json').option('--json', 'print the stats as JSON')).action(async (flags) => {
+    const stats = await withClient(flags, (c) => c.stats())
+    out.stdout(flags.json ? JSON.stringify(stats) + '\n' : formatStats(stats))
+  })
+
+  socketOption(
+    program.command('watch').description('print events as NDJSON, one per line, until interrupted').option('--svc <svc>', 'only this service').option('--table <table>', 'only this table (needs --svc)'),
+  ).action(async (flags) => {
+    if (flags.table && !flags.svc) throw new LocalCachedError('BadArgument', '--table needs --svc')
+    const client = await LocalCachedClient.connect(flags.socket)
+    const subscription = await client.subscribe({ svc: flags.svc, table: flags.table })
+    const stop = () => {
+      subscription.close()
+      void client.close()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      for await (const event of subscription) out.stdout(JSON.stringify(event) + '\n')
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await client.close()
+    }
+  })
+}

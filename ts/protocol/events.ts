@@ -1,0 +1,33 @@
+// The events the daemon publishes, one union shared by the server, the client and the CLI.
+
+export type CacheEvent =
+  | { type: 'invalidate'; key: string; cause?: 'dependency' }
+  | { type: 'table_changed'; key: string }
+  | { type: 'evicted'; key: string; reason: 'memory_pressure' | 'expired' }
+  | { type: 'lagged'; dropped: number }
+  | { type: 'invalidate_scope'; scope: 'table' | 'service' | 'prefix'; svc?: string; table?: string; prefix?: string; removed: number }
+  | { type: 'flush' }
+  | { type: 'reset' }
+
+export interface EventFilter {
+  svc?: string
+  table?: string
+}
+
+/** Whether a subscriber with `filter` receives `event`. Events without a key go to everyone. */
+export function eventMatches(filter: EventFilter, event: CacheEvent): boolean {
+  if (filter.svc === undefined) return true
+  if (!('key' in event)) {
+    if (event.type === 'invalidate_scope') {
+      if (event.svc === undefined) return true
+      return event.svc === filter.svc && (filter.table === undefined || event.table === undefined || event.table === filter.table)
+    }
+    return true
+  }
+  const key = event.key
+  const firstColon = key.indexOf(':')
+  if (key.slice(0, firstColon) !== filter.svc) return false
+  if (filter.table === undefined) return true
+  const secondColon = key.indexOf(':', firstColon + 1)
+  return key.slice(firstColon + 1, secondColon) === filter.table
+}

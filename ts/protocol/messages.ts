@@ -1,0 +1,150 @@
+// Every message of the native protocol (docs/protocol.md), with the checks that turn an
+// untrusted decoded payload into a typed request or response.
+
+import { LocalCachedError } from '../errors'
+import type { CacheEvent } from './events'
+
+export const PROTOCOL_VERSION = 1
+
+/** Largest TTL accepted: JavaScript's Number.MAX_SAFE_INTEGER milliseconds. */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER
+
+export interface ServerLimits {
+  maxFrameBytes: number
+  maxValueBytes: number
+  maxKeyBytes: number
+}
+
+export type Request =
+  | { type: 'Hello'; protocolVersion: number }
+  | { type: 'Ping' }
+  | { type: 'Get'; key: string }
+  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; publish?: boolean }
+  | { type: 'Del'; key: string; publish?: boolean }
+  | { type: 'Invalidate'; key: string; publish?: boolean }
+  | { type: 'TableChangedUpsert'; svc: string; table: string; pk: string; value: Uint8Array; ttlMs?: number; publish?: boolean }
+  | { type: 'Subscribe'; svc?: string; table?: string }
+  | { type: 'Stats' }
+
+export type RequestType = Request['type']
+
+export type Response =
+  | { type: 'HelloOk'; protocolVersion: number; serverVersion: string; limits: ServerLimits }
+  | { type: 'Pong' }
+  | { type: 'Value'; value: Uint8Array | null }
+  | { type: 'Ok' }
+  | { type: 'Deleted'; existed: boolean }
+  | { type: 'StatsBinary'; stats: Uint8Array }
+  | { type: 'Err'; code: string; message: string }
+
+/** What a subscribed connection receives after its `Ok`. */
+export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; unixMs: number }
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
+  'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
+])
+
+function bad(message: string): never {
+  throw new LocalCachedError('BadRequest', message)
+}
+
+function field(message: Record<string, unknown>, name: string): unknown {
+  return Object.prototype.hasOwnProperty.call(message, name) ? message[name] : undefined
+}
+
+function string(m: Record<string, unknown>, name: string): string {
+  const v = field(m, name)
+  if (typeof v !== 'string') bad(`${m.type}: '${name}' must be a string`)
+  return v
+}
+
+function optionalString(m: Record<string, unknown>, name: string): string | undefined {
+  const v = field(m, name)
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'string') bad(`${m.type}: '${name}' must be a string when present`)
+  return v
+}
+
+function bytes(m: Record<string, unknown>, name: string): Uint8Array {
+  const v = field(m, name)
+  if (!(v instanceof Uint8Array)) bad(`${m.type}: '${name}' must be a byte string`)
+  return v
+}
+
+function optionalBoolean(m: Record<string, unknown>, name: string): boolean | undefined {
+  const v = field(m, name)
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'boolean') bad(`${m.type}: '${name}' must be a boolean when present`)
+  return v
+}
+
+function optionalTtl(m: Record<string, unknown>): number | undefined {
+  const v = field(m, 'ttlMs')
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TTL_MS) {
+    bad(`${m.type}: 'ttlMs' must be a positive integer number of milliseconds when present`)
+  }
+  return v
+}
+
+/**
+ * Checks a decoded payload and returns the request it is. Throws BadRequest for a malformed
+ * message and NotSupported for a well-formed one of a type this server does not know.
+ */
+export function parseRequest(decoded: unknown): Request {
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded) || decoded instanceof Uint8Array) {
+    bad('a request must be a CBOR map')
+  }
+  const m = decoded as Record<string, unknown>
+  const type = field(m, 'type')
+  if (typeof type !== 'string') bad("a request must have a string 'type'")
+  if (!REQUEST_TYPES.has(type)) throw new LocalCachedError('NotSupported', `unknown request type '${type.slice(0, 64)}'`)
+  switch (type as RequestType) {
+    case 'Hello': {
+      const v = field(m, 'protocolVersion')
+      if (typeof v !== 'number' || !Number.isInteger(v)) bad("Hello: 'protocolVersion' must be an integer")
+      return { type: 'Hello', protocolVersion: v }
+    }
+    case 'Ping':
+      return { type: 'Ping' }
+    case 'Stats':
+      return { type: 'Stats' }
+    case 'Get':
+      return { type: 'Get', key: string(m, 'key') }
+    case 'Put':
+      return { type: 'Put', key: string(m, 'key'), value: bytes(m, 'value'), ttlMs: optionalTtl(m), publish: optionalBoolean(m, 'publish') }
+    case 'Del':
+      return { type: 'Del', key: string(m, 'key'), publish: optionalBoolean(m, 'publish') }
+    case 'Invalidate':
+      return { type: 'Invalidate', key: string(m, 'key'), publish: optionalBoolean(m, 'publish') }
+    case 'TableChangedUpsert':
+      return {
+        type: 'TableChangedUpsert',
+        svc: string(m, 'svc'),
+        table: string(m, 'table'),
+        pk: string(m, 'pk'),
+        value: bytes(m, 'value'),
+        ttlMs: optionalTtl(m),
+        publish: optionalBoolean(m, 'publish'),
+      }
+    case 'Subscribe': {
+      const svc = optionalString(m, 'svc')
+      const table = optionalString(m, 'table')
+      if (table !== undefined && svc === undefined) bad("Subscribe: 'table' needs 'svc'")
+      return { type: 'Subscribe', svc, table }
+    }
+  }
+}
+
+export function isResponse(value: unknown): value is Response {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+}
+
+export function isErr(value: Response): value is Extract<Response, { type: 'Err' }> {
+  return value.type === 'Err'
+}
+
+export function isPush(value: unknown): value is Push {
+  const type = (value as { type?: unknown } | null)?.type
+  return type === 'Event' || type === 'Heartbeat'
+}

@@ -1,0 +1,143 @@
+// One client connection: frames in, replies out. It handles every complete frame of a read
+// in order and answers them with one write. States: the mandatory handshake, then requests,
+// or, after Subscribe, an event stream that accepts no further requests.
+
+import type { Socket } from 'node:net'
+import type { Logger } from '../logger'
+import { LocalCachedError } from '../errors'
+import { FrameDecoder } from '../protocol/frame'
+import { decodePayload, encodeMessage } from '../protocol/codec'
+import { parseRequest, PROTOCOL_VERSION, type Request, type Response, type ServerLimits } from '../protocol/messages'
+import { handleRequest } from './handlers'
+import type { Daemon } from './daemon'
+import type { Subscriber } from './pubsub'
+
+type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
+
+export interface ConnectionContext {
+  daemon: Daemon
+  limits: ServerLimits
+  serverVersion: string
+  log: Logger
+}
+
+export class Connection {
+  readonly socket: Socket
+  readonly #ctx: ConnectionContext
+  readonly #decoder: FrameDecoder
+  readonly #log: Logger
+  #state: State = 'handshake'
+  #subscriber: Subscriber | undefined
+
+  constructor(socket: Socket, ctx: ConnectionContext, id: number) {
+    this.socket = socket
+    this.#ctx = ctx
+    this.#log = ctx.log.child({ conn: id })
+    this.#decoder = new FrameDecoder(ctx.limits.maxFrameBytes)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('error', (err) => this.#log.debug({ err }, 'connection error'))
+    socket.on('close', () => {
+      if (this.#subscriber) ctx.daemon.pubsub.remove(this.#subscriber)
+      this.#state = 'closing'
+    })
+  }
+
+  get subscribed(): boolean {
+    return this.#state === 'subscribed'
+  }
+
+  /** Ends the connection once what was already answered has been written. */
+  end(): void {
+    this.#state = 'closing'
+    this.socket.end()
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state === 'closing') return
+    this.#decoder.push(chunk)
+    const replies: Buffer[] = []
+    try {
+      for (let payload = this.#decoder.tryRead(); payload !== null; payload = this.#decoder.tryRead()) {
+        if (!this.#handleFrame(payload, replies)) break
+      }
+    } catch (err) {
+      // Only the decoder throws here (FrameTooLarge): framing is lost, so the connection ends.
+      replies.push(errorFrame(err))
+      this.#state = 'closing'
+    }
+    if (replies.length > 0) this.socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies))
+    if (this.#state === 'closing') this.socket.end()
+  }
+
+  /** Answers one frame into `replies`; returns false when no further frame may be read. */
+  #handleFrame(payload: Buffer, replies: Buffer[]): boolean {
+    if (this.#state === 'subscribed') {
+      replies.push(errorFrame(new LocalCachedError('BadRequest', 'a subscribed connection accepts no requests')))
+      this.#state = 'closing'
+      return false
+    }
+    let request: Request
+    try {
+      request = parseRequest(decode(payload))
+    } catch (err) {
+      replies.push(errorFrame(err))
+      if (this.#state === 'handshake') this.#state = 'closing'
+      return this.#state !== 'closing'
+    }
+    if (this.#state === 'handshake') return this.#handshake(request, replies)
+    switch (request.type) {
+      case 'Hello':
+        replies.push(errorFrame(new LocalCachedError('BadRequest', 'Hello was already received on this connection')))
+        return true
+      case 'Subscribe':
+        replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
+        this.#state = 'subscribed'
+        // Queue the ack first, then start the stream behind it.
+        this.socket.write(Buffer.concat(replies.splice(0)))
+        this.#subscriber = this.#ctx.daemon.pubsub.add(this.socket, { svc: request.svc, table: request.table })
+        return false
+      default:
+        try {
+          replies.push(encodeMessage(handleRequest(this.#ctx.daemon, request)))
+        } catch (err) {
+          replies.push(errorFrame(err))
+        }
+        return true
+    }
+  }
+
+  #handshake(request: Request, replies: Buffer[]): boolean {
+    if (request.type !== 'Hello') {
+      replies.push(errorFrame(new LocalCachedError('BadRequest', `the first request must be Hello, got ${request.type}`)))
+      this.#state = 'closing'
+      return false
+    }
+    if (request.protocolVersion !== PROTOCOL_VERSION) {
+      replies.push(
+        errorFrame(new LocalCachedError('ProtocolVersion', `protocol version ${request.protocolVersion} is not supported; this daemon speaks ${PROTOCOL_VERSION}`)),
+      )
+      this.#state = 'closing'
+      return false
+    }
+    const ok: Response = { type: 'HelloOk', protocolVersion: PROTOCOL_VERSION, serverVersion: this.#ctx.serverVersion, limits: this.#ctx.limits }
+    replies.push(encodeMessage(ok))
+    this.#state = 'ready'
+    return true
+  }
+}
+
+function decode(payload: Buffer): unknown {
+  try {
+    return decodePayload(payload)
+  } catch (err) {
+    throw new LocalCachedError('BadRequest', `payload is not one valid CBOR item: ${(err as Error).message}`)
+  }
+}
+
+export function errorFrame(err: unknown): Buffer {
+  const wire =
+    err instanceof LocalCachedError
+      ? { code: err.code === 'BadArgument' ? 'BadRequest' : err.code, message: err.message }
+      : { code: 'Internal', message: `internal error: ${(err as Error)?.message ?? String(err)}` }
+  return encodeMessage({ type: 'Err', ...wire } satisfies Response)
+}

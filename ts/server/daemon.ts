@@ -1,0 +1,65 @@
+// The daemon's state and semantics, apart from any transport: the store, the pub/sub, and
+// the rules for which request publishes what (the reference design's, with its holes fixed).
+
+import { NativeStore, rawStoreOf } from '../native-store'
+import { PubSub } from './pubsub'
+import type { CacheEvent } from '../protocol/events'
+import type { ResolvedServeOptions } from './options'
+
+export class Daemon {
+  readonly store: NativeStore
+  readonly pubsub: PubSub
+  readonly publishDefault: boolean
+  /** The publish decision of the write in progress, while the store is running it. */
+  #writePublishes: boolean | undefined
+
+  constructor(options: ResolvedServeOptions) {
+    this.store = new NativeStore({
+      maxBytes: options.maxBytes,
+      maxValueBytes: options.maxValueBytes,
+      shards: options.shards,
+      sweepIntervalMs: options.sweepIntervalMs,
+    })
+    this.publishDefault = options.publishDefault
+    const raw = rawStoreOf(this.store)
+    this.pubsub = new PubSub(options.subscriberQueue, (count) => raw.setSubscribers(count))
+    // Evictions happen inside a write, so they follow that write's publish decision;
+    // expiries (lazy on a read, or by the sweeper) follow --publish-default.
+    this.store.onRemoval((removal) => {
+      if (removal.cause === 'overflow') this.pubsub.laggedAll(removal.dropped)
+      else if (removal.cause === 'evicted') {
+        if (this.#writePublishes ?? this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'memory_pressure' })
+      } else if (this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'expired' })
+    })
+  }
+
+  publishes(requested: boolean | undefined): boolean {
+    return requested ?? this.publishDefault
+  }
+
+  publish(event: CacheEvent): void {
+    this.pubsub.publish(event)
+  }
+
+  /** Runs a store write with its publish decision visible to the eviction listener. */
+  write<T>(publishes: boolean, run: () => T): T {
+    this.#writePublishes = publishes
+    try {
+      return run()
+    } finally {
+      this.#writePublishes = undefined
+    }
+  }
+
+  /** The stats blob exactly as Rust encodes it, with the event counters brought up to date. */
+  statsBinary(): Buffer {
+    const { published, dropped, lagged } = this.pubsub.takeCounters()
+    if (published || dropped || lagged) rawStoreOf(this.store).recordEvents(published, dropped, lagged)
+    return this.store.statsBinary()
+  }
+
+  close(): void {
+    this.pubsub.closeAll()
+    this.store.close()
+  }
+}

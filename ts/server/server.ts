@@ -1,0 +1,69 @@
+// serve(): the daemon on a Unix socket. Prepares the socket path safely, accepts
+// connections, runs heartbeats, and shuts down in one function.
+
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Stats as FileStats } from 'node:fs'
+import { createLogger, type Logger } from '../logger'
+import { Daemon } from './daemon'
+import { Connection } from './connection'
+import { resolveOptions, type ResolvedServeOptions, type ServeOptions } from './options'
+import { listenWithMode, prepareSocketPath, removeOwnSocket } from './socket-file'
+import type { ServerLimits } from '../protocol/messages'
+import { PACKAGE_VERSION } from '../version'
+
+export const SERVER_VERSION = PACKAGE_VERSION
+
+export interface DaemonServer {
+  readonly socketPath: string
+  readonly options: ResolvedServeOptions
+  /** Stops accepting, finishes what was read, closes subscribers, removes the socket. */
+  close(): Promise<void>
+}
+
+export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
+  const resolved = resolveOptions(options)
+  const log: Logger = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination)
+  await prepareSocketPath(resolved.socket)
+
+  const daemon = new Daemon(resolved)
+  const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: 250 }
+  const connections = new Set<Connection>()
+  let nextId = 1
+  const server: Server = createServer((socket: Socket) => {
+    const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log }, nextId++)
+    connections.add(connection)
+    socket.once('close', () => connections.delete(connection))
+  })
+  server.on('error', (err) => log.error({ err }, 'server error'))
+
+  let bound: FileStats
+  try {
+    bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
+  } catch (err) {
+    daemon.close()
+    throw err
+  }
+  const heartbeat = setInterval(() => daemon.pubsub.heartbeat(), resolved.heartbeatMs)
+  const { socket, maxBytes, publishDefault, shards, maxValueBytes, maxFrameBytes, subscriberQueue, heartbeatMs, socketMode } = resolved
+  log.info({ socket, maxBytes, publishDefault, shards: daemon.store.stats().shards, requestedShards: shards, maxValueBytes, maxFrameBytes, subscriberQueue, heartbeatMs, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ connections: connections.size }, 'shutting down')
+      clearInterval(heartbeat)
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Requests already read were answered synchronously; ending flushes those answers.
+      for (const connection of connections) connection.end()
+      daemon.pubsub.closeAll()
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, resolved.shutdownTimeoutMs).unref())
+      await Promise.race([stopped, timeout])
+      for (const connection of connections) connection.socket.destroy()
+      removeOwnSocket(resolved.socket, bound)
+      daemon.close()
+      log.info('stopped')
+    })()
+    return closing
+  }
+  return { socketPath: resolved.socket, options: resolved, close }
+}

@@ -1,0 +1,89 @@
+// The socket file's safety: check the path's length before binding, never steal a live
+// daemon's socket, remove only a stale socket (never a symlink or another kind of file),
+// bind with no window of looser permissions, and remove only our own socket at shutdown.
+
+import { chmodSync, lstatSync, unlinkSync, type Stats } from 'node:fs'
+import { connect, type Server } from 'node:net'
+import { LocalCachedError } from '../errors'
+
+/** sun_path holds 108 bytes on Linux including the terminating NUL (104 on macOS). */
+export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103
+
+export function checkSocketPathLength(path: string): void {
+  const bytes = Buffer.byteLength(path)
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new LocalCachedError(
+      'BadArgument',
+      `socket path is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte Unix limit: ${path}. ` +
+        'Choose a shorter path with --socket or $LOCALCACHED_SOCKET (e.g. under $XDG_RUNTIME_DIR or /tmp).',
+    )
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+}
+
+/** Resolves 'live' if something accepts connections at `path`, 'stale' if nothing listens. */
+export function probeSocket(path: string, timeoutMs = 1000): Promise<'live' | 'stale'> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve('live') // Accepted but silent: a hung daemon still owns it.
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve('live')
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve('stale')
+      else reject(new LocalCachedError('BadArgument', `cannot tell whether ${path} is in use (${err.code}); refusing to start`))
+    })
+  })
+}
+
+/** Makes `path` free to bind, or throws an actionable error. */
+export async function prepareSocketPath(path: string): Promise<void> {
+  checkSocketPathLength(path)
+  const stat = lstatOrNull(path)
+  if (!stat) return
+  if (stat.isSymbolicLink()) throw new LocalCachedError('BadArgument', `${path} is a symbolic link; refusing to use it as the socket`)
+  if (!stat.isSocket()) throw new LocalCachedError('BadArgument', `${path} exists and is not a socket; refusing to remove it`)
+  if ((await probeSocket(path)) === 'live') {
+    throw new LocalCachedError('BadArgument', `a daemon is already listening on ${path}; refusing to start a second one`)
+  }
+  unlinkSync(path)
+}
+
+/**
+ * Binds with umask 0177, so the socket is born 0600 whatever the process umask, then sets
+ * `mode` (which may widen it on purpose). Node binds synchronously inside listen().
+ */
+export async function listenWithMode(server: Server, path: string, mode: number): Promise<Stats> {
+  const previous = process.umask(0o177)
+  try {
+    server.listen(path)
+  } finally {
+    process.umask(previous)
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  chmodSync(path, mode)
+  return lstatSync(path)
+}
+
+/** Removes the socket file only if it is still the one we bound (same inode). */
+export function removeOwnSocket(path: string, bound: Stats): void {
+  const now = lstatOrNull(path)
+  if (now && now.isSocket() && now.ino === bound.ino && now.dev === bound.dev) unlinkSync(path)
+}
