@@ -50,6 +50,8 @@ export function probeSocket(path: string, timeoutMs = 1000): Promise<'live' | 's
   })
 }
 
+export const LISTEN_BACKLOG = 4096
+
 /** Makes `path` free to bind, or throws an actionable error. */
 export async function prepareSocketPath(path: string): Promise<void> {
   checkSocketPathLength(path)
@@ -70,7 +72,9 @@ export async function prepareSocketPath(path: string): Promise<void> {
 export async function listenWithMode(server: Server, path: string, mode: number): Promise<Stats> {
   const previous = process.umask(0o177)
   try {
-    server.listen(path)
+    // A deep accept backlog: a fleet of services (re)connecting at once must not see EAGAIN.
+    // The kernel caps it at net.core.somaxconn.
+    server.listen({ path, backlog: LISTEN_BACKLOG })
   } finally {
     process.umask(previous)
   }

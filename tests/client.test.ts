@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createServer, type Server, type Socket } from 'node:net'
+import { LocalCachedClient, LocalCachedError } from '../ts/index'
+import { encodeMessage } from '../ts/protocol/codec'
+import { startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+
+let daemon: TestDaemon | undefined
+let fake: Server | undefined
+afterEach(async () => {
+  await daemon?.close()
+  daemon = undefined
+  await new Promise<void>((r) => (fake ? fake.close(() => r()) : r()))
+  fake = undefined
+})
+
+/** A daemon that completes the handshake and then never answers anything. */
+async function silentDaemon(): Promise<string> {
+  const path = tempSocketPath()
+  const sockets: Socket[] = []
+  fake = createServer((socket) => {
+    sockets.push(socket)
+    socket.once('data', () => socket.write(encodeMessage({ type: 'HelloOk', protocolVersion: 1, serverVersion: 'fake', limits: { maxFrameBytes: 1024, maxValueBytes: 512, maxKeyBytes: 250 } })))
+  })
+  fake.on('close', () => sockets.forEach((s) => s.destroy()))
+  await new Promise<void>((r) => fake!.listen(path, r))
+  return path
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('client calls', () => {
+  it('time out with Timeout when the daemon does not answer', async () => {
+    const client = await LocalCachedClient.connect(await silentDaemon(), { timeoutMs: 100 })
+    const started = Date.now()
+    const err = (await rejection(client.get('a:b:c'))) as LocalCachedError
+    expect(err.code).toBe('Timeout')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90)
+    expect(((await rejection(client.ping({ timeoutMs: 20 }))) as LocalCachedError).code).toBe('Timeout')
+    await client.close()
+  })
+
+  it('reject with the abort reason when their AbortSignal fires, or at once if it already has', async () => {
+    const client = await LocalCachedClient.connect(await silentDaemon())
+    const controller = new AbortController()
+    const pending = client.get('a:b:c', { signal: controller.signal })
+    controller.abort()
+    expect(((await rejection(pending)) as Error).name).toBe('AbortError')
+    const reason = new Error('gave up')
+    expect(await rejection(client.ping({ signal: AbortSignal.abort(reason) }))).toBe(reason)
+    await client.close()
+  })
+
+  it('a late reply to a timed-out call is not given to the next call', async () => {
+    daemon = await startDaemon()
+    const c = daemon.client
+    await c.put('a:b:1', 'one')
+    await c.put('a:b:2', 'two')
+    // A 0 ms timeout settles before the reply arrives; the reply must be consumed and dropped.
+    const early = rejection(c.get('a:b:1', { timeoutMs: 0 }))
+    const next = c.get('a:b:2')
+    expect(((await early) as LocalCachedError).code).toBe('Timeout')
+    expect((await next)?.toString()).toBe('two')
+  })
+
+  it('fail at once with ConnectionLost when the daemon goes away, never waiting out the timeout', async () => {
+    daemon = await startDaemon()
+    const client = await LocalCachedClient.connect(daemon.socket, { timeoutMs: 10_000 })
+    await daemon.server.close()
+    const started = Date.now()
+    const err = (await rejection(client.ping())) as LocalCachedError
+    expect(err.code).toBe('ConnectionLost')
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(((await rejection(client.get('a:b:c'))) as LocalCachedError).code).toBe('ConnectionLost')
+    await client.close()
+  })
+
+  it('fail with Closed after close(), and connect fails fast with ConnectionLost when nothing listens', async () => {
+    daemon = await startDaemon()
+    await daemon.client.close()
+    expect(((await rejection(daemon.client.ping())) as LocalCachedError).code).toBe('Closed')
+    const err = (await rejection(LocalCachedClient.connect(tempSocketPath()))) as LocalCachedError
+    expect(err.code).toBe('ConnectionLost')
+  })
+
+  it('a subscription whose daemon vanishes throws ConnectionLost to its consumer', async () => {
+    daemon = await startDaemon()
+    const sub = await daemon.client.subscribe()
+    const next = rejection(sub.next())
+    await daemon.server.close()
+    expect(((await next) as LocalCachedError).code).toBe('ConnectionLost')
+  })
+})
