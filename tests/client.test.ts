@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type Server, type Socket } from 'node:net'
 import { LocalCachedClient, LocalCachedError } from '../ts/index'
-import { encodeMessage } from '../ts/protocol/codec'
+import { decodePayload, encodeMessage } from '../ts/protocol/codec'
+import { FrameDecoder } from '../ts/protocol/frame'
 import { startDaemon, tempSocketPath, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
@@ -58,15 +59,32 @@ describe('client calls', () => {
   })
 
   it('a late reply to a timed-out call is not given to the next call', async () => {
-    daemon = await startDaemon()
-    const c = daemon.client
-    await c.put('a:b:1', 'one')
-    await c.put('a:b:2', 'two')
-    // A 0 ms timeout settles before the reply arrives; the reply must be consumed and dropped.
-    const early = rejection(c.get('a:b:1', { timeoutMs: 0 }))
-    const next = c.get('a:b:2')
+    // A daemon that answers each Get with its key, holding the first answer back 150 ms.
+    const path = tempSocketPath()
+    fake = createServer((socket) => {
+      const decoder = new FrameDecoder(1 << 20)
+      let requests = 0
+      socket.on('data', (chunk) => {
+        decoder.push(chunk)
+        for (let p = decoder.tryRead(); p; p = decoder.tryRead()) {
+          const m = decodePayload(p) as { type: string; key?: string }
+          if (m.type === 'Hello') {
+            socket.write(encodeMessage({ type: 'HelloOk', protocolVersion: 1, serverVersion: 'fake', limits: {} }))
+            continue
+          }
+          const reply = encodeMessage({ type: 'Value', value: Buffer.from(m.key!) })
+          if (requests++ === 0) setTimeout(() => socket.write(reply), 150)
+          else setTimeout(() => socket.write(reply), 160)
+        }
+      })
+    })
+    await new Promise<void>((r) => fake!.listen(path, r))
+    const client = await LocalCachedClient.connect(path)
+    const early = rejection(client.get('a:b:1', { timeoutMs: 20 }))
+    const next = client.get('a:b:2')
     expect(((await early) as LocalCachedError).code).toBe('Timeout')
-    expect((await next)?.toString()).toBe('two')
+    expect((await next)?.toString()).toBe('a:b:2')
+    await client.close()
   })
 
   it('fail at once with ConnectionLost when the daemon goes away, never waiting out the timeout', async () => {

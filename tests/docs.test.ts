@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ERROR_CODES } from '../ts/errors'
 import { STATS_FIELDS } from '../ts/stats'
+import { REQUEST_TYPES, RESPONSE_TYPES } from '../ts/protocol/messages'
 import { ROOT, runNode } from './helpers'
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
@@ -22,6 +23,24 @@ describe('docs agree with the code', () => {
     const doc = read('docs/stats-format.md')
     const docFields = [...doc.matchAll(/^\| (\d+) \| `(\w+)` \|/gm)].map((m) => m[2])
     expect(docFields).toEqual([...STATS_FIELDS])
+  })
+
+  it('docs/protocol.md covers every request, response and published event type', () => {
+    const doc = read('docs/protocol.md')
+    for (const type of [...REQUEST_TYPES, ...RESPONSE_TYPES]) expect(doc, type).toContain(`${type}`)
+    for (const event of ['invalidate', 'table_changed', 'evicted', 'lagged']) expect(doc, event).toContain(`| \`${event}\` |`)
+    for (const reason of ['memory_pressure', 'expired']) expect(doc, reason).toContain(`reason: "${reason}"`)
+    for (const code of ['InvalidKey', 'ValueTooLarge', 'BadRequest', 'NotSupported', 'FrameTooLarge', 'ProtocolVersion']) expect(doc, code).toContain(code)
+  })
+
+  it('the README documents every CLI command and serve flag', async () => {
+    const readme = read('README.md')
+    const { buildProgram } = await import('../ts/cli')
+    const program = buildProgram(() => {})
+    for (const command of program.commands) {
+      expect(readme, command.name()).toContain(command.name())
+      for (const option of command.options) expect(readme, `${command.name()} ${option.long}`).toContain(option.long!)
+    }
   })
 
   it('the platform packages and optionalDependencies are generated from the target table', async () => {

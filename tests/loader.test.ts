@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { currentTarget } from '../ts/loader'
@@ -32,6 +32,7 @@ describe('native loader', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lc-loader-'))
     cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true })
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'localcached-native' }))
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
     const r = await runNode(['-e', probe.replace('./dist', join(dir, 'dist'))], {
       env: { LOCALCACHED_NATIVE_PATH: '/nonexistent/addon.node' },
     })

@@ -40,9 +40,9 @@ export type Response =
 /** What a subscribed connection receives after its `Ok`. */
 export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; unixMs: number }
 
-const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
-])
+export const REQUEST_TYPES: readonly RequestType[] = ['Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats']
+export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err']
+const KNOWN_REQUESTS: ReadonlySet<string> = new Set(REQUEST_TYPES)
 
 function bad(message: string): never {
   throw new LocalCachedError('BadRequest', message)
@@ -98,7 +98,7 @@ export function parseRequest(decoded: unknown): Request {
   const m = decoded as Record<string, unknown>
   const type = field(m, 'type')
   if (typeof type !== 'string') bad("a request must have a string 'type'")
-  if (!REQUEST_TYPES.has(type)) throw new LocalCachedError('NotSupported', `unknown request type '${type.slice(0, 64)}'`)
+  if (!KNOWN_REQUESTS.has(type)) throw new LocalCachedError('NotSupported', `unknown request type '${type.slice(0, 64)}'`)
   switch (type as RequestType) {
     case 'Hello': {
       const v = field(m, 'protocolVersion')
