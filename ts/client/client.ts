@@ -56,7 +56,6 @@ export class LocalCachedClient {
   readonly #pending: Pending[] = []
   readonly #subscriptions = new Set<Subscription>()
   #failure: LocalCachedError | undefined
-  #corked = false
 
   private constructor(socketPath: string, socket: Socket, serverVersion: string, limits: ServerLimits, timeoutMs: number) {
     this.socketPath = socketPath
@@ -181,16 +180,12 @@ export class LocalCachedClient {
     })
   }
 
-  /** Writes within one tick are corked together: pipelined calls share syscalls. */
+  /**
+   * Each call is written at once. Corking a tick's calls into one write was measured and
+   * lost: it turns a pipeline into lock-step batches (93k vs 178k gets/s at 16 in flight),
+   * while the daemon already answers everything it read in one write.
+   */
   #write(frame: Buffer): void {
-    if (!this.#corked) {
-      this.#corked = true
-      this.#socket.cork()
-      process.nextTick(() => {
-        this.#corked = false
-        this.#socket.uncork()
-      })
-    }
     this.#socket.write(frame)
   }
 

@@ -151,8 +151,9 @@ impl Shard {
     }
 
     /// Stores a new entry (the key must not be present); returns its slot and charge.
-    pub fn insert(&mut self, hash: u32, data: Box<[u8]>, deadline: Option<u64>) -> (u32, u64) {
-        let entry = Entry { data, prev: NIL, next: NIL, hash, heap_pos: NOT_SCHEDULED };
+    pub fn insert(&mut self, hash: u32, key: &[u8], value: &[u8], deadline: Option<u64>) -> (u32, u64) {
+        // The one allocation of a new entry: key and value side by side, sized exactly.
+        let entry = Entry { data: entry_data(key, value), prev: NIL, next: NIL, hash, heap_pos: NOT_SCHEDULED };
         let slot = match self.free_head {
             Some(slot) => {
                 self.free_head = opt(self.entries[slot as usize].next);
@@ -180,11 +181,18 @@ impl Shard {
         (slot, charge)
     }
 
-    /// Swaps in new data and deadline for an existing entry and marks it most recently used.
+    /// Stores a new value and deadline for an existing entry and marks it most recently used.
+    /// A value of the same length is copied over the old one: overwrites allocate nothing.
     /// Returns (old charge, new charge).
-    pub fn replace(&mut self, slot: u32, data: Box<[u8]>, deadline: Option<u64>) -> (u64, u64) {
+    pub fn replace(&mut self, slot: u32, value: &[u8], deadline: Option<u64>) -> (u64, u64) {
         let old_charge = self.entries[slot as usize].charge();
-        self.entries[slot as usize].data = data;
+        let entry = &mut self.entries[slot as usize];
+        let value_at = 1 + entry.key_len();
+        if entry.data.len() - value_at == value.len() {
+            entry.data[value_at..].copy_from_slice(value);
+        } else {
+            entry.data = entry_data(&entry.data[1..value_at], value);
+        }
         let pos = self.entries[slot as usize].heap_pos;
         match (pos != NOT_SCHEDULED, deadline) {
             (true, Some(at_ms)) => {

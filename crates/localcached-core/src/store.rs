@@ -15,7 +15,7 @@ use crate::error::{StoreError, ValueLimit};
 use crate::hash::{hash_key, random_seed};
 use crate::key::{join_key, validate_key};
 use crate::removal::{RemovalQueue, RemovalRecord};
-use crate::shard::{entry_charge, entry_data, Shard};
+use crate::shard::{entry_charge, Shard};
 use crate::stats::Stats;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -247,8 +247,6 @@ impl Store {
         if charge > self.max_bytes {
             return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
         }
-        // The one allocation of a set: key and value side by side, sized exactly.
-        let data = entry_data(key, value);
         let deadline = ttl_ms.map(|ms| self.clock.now_ms().saturating_add(ms));
 
         let (index, hash) = self.locate(key);
@@ -260,13 +258,15 @@ impl Store {
             }
             let slot = match shard.find(hash, key) {
                 Some(slot) => {
-                    let (old, new) = shard.replace(slot, data, deadline);
-                    self.charged.fetch_add(new, Ordering::AcqRel);
-                    self.charged.fetch_sub(old, Ordering::AcqRel);
+                    let (old, new) = shard.replace(slot, value, deadline);
+                    if new != old {
+                        self.charged.fetch_add(new, Ordering::AcqRel);
+                        self.charged.fetch_sub(old, Ordering::AcqRel);
+                    }
                     slot
                 }
                 None => {
-                    let (slot, new) = shard.insert(hash, data, deadline);
+                    let (slot, new) = shard.insert(hash, key, value, deadline);
                     self.charged.fetch_add(new, Ordering::AcqRel);
                     slot
                 }
