@@ -23,7 +23,7 @@ describe('daemon requests', () => {
     daemon = await startDaemon({ maxValueBytes: 4096 })
     await daemon.client.ping()
     expect(daemon.client.serverVersion).toMatch(/^\d+\.\d+\.\d+/)
-    expect(daemon.client.limits).toEqual({ maxFrameBytes: 4096 + 64 * 1024, maxValueBytes: 4096, maxKeyBytes: 250 })
+    expect(daemon.client.limits).toEqual({ maxFrameBytes: 4096 + 64 * 1024, maxValueBytes: 4096, maxKeyBytes: 250, heartbeatMs: 1000 })
   })
 
   it('puts and gets Buffers, Uint8Arrays and strings; a miss is null', async () => {

@@ -40,6 +40,9 @@ export function registerServe(program: Command): void {
     .option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for connections', '5000')
     .option('--socket-mode <mode>', 'socket file permissions, octal', '0600')
     .option('--sweep-interval-ms <ms>', 'how often expired entries are swept', '1000')
+    .option('--max-connections <n>', 'connections at once; more are refused with LimitExceeded', '4096')
+    .option('--max-subscribers <n>', 'subscriptions at once; more are refused with LimitExceeded', '4096')
+    .option('--max-pending-reply-bytes <size>', 'unsent replies per connection past which the daemon stops reading it', '4mb')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: Record<string, string | undefined>) => {
       const options: ServeOptions = {
@@ -54,6 +57,9 @@ export function registerServe(program: Command): void {
         shutdownTimeoutMs: integer('--shutdown-timeout-ms')(flags.shutdownTimeoutMs!),
         socketMode: octalMode(flags.socketMode!),
         sweepIntervalMs: integer('--sweep-interval-ms')(flags.sweepIntervalMs!),
+        maxConnections: integer('--max-connections')(flags.maxConnections!),
+        maxSubscribers: integer('--max-subscribers')(flags.maxSubscribers!),
+        maxPendingReplyBytes: parseSize(flags.maxPendingReplyBytes!, '--max-pending-reply-bytes'),
         logLevel: flags.logLevel as LevelWithSilent,
       }
       const server = await serve(options)

@@ -13,6 +13,8 @@ export interface ServerLimits {
   maxFrameBytes: number
   maxValueBytes: number
   maxKeyBytes: number
+  /** Interval of heartbeats on subscribed connections; a subscriber that misses 3 may assume the daemon is gone. */
+  heartbeatMs: number
 }
 
 export type Request =

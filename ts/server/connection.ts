@@ -19,6 +19,9 @@ export interface ConnectionContext {
   limits: ServerLimits
   serverVersion: string
   log: Logger
+  maxSubscribers: number
+  /** Unsent reply bytes past which this connection is not read until its socket drains. */
+  maxPendingReplyBytes: number
 }
 
 export class Connection {
@@ -35,6 +38,7 @@ export class Connection {
     this.#log = ctx.log.child({ conn: id })
     this.#decoder = new FrameDecoder(ctx.limits.maxFrameBytes)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#onDrain())
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'))
     socket.on('close', () => {
       if (this.#subscriber) ctx.daemon.pubsub.remove(this.#subscriber)
@@ -55,10 +59,41 @@ export class Connection {
   #onData(chunk: Buffer): void {
     if (this.#state === 'closing') return
     this.#decoder.push(chunk)
+    this.#pump()
+  }
+
+  /**
+   * Back-pressure: a client that pipelines without reading its replies is not read (and its
+   * already-received frames wait) while its unsent replies exceed maxPendingReplyBytes, so it
+   * cannot grow the daemon's memory. Answering resumes when the socket drains.
+   */
+  #onDrain(): void {
+    if (this.#waitingForDrain && this.#state === 'ready') {
+      this.#waitingForDrain = false
+      this.socket.resume()
+      this.#pump()
+    }
+  }
+
+  #waitingForDrain = false
+
+  /** Answers the frames received so far, in order, in one write, as far as back-pressure allows. */
+  #pump(): void {
     const replies: Buffer[] = []
+    let replyBytes = 0
     try {
-      for (let payload = this.#decoder.tryRead(); payload !== null; payload = this.#decoder.tryRead()) {
-        if (!this.#handleFrame(payload, replies)) break
+      for (;;) {
+        if (this.#state === 'ready' && this.socket.writableLength + replyBytes > this.#ctx.maxPendingReplyBytes) {
+          this.#waitingForDrain = true
+          this.socket.pause()
+          break
+        }
+        const payload = this.#decoder.tryRead()
+        if (payload === null) break
+        const before = replies.length
+        const more = this.#handleFrame(payload, replies)
+        for (let i = before; i < replies.length; i++) replyBytes += replies[i].length
+        if (!more) break
       }
     } catch (err) {
       // Only the decoder throws here (FrameTooLarge): framing is lost, so the connection ends.
@@ -90,6 +125,10 @@ export class Connection {
         replies.push(errorFrame(new LocalCachedError('BadRequest', 'Hello was already received on this connection')))
         return true
       case 'Subscribe':
+        if (this.#ctx.daemon.pubsub.size >= this.#ctx.maxSubscribers) {
+          replies.push(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${this.#ctx.daemon.pubsub.size} subscribers (--max-subscribers ${this.#ctx.maxSubscribers})`)))
+          return true
+        }
         replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
         this.#state = 'subscribed'
         // Queue the ack first, then start the stream behind it.

@@ -34,6 +34,12 @@ export interface ServeOptions {
   logger?: Logger
   /** Expired entries are swept this often. Default 1000. */
   sweepIntervalMs?: number
+  /** Connections accepted at once; more get LimitExceeded. Default 4096. */
+  maxConnections?: number
+  /** Subscriptions at once; more get LimitExceeded. Default 4096. */
+  maxSubscribers?: number
+  /** Unsent reply bytes per connection past which the daemon stops reading it. Default 4 MiB. */
+  maxPendingReplyBytes?: number
 }
 
 export interface ResolvedServeOptions {
@@ -48,6 +54,9 @@ export interface ResolvedServeOptions {
   shutdownTimeoutMs: number
   socketMode: number
   sweepIntervalMs: number
+  maxConnections: number
+  maxSubscribers: number
+  maxPendingReplyBytes: number
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -96,5 +105,8 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     shutdownTimeoutMs: positiveInteger(options.shutdownTimeoutMs ?? 5000, 'shutdownTimeoutMs'),
     socketMode,
     sweepIntervalMs: positiveInteger(options.sweepIntervalMs ?? 1000, 'sweepIntervalMs', 0),
+    maxConnections: positiveInteger(options.maxConnections ?? 4096, 'maxConnections'),
+    maxSubscribers: positiveInteger(options.maxSubscribers ?? 4096, 'maxSubscribers'),
+    maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
   }
 }

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Stats as FileStats } from 'node:fs'
 import { createLogger, type Logger } from '../logger'
 import { Daemon } from './daemon'
-import { Connection } from './connection'
+import { Connection, errorFrame } from './connection'
+import { LocalCachedError } from '../errors'
 import { resolveOptions, type ResolvedServeOptions, type ServeOptions } from './options'
 import { listenWithMode, prepareSocketPath, removeOwnSocket } from './socket-file'
 import type { ServerLimits } from '../protocol/messages'
@@ -26,11 +27,18 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   await prepareSocketPath(resolved.socket)
 
   const daemon = new Daemon(resolved)
-  const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: 250 }
+  const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: 250, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
   let nextId = 1
   const server: Server = createServer((socket: Socket) => {
-    const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log }, nextId++)
+    if (connections.size >= resolved.maxConnections) {
+      // Answer the Hello the client is about to send with the reason, then hang up.
+      socket.on('error', () => {})
+      socket.end(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${connections.size} connections (--max-connections ${resolved.maxConnections})`)))
+      log.debug({ connections: connections.size }, 'connection refused: --max-connections')
+      return
+    }
+    const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log, maxSubscribers: resolved.maxSubscribers, maxPendingReplyBytes: resolved.maxPendingReplyBytes }, nextId++)
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
   })
@@ -44,8 +52,8 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     throw err
   }
   const heartbeat = setInterval(() => daemon.pubsub.heartbeat(), resolved.heartbeatMs)
-  const { socket, maxBytes, publishDefault, shards, maxValueBytes, maxFrameBytes, subscriberQueue, heartbeatMs, socketMode } = resolved
-  log.info({ socket, maxBytes, publishDefault, shards: daemon.store.stats().shards, requestedShards: shards, maxValueBytes, maxFrameBytes, subscriberQueue, heartbeatMs, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
+  const { socketMode, shards, ...rest } = resolved
+  log.info({ ...rest, shards: daemon.store.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
