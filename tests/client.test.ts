@@ -89,7 +89,7 @@ describe('client calls', () => {
 
   it('fail at once with ConnectionLost when the daemon goes away, never waiting out the timeout', async () => {
     daemon = await startDaemon()
-    const client = await LocalCachedClient.connect(daemon.socket, { timeoutMs: 10_000 })
+    const client = await LocalCachedClient.connect(daemon.socket, { timeoutMs: 10_000, reconnect: { enabled: false } })
     await daemon.server.close()
     const started = Date.now()
     const err = (await rejection(client.ping())) as LocalCachedError
@@ -107,11 +107,14 @@ describe('client calls', () => {
     expect(err.code).toBe('ConnectionLost')
   })
 
-  it('a subscription whose daemon vanishes throws ConnectionLost to its consumer', async () => {
+  it('without reconnect, a subscription whose daemon vanishes throws ConnectionLost to its consumer', async () => {
     daemon = await startDaemon()
-    const sub = await daemon.client.subscribe()
+    const client = await LocalCachedClient.connect(daemon.socket, { reconnect: { enabled: false } })
+    const sub = await client.subscribe()
     const next = rejection(sub.next())
     await daemon.server.close()
     expect(((await next) as LocalCachedError).code).toBe('ConnectionLost')
+    expect(client.connected).toBe(false)
+    await client.close()
   })
 })

@@ -142,10 +142,10 @@ export class RawConnection {
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, pollMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, pollMs))
   }
 }
