@@ -121,6 +121,16 @@ describe('bad frames after the handshake', () => {
     await r.waitClosed()
   })
 
+  it('a request pipelined in the same write as Subscribe is refused, not left unanswered', async () => {
+    daemon = await startDaemon()
+    const r = raw()
+    await r.hello()
+    r.sendRaw(Buffer.concat([encodeMessage({ type: 'Subscribe' }), encodeMessage({ type: 'Ping' })]))
+    expect(await r.nextMessage()).toEqual({ type: 'Ok' })
+    expect(await r.nextMessage()).toMatchObject({ type: 'Err', code: 'BadRequest' })
+    await r.waitClosed()
+  })
+
   it('survives clients that vanish mid-frame and mid-subscribe', async () => {
     daemon = await startDaemon()
     for (let i = 0; i < 20; i++) {

@@ -131,10 +131,11 @@ export class Connection {
         }
         replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
         this.#state = 'subscribed'
-        // Queue the ack first, then start the stream behind it.
+        // Queue the ack first, then start the stream behind it. Frames pipelined after the
+        // Subscribe are read next, and refused (a subscribed connection takes no requests).
         this.socket.write(Buffer.concat(replies.splice(0)))
         this.#subscriber = this.#ctx.daemon.pubsub.add(this.socket, { svc: request.svc, table: request.table })
-        return false
+        return true
       default:
         try {
           replies.push(encodeMessage(handleRequest(this.#ctx.daemon, request)))
