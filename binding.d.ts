@@ -60,3 +60,6 @@ export declare const DEFAULT_MAX_BYTES: number
 export declare const DEFAULT_MAX_VALUE_BYTES: number
 export declare const DEFAULT_SWEEP_INTERVAL_MS: number
 export declare const REMOVAL_QUEUE_CAPACITY: number
+
+/** Tunes the process allocator for a cache daemon (glibc: fixed 64 KiB mmap threshold, 2 arenas); returns whether it did. */
+export declare function tuneAllocatorForDaemon(): boolean

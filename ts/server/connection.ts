@@ -22,6 +22,8 @@ export interface ConnectionContext {
   maxSubscribers: number
   /** Unsent reply bytes past which this connection is not read until its socket drains. */
   maxPendingReplyBytes: number
+  /** Told the size of every read (see read-garbage.ts). */
+  onBytesRead: (bytes: number) => void
 }
 
 export class Connection {
@@ -57,6 +59,7 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#ctx.onBytesRead(chunk.length)
     if (this.#state === 'closing') return
     this.#decoder.push(chunk)
     this.#pump()

@@ -11,6 +11,8 @@ import { resolveOptions, type ResolvedServeOptions, type ServeOptions } from './
 import { listenWithMode, prepareSocketPath, removeOwnSocket } from './socket-file'
 import type { ServerLimits } from '../protocol/messages'
 import { PACKAGE_VERSION } from '../version'
+import { loadBinding } from '../loader'
+import { readGarbageCollector } from './read-garbage'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -25,10 +27,13 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   const resolved = resolveOptions(options)
   const log: Logger = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination)
   await prepareSocketPath(resolved.socket)
+  // The daemon's process exists for the cache: keep evicted large values from pinning RSS.
+  loadBinding().tuneAllocatorForDaemon()
 
   const daemon = new Daemon(resolved)
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: 250, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
+  const onBytesRead = readGarbageCollector()
   let nextId = 1
   const server: Server = createServer((socket: Socket) => {
     if (connections.size >= resolved.maxConnections) {
@@ -38,7 +43,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       log.debug({ connections: connections.size }, 'connection refused: --max-connections')
       return
     }
-    const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log, maxSubscribers: resolved.maxSubscribers, maxPendingReplyBytes: resolved.maxPendingReplyBytes }, nextId++)
+    const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log, maxSubscribers: resolved.maxSubscribers, maxPendingReplyBytes: resolved.maxPendingReplyBytes, onBytesRead }, nextId++)
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
   })

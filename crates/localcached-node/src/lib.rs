@@ -2,6 +2,7 @@
 //! project lives in this crate: `sys` declares the N-API functions, `env` wraps them in
 //! checked calls, and `api` exports `createStore`, whose functions `binding.d.ts` types.
 
+mod allocator;
 mod api;
 mod args;
 mod env;
@@ -31,6 +32,11 @@ fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
     Ok(())
 }
 
+/// `tuneAllocatorForDaemon()`: see `allocator.rs`; returns whether anything was tuned.
+unsafe extern "C" fn tune_allocator_for_daemon(env: napi_env, _info: sys::napi_callback_info) -> napi_value {
+    guard(env, |env| env.boolean(allocator::tune_for_daemon()))
+}
+
 /// Module entry point, looked up by name when Node loads the `.node` file.
 ///
 /// # Safety
@@ -41,6 +47,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
         let create_store = env.function(c"createStore", api::create_store)?;
         env.set_named(exports, c"createStore", create_store)?;
         export_constants(env, exports)?;
+        env.set_named(exports, c"tuneAllocatorForDaemon", env.function(c"tuneAllocatorForDaemon", tune_allocator_for_daemon)?)?;
         Ok(exports)
     })
 }
