@@ -25,7 +25,7 @@ const arg = (name, fallback) => {
 const seconds = arg('--seconds', 60);
 const writers = arg('--writers', 3);
 const socket = join(tmpdir(), `lc-soak-${process.pid}.sock`);
-const maxBytes = 8 * 1024 * 1024;
+const maxBytes = 3 * 1024 * 1024;
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 const failures = [];
 const check = (ok, what) => {
