@@ -131,7 +131,7 @@ describe('bad frames after the handshake', () => {
     await r.waitClosed()
   })
 
-  it('survives clients that vanish mid-frame and mid-subscribe', async () => {
+  it('survives clients that vanish mid-frame, mid-reply (EPIPE, ECONNRESET) and mid-subscribe', async () => {
     daemon = await startDaemon()
     for (let i = 0; i < 20; i++) {
       const r = raw()
@@ -143,8 +143,19 @@ describe('bad frames after the handshake', () => {
       s.send({ type: 'Subscribe' })
       s.destroy()
     }
+    // Mid-reply: ask for a large value and reset the connection while it is being written
+    // (the daemon's write then fails with EPIPE or ECONNRESET).
+    await daemon.client.put('a:b:big', Buffer.alloc(900 * 1024))
+    for (let i = 0; i < 20; i++) {
+      const r = raw()
+      await r.hello()
+      for (let j = 0; j < 8; j++) r.send({ type: 'Get', key: 'a:b:big' })
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      r.destroy() // unread replies pending: the daemon's next write fails
+    }
     await daemon.client.invalidate('a:b:c')
     await daemon.client.ping()
+    expect((await daemon.client.get('a:b:big'))?.length).toBe(900 * 1024)
     await eventually(async () => (await daemon!.client.stats()).subscribersCurrent === 0)
   })
 })
