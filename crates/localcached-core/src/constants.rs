@@ -16,7 +16,7 @@ pub const DEFAULT_MAX_VALUE_BYTES: u64 = 1024 * 1024;
 pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
 
 /// What one entry costs beyond its key and value bytes, measured on x86-64 glibc by
-/// `tests/overhead.rs` (mean 66.9, worst 70.3 over 16 store sizes; the test fails if this
+/// `crates/localcached-node/tests/entry_overhead.rs` (mean 66.9, worst 70.3 over 16 store sizes; the test fails if this
 /// constant drifts more than 6 bytes from the measured mean):
 /// - 32 bytes: the slab slot (`Box<[u8]>` 16, LRU links 8, hash 4, expiry-heap position 4);
 /// - ~4 bytes: the slab's spare capacity (it grows by a quarter at a time);

@@ -1,6 +1,8 @@
 //! localcached-core: a sharded, byte-bounded LRU store with TTLs, typed removal causes,
 //! a bounded removal hand-off and binary stats. Pure `std`; knows nothing of Node.
 
+#![forbid(unsafe_code)]
+
 pub mod cause;
 pub mod clock;
 pub mod constants;

@@ -1,10 +1,10 @@
-//! Measures what an entry really costs beyond its key and value, with a counting global
-//! allocator that also charges glibc malloc's per-chunk header and 16-byte rounding, and
-//! checks that `ENTRY_OVERHEAD_BYTES` tells the truth.
+//! Measures what an entry of localcached-core really costs beyond its key and value, with a
+//! counting global allocator that also charges glibc malloc's per-chunk header and 16-byte
+//! rounding, and checks that `ENTRY_OVERHEAD_BYTES` tells the truth. It lives in this crate
+//! because a global allocator needs `unsafe`, and the core crate has none.
 
-mod common;
-use common::*;
 use localcached_core::constants::ENTRY_OVERHEAD_BYTES;
+use localcached_core::{Clock, Store, StoreOptions};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -38,12 +38,13 @@ static GLOBAL: Counting = Counting;
 
 /// Average real bytes per entry beyond key + value, for `n` entries of `value_len` bytes.
 fn measured_overhead(n: u64, value_len: usize, shards: usize) -> f64 {
-    let store = manual_store(1 << 40, shards);
+    let options = StoreOptions { max_bytes: 1 << 40, shards: Some(shards), clock: Clock::manual(), ..StoreOptions::default() };
+    let store = Store::new(options).expect("valid options");
     let before = LIVE.load(Ordering::Relaxed);
     let mut payload = 0u64;
     let value = vec![7u8; value_len];
     for i in 0..n {
-        let k = key(i);
+        let k = format!("svc:tbl:{i}").into_bytes();
         payload += (k.len() + value_len) as u64;
         store.set(&k, &value, None).unwrap();
     }
