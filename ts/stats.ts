@@ -20,6 +20,8 @@ export const STATS_FIELDS = [
   'eventsPublished',
   'eventsDropped',
   'laggedNotices',
+  'insertions',
+  'versionConflicts',
 ] as const
 
 export type StatsField = (typeof STATS_FIELDS)[number]

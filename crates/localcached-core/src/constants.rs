@@ -25,6 +25,13 @@ pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
 ///   byte of key length stored in front of the key.
 pub const ENTRY_OVERHEAD_BYTES: u64 = 68;
 
+/// Extra cost of an entry written with a version: the 8-byte version stored with its key.
+pub const VERSION_OVERHEAD_BYTES: u64 = 8;
+
+/// How many slab slots one scan call may examine per key it is asked for, so a filtered
+/// scan of a large store still returns in bounded time (possibly with fewer keys).
+pub const SCAN_EXAMINE_PER_KEY: usize = 10;
+
 /// Extra cost of an entry that has a TTL: its 16-byte slot in the shard's expiry heap.
 pub const TTL_OVERHEAD_BYTES: u64 = 16;
 

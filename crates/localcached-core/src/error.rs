@@ -8,6 +8,12 @@ pub enum StoreError {
     InvalidKey { key: String, problem: KeyProblem },
     ValueTooLarge { len: u64, limit: u64, why: ValueLimit },
     BadArgument(String),
+    /// `incr` on a value that is not an ASCII decimal integer in the i64 range.
+    NotAnInteger { value_preview: String },
+    /// `incr` whose result would leave the allowed range; nothing was stored.
+    Overflow { current: i64, delta: i64, limit: i64 },
+    /// A versioned write older than the stored entry's version; the stored value stays.
+    VersionConflict { stored: u64, attempted: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +34,9 @@ impl StoreError {
             StoreError::InvalidKey { .. } => "InvalidKey",
             StoreError::ValueTooLarge { .. } => "ValueTooLarge",
             StoreError::BadArgument(_) => "BadArgument",
+            StoreError::NotAnInteger { .. } => "NotAnInteger",
+            StoreError::Overflow { .. } => "Overflow",
+            StoreError::VersionConflict { .. } => "VersionConflict",
         }
     }
 }
@@ -47,6 +56,17 @@ impl fmt::Display for StoreError {
                 "entry of {len} bytes (key + value + per-entry overhead) can never fit in maxBytes ({limit} bytes); nothing was stored"
             ),
             StoreError::BadArgument(message) => f.write_str(message),
+            StoreError::NotAnInteger { value_preview } => {
+                write!(f, "value \"{value_preview}\" is not an integer: incr needs an ASCII decimal integer in the signed 64-bit range")
+            }
+            StoreError::Overflow { current, delta, limit } => write!(
+                f,
+                "incr of {current} by {delta} would leave the range -{limit}..={limit}; nothing was stored"
+            ),
+            StoreError::VersionConflict { stored, attempted } => write!(
+                f,
+                "write with version {attempted} refused: the stored entry has version {stored}; the stored value stays"
+            ),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and an expiry heap over it. Everything here runs under the shard's mutex, so nothing
 //! here is concurrent; the store decides what to do, the shard keeps its structures true.
 
-use crate::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
+use crate::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
 use crate::expiry::{ExpiryHeap, NOT_SCHEDULED};
 use crate::index::HashIndex;
 
@@ -10,8 +10,9 @@ pub const NIL: u32 = u32::MAX;
 
 /// One cached entry, or a free slot (empty `data`, chained through `next`). 32 bytes.
 struct Entry {
-    /// `[key_len, key.., value..]`: one allocation per entry. Keeping the key length in
-    /// the allocation instead of a field keeps the slot at 32 bytes.
+    /// `[key_len, flags, version (8 bytes, if flagged), key.., value..]`: one allocation per
+    /// entry. Keeping lengths and the optional version in the allocation instead of fields
+    /// keeps the slot at 32 bytes, and unversioned entries pay nothing for versions.
     data: Box<[u8]>,
     /// Toward the most recently used end.
     prev: u32,
@@ -21,24 +22,45 @@ struct Entry {
     heap_pos: u32,
 }
 
+const FLAG_VERSIONED: u8 = 1;
+
+#[inline]
+fn header_len(flags: u8) -> usize {
+    if flags & FLAG_VERSIONED != 0 { 10 } else { 2 }
+}
+
 impl Entry {
     fn free(next: u32) -> Entry {
         Entry { data: Box::default(), prev: NIL, next, hash: 0, heap_pos: NOT_SCHEDULED }
     }
 
     #[inline]
-    fn key_len(&self) -> usize {
-        self.data[0] as usize
+    fn key_start(&self) -> usize {
+        header_len(self.data[1])
     }
 
     #[inline]
     fn key(&self) -> &[u8] {
-        &self.data[1..1 + self.key_len()]
+        let start = self.key_start();
+        &self.data[start..start + self.data[0] as usize]
+    }
+
+    #[inline]
+    fn value_start(&self) -> usize {
+        self.key_start() + self.data[0] as usize
     }
 
     #[inline]
     fn value(&self) -> &[u8] {
-        &self.data[1 + self.key_len()..]
+        &self.data[self.value_start()..]
+    }
+
+    fn version(&self) -> Option<u64> {
+        (self.data[1] & FLAG_VERSIONED != 0).then(|| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&self.data[2..10]);
+            u64::from_le_bytes(word)
+        })
     }
 
     #[inline]
@@ -47,14 +69,20 @@ impl Entry {
     }
 
     fn charge(&self) -> u64 {
-        entry_charge(self.data.len() - 1, self.heap_pos != NOT_SCHEDULED)
+        let header = self.key_start();
+        entry_charge(self.data.len() - header, self.heap_pos != NOT_SCHEDULED, header > 2)
     }
 }
 
-/// Packs a key and value into one exactly-sized allocation, as entries hold them.
-pub fn entry_data(key: &[u8], value: &[u8]) -> Box<[u8]> {
-    let mut data = Vec::with_capacity(1 + key.len() + value.len());
+/// Packs a key, value and optional version into one exactly-sized allocation.
+pub fn entry_data(key: &[u8], value: &[u8], version: Option<u64>) -> Box<[u8]> {
+    let flags = if version.is_some() { FLAG_VERSIONED } else { 0 };
+    let mut data = Vec::with_capacity(header_len(flags) + key.len() + value.len());
     data.push(key.len() as u8);
+    data.push(flags);
+    if let Some(v) = version {
+        data.extend_from_slice(&v.to_le_bytes());
+    }
     data.extend_from_slice(key);
     data.extend_from_slice(value);
     data.into_boxed_slice()
@@ -62,8 +90,11 @@ pub fn entry_data(key: &[u8], value: &[u8]) -> Box<[u8]> {
 
 /// What an entry of `payload_len` key+value bytes is charged against the budget.
 #[inline]
-pub fn entry_charge(payload_len: usize, has_ttl: bool) -> u64 {
-    payload_len as u64 + ENTRY_OVERHEAD_BYTES + if has_ttl { TTL_OVERHEAD_BYTES } else { 0 }
+pub fn entry_charge(payload_len: usize, has_ttl: bool, versioned: bool) -> u64 {
+    payload_len as u64
+        + ENTRY_OVERHEAD_BYTES
+        + if has_ttl { TTL_OVERHEAD_BYTES } else { 0 }
+        + if versioned { VERSION_OVERHEAD_BYTES } else { 0 }
 }
 
 /// Per-shard counters, kept under the shard lock so counting costs no atomics.
@@ -76,6 +107,9 @@ pub struct ShardCounters {
     pub del_calls: u64,
     pub evictions: u64,
     pub expired_removals: u64,
+    /// New keys stored (a replace is not an insertion).
+    pub insertions: u64,
+    pub version_conflicts: u64,
 }
 
 #[derive(Default)]
@@ -125,6 +159,20 @@ impl Shard {
         self.entries[slot as usize].value()
     }
 
+    pub fn version(&self, slot: u32) -> Option<u64> {
+        self.entries[slot as usize].version()
+    }
+
+    /// The live entry in slab slot `slot`, if any (scans walk the slab in slot order).
+    pub fn live_key_at(&self, slot: usize) -> Option<(u32, &[u8])> {
+        let entry = self.entries.get(slot)?;
+        (!entry.is_free()).then(|| (slot as u32, entry.key()))
+    }
+
+    pub fn slab_len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The entry's deadline, if it has a TTL.
     #[inline]
     pub fn deadline(&self, slot: u32) -> Option<u64> {
@@ -151,9 +199,9 @@ impl Shard {
     }
 
     /// Stores a new entry (the key must not be present); returns its slot and charge.
-    pub fn insert(&mut self, hash: u32, key: &[u8], value: &[u8], deadline: Option<u64>) -> (u32, u64) {
+    pub fn insert(&mut self, hash: u32, key: &[u8], value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u32, u64) {
         // The one allocation of a new entry: key and value side by side, sized exactly.
-        let entry = Entry { data: entry_data(key, value), prev: NIL, next: NIL, hash, heap_pos: NOT_SCHEDULED };
+        let entry = Entry { data: entry_data(key, value, version), prev: NIL, next: NIL, hash, heap_pos: NOT_SCHEDULED };
         let slot = match self.free_head {
             Some(slot) => {
                 self.free_head = opt(self.entries[slot as usize].next);
@@ -181,17 +229,21 @@ impl Shard {
         (slot, charge)
     }
 
-    /// Stores a new value and deadline for an existing entry and marks it most recently used.
-    /// A value of the same length is copied over the old one: overwrites allocate nothing.
-    /// Returns (old charge, new charge).
-    pub fn replace(&mut self, slot: u32, value: &[u8], deadline: Option<u64>) -> (u64, u64) {
+    /// Stores a new value, deadline and version for an existing entry and marks it most
+    /// recently used. A value of the same length (and the same versioning) is copied over the
+    /// old one: overwrites allocate nothing. Returns (old charge, new charge).
+    pub fn replace(&mut self, slot: u32, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u64, u64) {
         let old_charge = self.entries[slot as usize].charge();
         let entry = &mut self.entries[slot as usize];
-        let value_at = 1 + entry.key_len();
-        if entry.data.len() - value_at == value.len() {
+        let value_at = entry.value_start();
+        if entry.data.len() - value_at == value.len() && entry.version().is_some() == version.is_some() {
             entry.data[value_at..].copy_from_slice(value);
+            if let Some(v) = version {
+                entry.data[2..10].copy_from_slice(&v.to_le_bytes());
+            }
         } else {
-            entry.data = entry_data(&entry.data[1..value_at], value);
+            let data = entry_data(entry.key(), value, version);
+            entry.data = data;
         }
         let pos = self.entries[slot as usize].heap_pos;
         match (pos != NOT_SCHEDULED, deadline) {

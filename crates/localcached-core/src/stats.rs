@@ -8,7 +8,7 @@ pub const STATS_VERSION: u16 = 1;
 pub const STATS_HEADER_BYTES: usize = 8;
 
 /// Field order on the wire; the JS decoder keeps the same table.
-pub const FIELD_NAMES: [&str; 18] = [
+pub const FIELD_NAMES: [&str; 20] = [
     "startUnixMs",
     "getCalls",
     "getHits",
@@ -27,6 +27,8 @@ pub const FIELD_NAMES: [&str; 18] = [
     "eventsPublished",
     "eventsDropped",
     "laggedNotices",
+    "insertions",
+    "versionConflicts",
 ];
 
 pub const STATS_BYTES: usize = STATS_HEADER_BYTES + FIELD_NAMES.len() * 8;
@@ -51,10 +53,12 @@ pub struct Stats {
     pub events_published: u64,
     pub events_dropped: u64,
     pub lagged_notices: u64,
+    pub insertions: u64,
+    pub version_conflicts: u64,
 }
 
 impl Stats {
-    fn fields(&self) -> [u64; 18] {
+    fn fields(&self) -> [u64; 20] {
         [
             self.start_unix_ms,
             self.get_calls,
@@ -74,6 +78,8 @@ impl Stats {
             self.events_published,
             self.events_dropped,
             self.lagged_notices,
+            self.insertions,
+            self.version_conflicts,
         ]
     }
 
@@ -127,6 +133,8 @@ impl Stats {
             events_published: field(15),
             events_dropped: field(16),
             lagged_notices: field(17),
+            insertions: field(18),
+            version_conflicts: field(19),
         })
     }
 }

@@ -8,6 +8,9 @@
 //! nothing left to give does it walk the other shards in order. The budget itself is
 //! global (one atomic), so a hot shard may hold more than 1/N of the bytes.
 
+mod ops;
+pub use ops::{parse_integer, Meta, ScanCursor, ScanFilter, JS_SAFE_INTEGER};
+
 use crate::cause::RemovalCause;
 use crate::clock::Clock;
 use crate::constants::*;
@@ -17,6 +20,7 @@ use crate::key::{join_key, validate_key};
 use crate::removal::{RemovalQueue, RemovalRecord};
 use crate::shard::{entry_charge, Shard};
 use crate::stats::Stats;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,6 +43,13 @@ impl Default for StoreOptions {
             clock: Clock::system(),
         }
     }
+}
+
+/// What a write decided to store, under the shard lock.
+pub(crate) enum Decision<'v, R> {
+    Store { value: Cow<'v, [u8]>, deadline: Option<u64>, version: Option<u64>, result: R },
+    /// Store nothing (a compare-and-set that did not match).
+    Skip(R),
 }
 
 /// The result of a read.
@@ -155,6 +166,18 @@ impl Store {
         validate_key(key).map(|_| ()).map_err(|problem| StoreError::invalid_key(key, problem))
     }
 
+    /// ValueTooLarge unless an entry with this key and value is storable at all.
+    fn check_fits(&self, key_len: usize, value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
+        if value_len as u64 > self.max_value_bytes {
+            return Err(StoreError::ValueTooLarge { len: value_len as u64, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
+        }
+        let charge = entry_charge(key_len + value_len, has_ttl, versioned);
+        if charge > self.max_bytes {
+            return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
+        }
+        Ok(())
+    }
+
     fn check_ttl(ttl_ms: Option<u64>) -> Result<(), StoreError> {
         match ttl_ms {
             Some(0) => Err(StoreError::BadArgument("ttlMs must be a positive integer (omit it for no expiry), got 0".into())),
@@ -211,8 +234,15 @@ impl Store {
 
     /// Stores a value; returns how many entries were evicted to make room.
     pub fn set(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<u32, StoreError> {
+        self.set_versioned(key, value, ttl_ms, None)
+    }
+
+    /// Stores a value unless the stored entry carries a higher version (then VersionConflict,
+    /// and the stored value stays). An equal version is accepted; a write without a version
+    /// always is, and leaves the entry unversioned.
+    pub fn set_versioned(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, version: Option<u64>) -> Result<u32, StoreError> {
         Self::check_key(key)?;
-        self.put_checked(key, value, ttl_ms, true)
+        self.put_checked(key, value, ttl_ms, version, true)
     }
 
     /// Builds `svc:table:pk` from its parts and stores the value; counted as an upsert.
@@ -223,6 +253,7 @@ impl Store {
         pk: &[u8],
         value: &[u8],
         ttl_ms: Option<u64>,
+        version: Option<u64>,
     ) -> Result<u32, StoreError> {
         let mut buf = [0u8; MAX_KEY_BYTES];
         let key = match join_key(svc, table, pk, &mut buf) {
@@ -232,33 +263,76 @@ impl Store {
                 return Err(StoreError::invalid_key(&shown, problem));
             }
         };
-        let evicted = self.put_checked(key, value, ttl_ms, false)?;
+        let evicted = self.put_checked(key, value, ttl_ms, version, false)?;
         self.table_changed_upsert_calls.fetch_add(1, Ordering::Relaxed);
         Ok(evicted)
     }
 
-    fn put_checked(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, count_put: bool) -> Result<u32, StoreError> {
+    fn put_checked(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, version: Option<u64>, count_put: bool) -> Result<u32, StoreError> {
         Self::check_ttl(ttl_ms)?;
-        let value_len = value.len() as u64;
-        if value_len > self.max_value_bytes {
-            return Err(StoreError::ValueTooLarge { len: value_len, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
-        }
-        let charge = entry_charge(key.len() + value.len(), ttl_ms.is_some());
-        if charge > self.max_bytes {
-            return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
-        }
-        let deadline = ttl_ms.map(|ms| self.clock.now_ms().saturating_add(ms));
+        let deadline = self.deadline_after(ttl_ms);
+        let ((), evicted) = self.write_locked(key, count_put, |shard, slot| {
+            if let (Some(slot), Some(attempted)) = (slot, version) {
+                if let Some(stored) = shard.version(slot) {
+                    if attempted < stored {
+                        return Err(StoreError::VersionConflict { stored, attempted });
+                    }
+                }
+            }
+            Ok(Decision::Store { value: Cow::Borrowed(value), deadline, version, result: () })
+        })?;
+        Ok(evicted)
+    }
 
+    pub(crate) fn deadline_after(&self, ttl_ms: Option<u64>) -> Option<u64> {
+        ttl_ms.map(|ms| self.clock.now_ms().saturating_add(ms))
+    }
+
+    /// The one write path: under the key's shard lock, `decide` sees the live entry (an
+    /// expired one is removed first, and reported) and says what to store, if anything. Then
+    /// the size limits are checked, the entry written, and the budget restored by eviction.
+    /// Returns `decide`'s result and how many entries were evicted.
+    pub(crate) fn write_locked<'v, R>(
+        &self,
+        key: &[u8],
+        count_put: bool,
+        decide: impl FnOnce(&Shard, Option<u32>) -> Result<Decision<'v, R>, StoreError>,
+    ) -> Result<(R, u32), StoreError> {
         let (index, hash) = self.locate(key);
         let mut evicted = 0;
+        let result;
         {
             let mut shard = lock(&self.shards[index]);
             if count_put {
                 shard.counters.put_calls += 1;
             }
-            let slot = match shard.find(hash, key) {
+            let mut found = shard.find(hash, key);
+            if let Some(slot) = found {
+                if self.is_expired(&shard, slot) {
+                    self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+                    found = None;
+                }
+            }
+            let decision = match decide(&shard, found) {
+                Ok(decision) => decision,
+                Err(err) => {
+                    if matches!(err, StoreError::VersionConflict { .. }) {
+                        shard.counters.version_conflicts += 1;
+                    }
+                    return Err(err);
+                }
+            };
+            let (value, deadline, version) = match decision {
+                Decision::Skip(r) => return Ok((r, 0)),
+                Decision::Store { value, deadline, version, result: r } => {
+                    result = r;
+                    (value, deadline, version)
+                }
+            };
+            self.check_fits(key.len(), value.len(), deadline.is_some(), version.is_some())?;
+            let slot = match found {
                 Some(slot) => {
-                    let (old, new) = shard.replace(slot, value, deadline);
+                    let (old, new) = shard.replace(slot, &value, deadline, version);
                     if new != old {
                         self.charged.fetch_add(new, Ordering::AcqRel);
                         self.charged.fetch_sub(old, Ordering::AcqRel);
@@ -266,7 +340,8 @@ impl Store {
                     slot
                 }
                 None => {
-                    let (slot, new) = shard.insert(hash, key, value, deadline);
+                    let (slot, new) = shard.insert(hash, key, &value, deadline, version);
+                    shard.counters.insertions += 1;
                     self.charged.fetch_add(new, Ordering::AcqRel);
                     slot
                 }
@@ -284,7 +359,7 @@ impl Store {
         if self.over_budget() {
             evicted += self.evict_elsewhere(index);
         }
-        Ok(evicted)
+        Ok((result, evicted))
     }
 
     #[inline]
@@ -436,6 +511,8 @@ impl Store {
             stats.del_calls += c.del_calls;
             stats.evictions += c.evictions;
             stats.expired_removals += c.expired_removals;
+            stats.insertions += c.insertions;
+            stats.version_conflicts += c.version_conflicts;
             stats.items_current += shard.len() as u64;
             bytes += shard.bytes();
         }

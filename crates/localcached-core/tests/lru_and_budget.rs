@@ -104,8 +104,8 @@ fn counts_gets_hits_misses_puts_dels_and_leaves_has_uncounted() {
     assert!(!store.has(&key(2)).unwrap());
     assert!(!store.delete(&key(2)).unwrap());
     assert!(store.invalidate(&key(1)).unwrap());
-    store.table_changed_upsert(b"a", b"b", b"c", b"v", None).unwrap();
-    assert!(store.table_changed_upsert(b"a", b"b:x", b"c", b"v", None).is_err());
+    store.table_changed_upsert(b"a", b"b", b"c", b"v", None, None).unwrap();
+    assert!(store.table_changed_upsert(b"a", b"b:x", b"c", b"v", None, None).is_err());
     let s = store.stats();
     assert_eq!((s.get_calls, s.get_hits, s.get_misses), (2, 1, 1));
     assert_eq!((s.put_calls, s.del_calls, s.invalidate_calls, s.table_changed_upsert_calls), (1, 1, 1, 1));

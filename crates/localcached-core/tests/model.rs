@@ -3,20 +3,26 @@
 
 mod common;
 use common::*;
-use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
-use localcached_core::{Lookup, RemovalCause, Store};
+use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
+use localcached_core::store::parse_integer;
+use localcached_core::{Lookup, RemovalCause, Store, StoreError};
 use std::collections::HashMap;
 
-/// The obvious implementation: one recency-ordered list, a byte total, deadlines.
+type ModelEntry = (Vec<u8>, Vec<u8>, Option<u64>, Option<u64>); // key, value, deadline, version
+
+/// The obvious implementation: one recency-ordered list, a byte total, deadlines, versions.
 struct Model {
-    entries: Vec<(Vec<u8>, Vec<u8>, Option<u64>)>, // least recently used first
+    entries: Vec<ModelEntry>, // least recently used first
     now: u64,
     max_bytes: u64,
 }
 
 impl Model {
-    fn charge(e: &(Vec<u8>, Vec<u8>, Option<u64>)) -> u64 {
-        (e.0.len() + e.1.len()) as u64 + ENTRY_OVERHEAD_BYTES + if e.2.is_some() { TTL_OVERHEAD_BYTES } else { 0 }
+    fn charge(e: &ModelEntry) -> u64 {
+        (e.0.len() + e.1.len()) as u64
+            + ENTRY_OVERHEAD_BYTES
+            + if e.2.is_some() { TTL_OVERHEAD_BYTES } else { 0 }
+            + if e.3.is_some() { VERSION_OVERHEAD_BYTES } else { 0 }
     }
     fn bytes(&self) -> u64 {
         self.entries.iter().map(Model::charge).sum()
@@ -27,12 +33,28 @@ impl Model {
     fn expired(&self, i: usize) -> bool {
         self.entries[i].2.is_some_and(|d| d <= self.now)
     }
+    /// Drops the entry if it has expired, returning its removal.
+    fn expire(&mut self, key: &[u8]) -> Vec<(Vec<u8>, RemovalCause)> {
+        match self.pos(key) {
+            Some(i) if self.expired(i) => vec![(self.entries.remove(i).0, RemovalCause::Expired)],
+            _ => vec![],
+        }
+    }
+
     /// Returns the removals (key, cause) the store must report.
     fn set(&mut self, key: &[u8], value: &[u8], ttl: Option<u64>) -> Vec<(Vec<u8>, RemovalCause)> {
-        if let Some(i) = self.pos(key) {
+        let deadline = ttl.map(|t| self.now + t);
+        // A write first removes (and reports) an expired entry it replaces.
+        let mut out = self.expire(key);
+        out.extend(self.store_entry((key.to_vec(), value.to_vec(), deadline, None)));
+        out
+    }
+
+    fn store_entry(&mut self, entry: ModelEntry) -> Vec<(Vec<u8>, RemovalCause)> {
+        if let Some(i) = self.pos(&entry.0) {
             self.entries.remove(i);
         }
-        self.entries.push((key.to_vec(), value.to_vec(), ttl.map(|t| self.now + t)));
+        self.entries.push(entry);
         let mut out = vec![];
         while self.bytes() > self.max_bytes && self.entries.len() > 1 {
             let victim = self.entries.remove(0);
@@ -105,15 +127,71 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 let ttl = if rng.below(3) == 0 { Some(1 + rng.below(200)) } else { None };
                 let evicted = store.set(&k, &value, ttl).unwrap();
                 expected_removals = model.set(&k, &value, ttl);
-                assert_eq!(evicted as usize, expected_removals.len(), "step {step}");
+                let evictions = expected_removals.iter().filter(|(_, c)| *c == RemovalCause::Evicted).count();
+                assert_eq!(evicted as usize, evictions, "step {step}");
             }
-            40..=74 => {
+            40..=69 => {
                 let got = match store.get_with(&k, |v| v.to_vec()).unwrap() {
                     Lookup::Hit(v) => Some(v),
                     _ => None,
                 };
                 let (want, removals) = model.get(&k);
                 assert_eq!(got, want, "step {step}");
+                expected_removals = removals;
+            }
+            70..=71 => {
+                let value = random_value(&mut rng);
+                let version = rng.below(8);
+                let result = store.set_versioned(&k, &value, None, Some(version));
+                let mut removals = model.expire(&k);
+                let stored = model.pos(&k).and_then(|i| model.entries[i].3);
+                match stored {
+                    Some(s) if version < s => assert!(matches!(result, Err(StoreError::VersionConflict { .. })), "step {step}"),
+                    _ => {
+                        let evicted = result.unwrap();
+                        let more = model.store_entry((k.clone(), value, None, Some(version)));
+                        assert_eq!(evicted as usize, more.len(), "step {step}");
+                        removals.extend(more);
+                    }
+                }
+                expected_removals = removals;
+            }
+            72..=73 => {
+                let delta = rng.below(7) as i64 - 3;
+                let result = store.incr(&k, delta, None, i64::MAX);
+                let mut removals = model.expire(&k);
+                match model.pos(&k) {
+                    Some(i) => match parse_integer(&model.entries[i].1) {
+                        Some(current) => {
+                            let (next, evicted) = result.unwrap();
+                            assert_eq!(next, current + delta, "step {step}");
+                            let (deadline, version) = (model.entries[i].2, model.entries[i].3);
+                            let more = model.store_entry((k.clone(), next.to_string().into_bytes(), deadline, version));
+                            assert_eq!(evicted as usize, more.len(), "step {step}");
+                            removals.extend(more);
+                        }
+                        None => assert!(matches!(result, Err(StoreError::NotAnInteger { .. })), "step {step}"),
+                    },
+                    None => {
+                        let (next, _) = result.unwrap();
+                        assert_eq!(next, delta, "step {step}");
+                        removals.extend(model.store_entry((k.clone(), next.to_string().into_bytes(), None, None)));
+                    }
+                }
+                expected_removals = removals;
+            }
+            74 => {
+                let expected_value = if rng.below(2) == 0 { model.pos(&k).map(|i| model.entries[i].1.clone()) } else { Some(b"nope".to_vec()) };
+                let next = random_value(&mut rng);
+                let (swapped, _) = store.cas(&k, expected_value.as_deref(), &next).unwrap();
+                let mut removals = model.expire(&k);
+                let current = model.pos(&k).map(|i| model.entries[i].1.clone());
+                let should = current == expected_value;
+                assert_eq!(swapped, should, "step {step}");
+                if should {
+                    let (deadline, version) = model.pos(&k).map_or((None, None), |i| (model.entries[i].2, model.entries[i].3));
+                    removals.extend(model.store_entry((k.clone(), next, deadline, version)));
+                }
                 expected_removals = removals;
             }
             75..=79 => {
@@ -170,6 +248,10 @@ fn sharded_store_never_loses_an_entry_without_reporting_it_over_150k_ops() {
                 let value = random_value(&mut rng);
                 let ttl = if rng.below(4) == 0 { Some(1 + rng.below(100)) } else { None };
                 store.set(&k, &value, ttl).unwrap();
+                // What this write removed (an expired old entry of k, evictions) came before it.
+                for (removed, _) in drain(&store) {
+                    written.remove(&removed);
+                }
                 written.insert(k.clone(), value);
             }
             4..=6 => {

@@ -22,6 +22,8 @@ fn stats_round_trip_through_the_binary_layout() {
         events_published: 17,
         events_dropped: 18,
         lagged_notices: 19,
+        insertions: 20,
+        version_conflicts: 21,
     };
     let bytes = stats.encode();
     assert_eq!(bytes.len(), STATS_BYTES);

@@ -10,6 +10,7 @@ use crate::removals::drain_to_js;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
 use localcached_core::constants::*;
+use localcached_core::store::{ScanCursor, ScanFilter, JS_SAFE_INTEGER};
 use localcached_core::{Clock, Lookup, Store, StoreError, StoreOptions};
 use std::ffi::CStr;
 use std::os::raw::c_void;
@@ -86,7 +87,7 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
         };
         let handle = Handle::new(env, store, notifier, sweeper);
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 15] = [
+        let functions: [(&CStr, Callback); 24] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -101,6 +102,15 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
             (c"statsBinary", stats_binary),
             (c"setSubscribers", set_subscribers),
             (c"recordEvents", record_events),
+            (c"mget", mget),
+            (c"getWithMeta", get_with_meta),
+            (c"mset", mset),
+            (c"mdel", mdel),
+            (c"exists", exists),
+            (c"incr", incr),
+            (c"cas", cas),
+            (c"scan", scan),
+            (c"clear", clear),
             (c"close", close),
         ];
         let object = env.object()?;
@@ -141,56 +151,222 @@ unsafe extern "C" fn set_scratch(env: napi_env, info: napi_callback_info) -> nap
     })
 }
 
-/// `get(key)`: on a hit that fits the slab, `offset << 16 | length` of the copy (≥ 0);
-/// -1 miss; -2 miss because it expired (a removal is queued); otherwise a new Buffer.
+/// A value on its way to JS: copied into the slab (offset, length), or too big for what is
+/// left of it (then copied out, to become its own Buffer once the shard lock is released).
+type Copied = Result<(usize, usize), Vec<u8>>;
+
+/// Copies `value` into the slab at its cursor, or out, while the shard lock is held.
+fn copy_out(handle: &Handle, value: &[u8]) -> Copied {
+    match handle.scratch() {
+        Some(s) if value.len() <= s.len - s.cursor => {
+            // SAFETY: `s.data` is valid for `s.len` bytes (a Buffer we hold a reference to)
+            // and `cursor + value.len() <= len`; it cannot overlap the store's memory.
+            unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), s.data.add(s.cursor), value.len()) };
+            // Keep 8-byte alignment between handed-out regions, as Node's pool does.
+            handle.advance_scratch((s.cursor + value.len() + 7) & !7);
+            Ok((s.cursor, value.len()))
+        }
+        _ => Err(value.to_vec()),
+    }
+}
+
+/// The JS form of a read: `offset << 16 | length` (≥ 0) for a slab copy, a Buffer for a
+/// value that did not fit, -1 for a miss, -2 for a miss that found the entry expired.
+fn lookup_to_js(env: Env, lookup: Lookup<Copied>) -> JsResult<napi_value> {
+    match lookup {
+        Lookup::Hit(Ok((offset, len))) => env.int32(((offset << 16) | len) as i32),
+        Lookup::Hit(Err(value)) => env.buffer_copy(&value),
+        Lookup::Miss => env.int32(-1),
+        Lookup::Expired => env.int32(-2),
+    }
+}
+
+/// `get(key)`: see `lookup_to_js`.
 unsafe extern "C" fn get(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<1>(env, info)?;
         let handle = open_handle(call.data)?;
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
-        let scratch = handle.scratch();
-        let lookup = handle.store.get_with(key, |value| match scratch {
-            Some(s) if value.len() <= s.len - s.cursor => {
-                // SAFETY: `s.data` is valid for `s.len` bytes (a Buffer we hold a reference
-                // to) and `cursor + value.len() <= len`; it cannot overlap the store's memory.
-                std::ptr::copy_nonoverlapping(value.as_ptr(), s.data.add(s.cursor), value.len());
-                Ok((s.cursor, value.len()))
-            }
-            // Too big for what is left of the slab: build a Buffer once the lock is released.
-            _ => Err(value.to_vec()),
-        })?;
-        match lookup {
-            Lookup::Hit(Ok((offset, len))) => {
-                // Keep 8-byte alignment between handed-out regions, as Node's pool does.
-                handle.advance_scratch((offset + len + 7) & !7);
-                env.int32(((offset << 16) | len) as i32)
-            }
-            Lookup::Hit(Err(value)) => env.buffer_copy(&value),
-            Lookup::Miss => env.int32(-1),
-            Lookup::Expired => env.int32(-2),
-        }
+        let lookup = handle.store.get_with(key, |value| copy_out(handle, value))?;
+        lookup_to_js(env, lookup)
     })
 }
 
-/// `set(key, value, ttlMs?)`: returns how many entries were evicted to make room.
-unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value {
+/// `mget(keys)`: one result per key, in order, each as `get` returns it.
+unsafe extern "C" fn mget(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let keys = read_keys(env, call.args[0])?;
+        for key in &keys {
+            localcached_core::validate_key(key).map_err(|p| StoreError::invalid_key(key, p))?;
+        }
+        let out = env.array(keys.len())?;
+        for (i, key) in keys.iter().enumerate() {
+            let lookup = handle.store.get_with(key, |value| copy_out(handle, value))?;
+            env.set_element(out, i as u32, lookup_to_js(env, lookup)?)?;
+        }
+        Ok(out)
+    })
+}
+
+/// `getWithMeta(key)`: -1/-2 on a miss, else `[value as get returns it, version | null, ttlMs | null]`.
+unsafe extern "C" fn get_with_meta(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
+        let lookup = handle.store.get_with_meta(key, |meta| (copy_out(handle, meta.value), meta.version, meta.ttl_ms))?;
+        let (copied, version, ttl_ms) = match lookup {
+            Lookup::Hit(hit) => hit,
+            Lookup::Miss => return env.int32(-1),
+            Lookup::Expired => return env.int32(-2),
+        };
+        let out = env.array(3)?;
+        env.set_element(out, 0, lookup_to_js(env, Lookup::Hit(copied))?)?;
+        env.set_element(out, 1, match version { Some(v) => env.double(v as f64)?, None => env.null()? })?;
+        env.set_element(out, 2, match ttl_ms { Some(t) => env.double(t as f64)?, None => env.null()? })?;
+        Ok(out)
+    })
+}
+
+/// `mset(keys, values, ttlMs?)`: all or nothing; returns evictions.
+unsafe extern "C" fn mset(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<3>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let keys = read_keys(env, call.args[0])?;
+        let count = env.array_length(call.args[1])?.ok_or_else(|| JsError::bad_argument("values must be an array"))?;
+        if count as usize != keys.len() {
+            return Err(JsError::bad_argument("keys and values must have the same length"));
+        }
+        let mut values = Vec::with_capacity(keys.len());
+        for i in 0..count {
+            values.push(read_value(env, env.element(call.args[1], i)?)?);
+        }
+        let ttl = read_ttl(env, call.args[2])?;
+        let entries: Vec<(&[u8], &[u8])> = keys.iter().zip(&values).map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        env.int32(handle.store.mset(&entries, ttl)? as i32)
+    })
+}
+
+/// `mdel(keys)`: for each key, whether it existed.
+unsafe extern "C" fn mdel(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let keys = read_keys(env, call.args[0])?;
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let (_, existed) = handle.store.mdel(&refs)?;
+        let out = env.array(existed.len())?;
+        for (i, e) in existed.into_iter().enumerate() {
+            env.set_element(out, i as u32, env.boolean(e)?)?;
+        }
+        Ok(out)
+    })
+}
+
+/// `exists(keys)`: how many are present (duplicates count twice).
+unsafe extern "C" fn exists(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let keys = read_keys(env, call.args[0])?;
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        env.double(handle.store.exists(&refs)? as f64)
+    })
+}
+
+/// `incr(key, delta, ttlMs?)`: the new value; never leaves the JS safe-integer range.
+unsafe extern "C" fn incr(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<3>(env, info)?;
         let handle = open_handle(call.data)?;
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
+        let delta = match env.number(call.args[1])? {
+            Some(d) if d.fract() == 0.0 && d.abs() <= JS_SAFE_INTEGER as f64 => d as i64,
+            _ => return Err(JsError::bad_argument("delta must be a safe integer")),
+        };
+        let ttl = read_ttl(env, call.args[2])?;
+        let (value, _) = handle.store.incr(key, delta, ttl, JS_SAFE_INTEGER)?;
+        env.double(value as f64)
+    })
+}
+
+/// `cas(key, expected | null, next)`: whether it swapped.
+unsafe extern "C" fn cas(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<3>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
+        let expected = if env.type_of(call.args[1])? == NAPI_NULL { None } else { Some(read_value(env, call.args[1])?) };
+        let next = read_value(env, call.args[2])?;
+        let (swapped, _) = handle.store.cas(key, expected.as_ref().map(|e| e.as_slice()), next.as_slice())?;
+        env.boolean(swapped)
+    })
+}
+
+/// `scan(cursor | null, svc?, table?, prefix?, limit)`: `[keys, nextCursor | null]`.
+unsafe extern "C" fn scan(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<5>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let cursor = match env.string_owned(call.args[0])? {
+            Some(text) => String::from_utf8(text)
+                .ok()
+                .and_then(|t| ScanCursor::decode(&t))
+                .ok_or_else(|| JsError::bad_argument("cursor is not one this store returned"))?,
+            None => ScanCursor::START,
+        };
+        let mut parts: [Option<Vec<u8>>; 3] = Default::default();
+        for (i, part) in parts.iter_mut().enumerate() {
+            *part = env.string_owned(call.args[1 + i])?;
+        }
+        let filter = ScanFilter { svc: parts[0].as_deref(), table: parts[1].as_deref(), prefix: parts[2].as_deref() };
+        let limit = read_integer(env, call.args[4], "limit", 1, 100_000)? as usize;
+        let (keys, next) = handle.store.scan(cursor, filter, limit)?;
+        let list = env.array(keys.len())?;
+        for (i, key) in keys.iter().enumerate() {
+            env.set_element(list, i as u32, env.string(key)?)?;
+        }
+        let out = env.array(2)?;
+        env.set_element(out, 0, list)?;
+        env.set_element(out, 1, match next { Some(c) => env.string(c.encode().as_bytes())?, None => env.null()? })?;
+        Ok(out)
+    })
+}
+
+/// `clear()`: drops every entry; returns how many.
+unsafe extern "C" fn clear(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<0>(env, info)?;
+        env.double(open_handle(call.data)?.store.clear() as f64)
+    })
+}
+
+/// `set(key, value, ttlMs?, version?)`: returns how many entries were evicted to make room.
+unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<4>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
         let value = read_value(env, call.args[1])?;
         let ttl = read_ttl(env, call.args[2])?;
-        let evicted = handle.store.set(key, value.as_slice(), ttl)?;
+        let version = read_version(env, call.args[3])?;
+        let evicted = handle.store.set_versioned(key, value.as_slice(), ttl, version)?;
         env.int32(evicted as i32)
     })
 }
 
-/// `tableChangedUpsert(svc, table, pk, value, ttlMs?)`: like set; returns evictions.
+/// `tableChangedUpsert(svc, table, pk, value, ttlMs?, version?)`: like set; returns evictions.
 unsafe extern "C" fn table_changed_upsert(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
-        let call = call_args::<5>(env, info)?;
+        let call = call_args::<6>(env, info)?;
         let handle = open_handle(call.data)?;
         let mut parts: [Vec<u8>; 3] = Default::default();
         for (i, name) in ["svc", "table", "pk"].iter().enumerate() {
@@ -200,7 +376,8 @@ unsafe extern "C" fn table_changed_upsert(env: napi_env, info: napi_callback_inf
         }
         let value = read_value(env, call.args[3])?;
         let ttl = read_ttl(env, call.args[4])?;
-        let evicted = handle.store.table_changed_upsert(&parts[0], &parts[1], &parts[2], value.as_slice(), ttl)?;
+        let version = read_version(env, call.args[5])?;
+        let evicted = handle.store.table_changed_upsert(&parts[0], &parts[1], &parts[2], value.as_slice(), ttl, version)?;
         env.int32(evicted as i32)
     })
 }

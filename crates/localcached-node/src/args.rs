@@ -96,6 +96,26 @@ pub fn read_ttl(env: Env, value: napi_value) -> JsResult<Option<u64>> {
     }
 }
 
+/// `version`: absent means an unversioned write; otherwise a non-negative safe integer.
+pub fn read_version(env: Env, value: napi_value) -> JsResult<Option<u64>> {
+    if env.type_of(value)? == NAPI_UNDEFINED {
+        return Ok(None);
+    }
+    read_integer(env, value, "version", 0, MAX_TTL_MS).map(Some)
+}
+
+/// Reads a JS array of key strings (each validated by the store later).
+pub fn read_keys(env: Env, value: napi_value) -> JsResult<Vec<Vec<u8>>> {
+    let len = env.array_length(value)?.ok_or_else(|| JsError::bad_argument("keys must be an array of strings"))?;
+    let mut keys = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let element = env.element(value, i)?;
+        let mut buf = [0u8; KEY_BUF];
+        keys.push(read_key(env, element, &mut buf)?.to_vec());
+    }
+    Ok(keys)
+}
+
 /// An optional named option of an options object: `None` when absent or undefined.
 pub fn option(env: Env, object: napi_value, name: &std::ffi::CStr) -> JsResult<Option<napi_value>> {
     let value = env.get_named(object, name)?;

@@ -139,6 +139,32 @@ impl Env {
         Ok(out)
     }
 
+    pub fn null(self) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env and out-pointer.
+        self.check(unsafe { napi_get_null(self.0, &mut out) }, "napi_get_null")?;
+        Ok(out)
+    }
+
+    /// The length of a JS array, or `None` if `value` is not an array.
+    pub fn array_length(self, value: napi_value) -> JsResult<Option<u32>> {
+        let mut len = 0;
+        // SAFETY: valid env, handle and out-pointer.
+        let status = unsafe { napi_get_array_length(self.0, value, &mut len) };
+        if status == NAPI_ARRAY_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_array_length")?;
+        Ok(Some(len))
+    }
+
+    pub fn element(self, array: napi_value, index: u32) -> JsResult<napi_value> {
+        let mut out = null_mut();
+        // SAFETY: valid env, handle and out-pointer.
+        self.check(unsafe { napi_get_element(self.0, array, index, &mut out) }, "napi_get_element")?;
+        Ok(out)
+    }
+
     pub fn set_element(self, array: napi_value, index: u32, value: napi_value) -> JsResult<()> {
         // SAFETY: handles come from this env within the current scope.
         self.check(unsafe { napi_set_element(self.0, array, index, value) }, "napi_set_element")

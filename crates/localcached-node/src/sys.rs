@@ -41,6 +41,7 @@ pub const NAPI_OK: napi_status = 0;
 pub const NAPI_INVALID_ARG: napi_status = 1;
 pub const NAPI_STRING_EXPECTED: napi_status = 3;
 pub const NAPI_NUMBER_EXPECTED: napi_status = 6;
+pub const NAPI_ARRAY_EXPECTED: napi_status = 8;
 pub const NAPI_PENDING_EXCEPTION: napi_status = 10;
 
 pub type napi_valuetype = i32;
@@ -75,6 +76,8 @@ extern "C" {
     pub fn napi_create_double(env: napi_env, value: f64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_string_utf8(env: napi_env, s: *const c_char, length: usize, result: *mut napi_value) -> napi_status;
     pub fn napi_create_array_with_length(env: napi_env, length: usize, result: *mut napi_value) -> napi_status;
+    pub fn napi_get_array_length(env: napi_env, value: napi_value, result: *mut u32) -> napi_status;
+    pub fn napi_get_element(env: napi_env, object: napi_value, index: u32, result: *mut napi_value) -> napi_status;
     pub fn napi_set_element(env: napi_env, object: napi_value, index: u32, value: napi_value) -> napi_status;
     pub fn napi_set_named_property(env: napi_env, object: napi_value, name: *const c_char, value: napi_value) -> napi_status;
     pub fn napi_get_named_property(env: napi_env, object: napi_value, name: *const c_char, result: *mut napi_value) -> napi_status;
