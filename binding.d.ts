@@ -30,9 +30,27 @@ export interface RawStore {
    * not fit in what is left of the slab.
    */
   get(key: string): number | Buffer
-  /** Returns how many entries were evicted to make room. */
-  set(key: string, value: Uint8Array | string, ttlMs: number | undefined): number
-  tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined): number
+  /** Returns how many entries were evicted to make room. VersionConflict if `version` is older than the stored one. */
+  set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
+  tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
+  /** One result per key, each as `get` returns it. */
+  mget(keys: string[]): Array<number | Buffer>
+  /** A miss as `get` returns it, or `[value as get returns it, version | null, ttlMs remaining | null]`. */
+  getWithMeta(key: string): number | [number | Buffer, number | null, number | null]
+  /** All or nothing: every key and value is checked before any is stored. Returns evictions. */
+  mset(keys: string[], values: Array<Uint8Array | string>, ttlMs: number | undefined): number
+  /** For each key, whether it existed. */
+  mdel(keys: string[]): boolean[]
+  /** How many of the keys are present (a key named twice counts twice). */
+  exists(keys: string[]): number
+  /** The new value; NotAnInteger, or Overflow outside ±(2^53 − 1). */
+  incr(key: string, delta: number, ttlMs: number | undefined): number
+  /** Whether it swapped; `expected` null means "only if absent". */
+  cas(key: string, expected: Uint8Array | string | null, next: Uint8Array | string): boolean
+  /** `[keys, next cursor | null]`. */
+  scan(cursor: string | null, svc: string | undefined, table: string | undefined, prefix: string | undefined, limit: number): [string[], string | null]
+  /** Drops every entry (no removal notices); returns how many. */
+  clear(): number
   has(key: string): boolean
   delete(key: string): boolean
   invalidate(key: string): boolean

@@ -18,6 +18,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .version(PACKAGE_VERSION)
     .exitOverride()
     .showHelpAfterError()
+    // Options after a command belong to it: `put … --version 3` is the write's version, not -V.
+    .enablePositionalOptions()
   registerServe(program)
   registerClientCommands(program, { stdout: (data) => process.stdout.write(data) }, setExitCode)
   program

@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   ConnectionLost: 'The connection to the daemon broke, or is not up; the call was not (or may not have been) applied.',
   Timeout: 'The call outran its timeout; the daemon may still apply it.',
   LimitExceeded: 'A daemon limit refused the request (connections, subscribers).',
+  NotAnInteger: 'incr on a value that is not an ASCII decimal integer in the signed 64-bit range.',
+  Overflow: 'incr whose result would leave the signed 64-bit range (or, on the JS API, the safe-integer range); nothing was stored.',
+  VersionConflict: 'A versioned write older than the version stored with the entry; the stored value stays.',
   Internal: 'A bug in localcached-native (a failed N-API call, a caught panic, an unexpected reply). Please report it.',
 } as const
 

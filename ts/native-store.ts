@@ -20,9 +20,43 @@ export interface NativeStoreOptions {
   clock?: 'system' | 'manual'
 }
 
-export interface SetOptions {
+export interface TtlOptions {
   /** Time to live in milliseconds, a positive integer. Omit for no expiry. */
   ttlMs?: number
+}
+
+export interface SetOptions extends TtlOptions {
+  /**
+   * A non-negative integer (a row's database version or LSN, say). A write whose version is
+   * lower than the stored entry's is refused with VersionConflict and the stored value stays;
+   * an equal version is accepted. A write without a version always succeeds and leaves the
+   * entry unversioned.
+   */
+  version?: number
+}
+
+export interface EntryMeta {
+  value: Buffer
+  version: number | null
+  /** Milliseconds left before it expires, or null if it has no TTL. */
+  ttlMs: number | null
+}
+
+export interface KeysOptions {
+  svc?: string
+  table?: string
+  /** Keys that start with this. */
+  prefix?: string
+  /** At most this many keys per call (default 100, at most 100000). */
+  limit?: number
+  /** Where the previous call stopped; omit to start. */
+  cursor?: string
+}
+
+export interface KeysPage {
+  keys: string[]
+  /** Pass back to continue; null when the scan is done. */
+  cursor: string | null
 }
 
 export type Value = Buffer | Uint8Array | string
@@ -85,6 +119,11 @@ export class NativeStore {
     } catch (err) {
       throw fromNative(err)
     }
+    return this.#value(result)
+  }
+
+  /** Turns a native read result into the caller's Buffer (or undefined for a miss). */
+  #value(result: number | Buffer): Buffer | undefined {
     if (typeof result !== 'number') return result
     if (result >= 0) {
       const offset = result >>> 16
@@ -101,11 +140,108 @@ export class NativeStore {
   set(key: string, value: Value, options?: SetOptions): void {
     let evicted: number
     try {
-      evicted = this.#native.set(key, value, options?.ttlMs)
+      evicted = this.#native.set(key, value, options?.ttlMs, options?.version)
     } catch (err) {
       throw fromNative(err)
     }
     if (evicted !== 0) this.#deliverRemovals()
+  }
+
+  /** Values (or undefined for misses) in key order; one call into the store. */
+  mget(keys: readonly string[]): Array<Buffer | undefined> {
+    // Start from a fresh slab when little is left, so a batch of small values fits in it.
+    if (this.#slabFree < SLAB_BYTES / 2) this.#slab = this.#newSlab()
+    const results = this.#call(() => this.#native.mget(keys as string[]))
+    const slab = this.#slab
+    let end = SLAB_BYTES - this.#slabFree
+    const out = results.map((r) => {
+      if (typeof r !== 'number') return r
+      if (r < 0) return undefined
+      const offset = r >>> 16
+      const length = r & 0xffff
+      end = Math.max(end, offset + length)
+      return Buffer.from(slab, offset, length)
+    })
+    this.#slabFree = SLAB_BYTES - end
+    if (this.#slabFree < SLAB_MIN_FREE) this.#slab = this.#newSlab()
+    this.#deliverRemovals()
+    return out
+  }
+
+  /** Stores every entry or none: all keys and values are checked first. */
+  mset(entries: ReadonlyArray<readonly [string, Value]>, options?: TtlOptions): void {
+    const keys = entries.map((e) => e[0])
+    const values = entries.map((e) => e[1])
+    const evicted = this.#call(() => this.#native.mset(keys, values, options?.ttlMs))
+    if (evicted !== 0) this.#deliverRemovals()
+  }
+
+  /** Deletes the keys; returns how many existed. */
+  mdel(keys: readonly string[]): number {
+    return this.mdelEach(keys).filter(Boolean).length
+  }
+
+  /** Deletes the keys; returns, for each, whether it existed. */
+  mdelEach(keys: readonly string[]): boolean[] {
+    const existed = this.#call(() => this.#native.mdel(keys as string[]))
+    this.#deliverRemovals()
+    return existed
+  }
+
+  /** How many of the keys are present (a key named twice counts twice, as Redis's EXISTS). */
+  exists(keys: readonly string[]): number {
+    const n = this.#call(() => this.#native.exists(keys as string[]))
+    this.#deliverRemovals()
+    return n
+  }
+
+  /**
+   * Adds `delta` to the integer stored at `key` (stored as ASCII decimal, as Redis's INCR
+   * does; a missing key counts as 0) and returns the new value. Atomic. NotAnInteger for a
+   * value that is not one; Overflow (and nothing stored) for a result beyond ±(2^53 − 1).
+   * `ttlMs` applies only when this call creates the key.
+   */
+  incr(key: string, delta = 1, options?: TtlOptions): number {
+    const value = this.#call(() => this.#native.incr(key, delta, options?.ttlMs))
+    this.#deliverRemovals()
+    return value
+  }
+
+  /** The value with its version and remaining TTL, or undefined on a miss. */
+  getWithMeta(key: string): EntryMeta | undefined {
+    const result = this.#call(() => this.#native.getWithMeta(key))
+    if (typeof result === 'number') {
+      this.#value(result)
+      return undefined
+    }
+    return { value: this.#value(result[0])!, version: result[1], ttlMs: result[2] }
+  }
+
+  /**
+   * Stores `next` only if the current value equals `expected` (null: only if the key is
+   * absent). Returns whether it swapped. The entry keeps its TTL and version.
+   */
+  cas(key: string, expected: Value | null, next: Value): boolean {
+    const swapped = this.#call(() => this.#native.cas(key, expected, next))
+    this.#deliverRemovals()
+    return swapped
+  }
+
+  /**
+   * A page of keys, walking the store in bounded steps. A key present for the whole scan is
+   * returned at least once; keys added or removed meanwhile may or may not be. A page may
+   * hold fewer keys than `limit` (even none) while `cursor` is not null.
+   */
+  keys(options: KeysOptions = {}): KeysPage {
+    const [keys, cursor] = this.#call(() =>
+      this.#native.scan(options.cursor ?? null, options.svc, options.table, options.prefix, options.limit ?? 100),
+    )
+    return { keys, cursor }
+  }
+
+  /** Removes every entry; returns how many there were. (No removal notices: it is one event.) */
+  clear(): number {
+    return this.#call(() => this.#native.clear())
   }
 
   /** Whether a live entry exists; not counted as a get and does not refresh recency. */
@@ -127,7 +263,7 @@ export class NativeStore {
   tableChangedUpsert(svc: string, table: string, pk: string, value: Value, options?: SetOptions): void {
     let evicted: number
     try {
-      evicted = this.#native.tableChangedUpsert(svc, table, pk, value, options?.ttlMs)
+      evicted = this.#native.tableChangedUpsert(svc, table, pk, value, options?.ttlMs, options?.version)
     } catch (err) {
       throw fromNative(err)
     }

@@ -35,6 +35,13 @@ function ttl(text: string | undefined): number | undefined {
   return n
 }
 
+function version(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 0) throw new LocalCachedError('BadArgument', `--version must be a non-negative integer, got '${text}'`)
+  return n
+}
+
 function publishFlag(text: string | undefined): boolean | undefined {
   if (text === undefined) return undefined
   if (text === 'on') return true
@@ -67,13 +74,80 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     },
   )
 
-  publishOption(socketOption(program.command('put <key> <value>').description('store a value (- reads it from stdin)').option('--ttl <ms>', 'time to live in ms'))).action(
-    async (key: string, value: string, flags) => {
-      const bytes = await valueArg(value)
-      await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+  publishOption(
+    socketOption(
+      program
+        .command('put <key> <value>')
+        .description('store a value (- reads it from stdin)')
+        .option('--ttl <ms>', 'time to live in ms')
+        .option('--version <n>', 'refuse the write if the stored entry has a higher version'),
+    ),
+  ).action(async (key: string, value: string, flags) => {
+    const bytes = await valueArg(value)
+    await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }))
+    out.stdout('OK\n')
+  })
+
+  socketOption(program.command('mget <keys...>').description('print each value as a JSON line {"key","value"} (null for a miss)')).action(async (keys: string[], flags) => {
+    const values = await withClient(flags, (c) => c.mget(keys))
+    out.stdout(values.map((v, i) => jsonValue(keys[i], v)).join('\n') + '\n')
+  })
+
+  publishOption(socketOption(program.command('mset <pairs...>').description('store key value [key value ...] all or nothing').option('--ttl <ms>', 'time to live in ms'))).action(
+    async (pairs: string[], flags) => {
+      if (pairs.length % 2 !== 0) throw new LocalCachedError('BadArgument', 'mset takes key value pairs')
+      const entries: Array<[string, Buffer]> = []
+      for (let i = 0; i < pairs.length; i += 2) entries.push([pairs[i], Buffer.from(pairs[i + 1])])
+      await withClient(flags, (c) => c.mset(entries, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
       out.stdout('OK\n')
     },
   )
+
+  publishOption(socketOption(program.command('mdel <keys...>').description('delete keys; prints how many existed'))).action(async (keys: string[], flags) => {
+    out.stdout(`${await withClient(flags, (c) => c.mdel(keys, { publish: publishFlag(flags.publish) }))}\n`)
+  })
+
+  socketOption(program.command('exists <keys...>').description('print how many of the keys are present')).action(async (keys: string[], flags) => {
+    out.stdout(`${await withClient(flags, (c) => c.exists(keys))}\n`)
+  })
+
+  publishOption(socketOption(program.command('incr <key> [delta]').description('add delta (default 1) to an integer value; prints the result').option('--ttl <ms>', 'time to live in ms, if this creates the key'))).action(
+    async (key: string, delta: string | undefined, flags) => {
+      const by = delta === undefined ? 1 : Number(delta)
+      if (!Number.isSafeInteger(by)) throw new LocalCachedError('BadArgument', `delta must be an integer, got '${delta}'`)
+      out.stdout(`${await withClient(flags, (c) => c.incr(key, by, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))}\n`)
+    },
+  )
+
+  publishOption(socketOption(program.command('cas <key> <expected> <next>').description('set next only if the value is expected; prints true or false').option('--absent', 'expect the key to be absent (expected is ignored)'))).action(
+    async (key: string, expected: string, next: string, flags) => {
+      const swapped = await withClient(flags, (c) => c.cas(key, flags.absent ? null : expected, next, { publish: publishFlag(flags.publish) }))
+      out.stdout(`${swapped}\n`)
+    },
+  )
+
+  socketOption(
+    program
+      .command('keys')
+      .description('list keys, one per line, following the cursor to the end')
+      .option('--svc <svc>', 'only this service')
+      .option('--table <table>', 'only this table')
+      .option('--prefix <prefix>', 'only keys starting with this')
+      .option('--limit <n>', 'keys per request', '1000'),
+  ).action(async (flags) => {
+    await withClient(flags, async (c) => {
+      let cursor: string | undefined
+      do {
+        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit: Number(flags.limit), cursor })
+        if (page.keys.length) out.stdout(page.keys.join('\n') + '\n')
+        cursor = page.cursor ?? undefined
+      } while (cursor)
+    })
+  })
+
+  publishOption(socketOption(program.command('clear').description('remove every entry; prints how many there were; publishes flush'))).action(async (flags) => {
+    out.stdout(`${await withClient(flags, (c) => c.clear({ publish: publishFlag(flags.publish) }))}\n`)
+  })
 
   publishOption(socketOption(program.command('del <key>').description('delete a key; prints whether it existed'))).action(async (key: string, flags) => {
     const existed = await withClient(flags, (c) => c.del(key, { publish: publishFlag(flags.publish) }))
@@ -85,10 +159,18 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     out.stdout('OK\n')
   })
 
-  publishOption(socketOption(program.command('upsert <svc> <table> <pk> <value>').description('upsert svc:table:pk and publish table_changed (- reads the value from stdin)').option('--ttl <ms>', 'time to live in ms'))).action(
+  publishOption(
+    socketOption(
+      program
+        .command('upsert <svc> <table> <pk> <value>')
+        .description('upsert svc:table:pk and publish table_changed (- reads the value from stdin)')
+        .option('--ttl <ms>', 'time to live in ms')
+        .option('--version <n>', 'refuse the write if the stored entry has a higher version'),
+    ),
+  ).action(
     async (svc: string, table: string, pk: string, value: string, flags) => {
       const bytes = await valueArg(value)
-      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }))
       out.stdout('OK\n')
     },
   )

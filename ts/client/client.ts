@@ -33,6 +33,26 @@ export interface WriteOptions extends CallOptions {
 
 export interface PutOptions extends WriteOptions {
   ttlMs?: number
+  /** Refuse (VersionConflict) if the stored entry has a higher version; see NativeStore's SetOptions. */
+  version?: number
+}
+
+export interface TtlWriteOptions extends WriteOptions {
+  ttlMs?: number
+}
+
+export interface ClientEntryMeta {
+  value: Buffer
+  version: number | null
+  ttlMs: number | null
+}
+
+export interface ClientKeysOptions extends CallOptions {
+  svc?: string
+  table?: string
+  prefix?: string
+  limit?: number
+  cursor?: string
 }
 
 export type ClientValue = Buffer | Uint8Array | string
@@ -124,7 +144,58 @@ export class LocalCachedClient {
   }
 
   async put(key: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options)
+    await this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish }, 'Ok', options)
+  }
+
+  /** Values (null for misses) in key order, in one request. */
+  async mget(keys: readonly string[], options?: CallOptions): Promise<Array<Buffer | null>> {
+    const reply = await this.#call({ type: 'MGet', keys }, 'Values', options)
+    return reply.values.map((v) => (v === null ? null : Buffer.from(v)))
+  }
+
+  /** Stores every entry or none, in one request. */
+  async mset(entries: ReadonlyArray<readonly [string, ClientValue]>, options: TtlWriteOptions = {}): Promise<void> {
+    const wire = entries.map(([k, v]) => [k, toBytes(v)])
+    await this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options)
+  }
+
+  /** Deletes the keys; resolves how many existed. Publishes invalidate for each that did. */
+  async mdel(keys: readonly string[], options: WriteOptions = {}): Promise<number> {
+    return (await this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options)).value
+  }
+
+  /** How many of the keys are present (a key named twice counts twice). */
+  async exists(keys: readonly string[], options?: CallOptions): Promise<number> {
+    return (await this.#call({ type: 'Exists', keys }, 'Integer', options)).value
+  }
+
+  /** Atomically adds `delta` (default 1) to the integer at `key`; resolves the new value. */
+  async incr(key: string, delta = 1, options: TtlWriteOptions = {}): Promise<number> {
+    return (await this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options)).value
+  }
+
+  /** The value with its version and remaining TTL, or null on a miss. */
+  async getWithMeta(key: string, options?: CallOptions): Promise<ClientEntryMeta | null> {
+    const reply = await this.#call({ type: 'GetWithMeta', key }, 'Meta', options)
+    return reply.value === null ? null : { value: Buffer.from(reply.value), version: reply.version, ttlMs: reply.ttlMs }
+  }
+
+  /** Stores `next` only if the value equals `expected` (null: only if absent); resolves whether it swapped. */
+  async cas(key: string, expected: ClientValue | null, next: ClientValue, options: WriteOptions = {}): Promise<boolean> {
+    const message = { type: 'Cas', key, expected: expected === null ? null : toBytes(expected), next: toBytes(next), publish: options.publish }
+    return (await this.#call(message, 'Bool', options)).value
+  }
+
+  /** A page of keys; pass `cursor` back until it is null. See NativeStore.keys for the guarantees. */
+  async keys(options: ClientKeysOptions = {}): Promise<{ keys: string[]; cursor: string | null }> {
+    const { svc, table, prefix, limit, cursor } = options
+    const reply = await this.#call({ type: 'Keys', svc, table, prefix, limit, cursor }, 'Keys', options)
+    return { keys: reply.keys, cursor: reply.cursor }
+  }
+
+  /** Empties the daemon's store; resolves how many entries it held. Publishes one flush event. */
+  async clear(options: WriteOptions = {}): Promise<number> {
+    return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value
   }
 
   /** Deletes the key; resolves whether it existed. */
@@ -138,7 +209,7 @@ export class LocalCachedClient {
 
   async tableChangedUpsert(svc: string, table: string, pk: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
     await this.#call(
-      { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, publish: options.publish },
+      { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish },
       'Ok',
       options,
     )

@@ -21,12 +21,21 @@ export type Request =
   | { type: 'Hello'; protocolVersion: number }
   | { type: 'Ping' }
   | { type: 'Get'; key: string }
-  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; publish?: boolean }
+  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; version?: number; publish?: boolean }
   | { type: 'Del'; key: string; publish?: boolean }
   | { type: 'Invalidate'; key: string; publish?: boolean }
-  | { type: 'TableChangedUpsert'; svc: string; table: string; pk: string; value: Uint8Array; ttlMs?: number; publish?: boolean }
+  | { type: 'TableChangedUpsert'; svc: string; table: string; pk: string; value: Uint8Array; ttlMs?: number; version?: number; publish?: boolean }
   | { type: 'Subscribe'; svc?: string; table?: string }
   | { type: 'Stats' }
+  | { type: 'MGet'; keys: string[] }
+  | { type: 'MSet'; entries: Array<[string, Uint8Array]>; ttlMs?: number; publish?: boolean }
+  | { type: 'MDel'; keys: string[]; publish?: boolean }
+  | { type: 'Exists'; keys: string[] }
+  | { type: 'Incr'; key: string; delta: number; ttlMs?: number; publish?: boolean }
+  | { type: 'GetWithMeta'; key: string }
+  | { type: 'Cas'; key: string; expected: Uint8Array | null; next: Uint8Array; publish?: boolean }
+  | { type: 'Keys'; svc?: string; table?: string; prefix?: string; limit?: number; cursor?: string }
+  | { type: 'Clear'; publish?: boolean }
 
 export type RequestType = Request['type']
 
@@ -38,12 +47,23 @@ export type Response =
   | { type: 'Deleted'; existed: boolean }
   | { type: 'StatsBinary'; stats: Uint8Array }
   | { type: 'Err'; code: string; message: string }
+  | { type: 'Values'; values: Array<Uint8Array | null> }
+  | { type: 'Integer'; value: number }
+  | { type: 'Bool'; value: boolean }
+  | { type: 'Meta'; value: Uint8Array | null; version: number | null; ttlMs: number | null }
+  | { type: 'Keys'; keys: string[]; cursor: string | null }
 
 /** What a subscribed connection receives after its `Ok`. */
 export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; unixMs: number }
 
-export const REQUEST_TYPES: readonly RequestType[] = ['Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats']
-export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err']
+export const REQUEST_TYPES: readonly RequestType[] = [
+  'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
+  'MGet', 'MSet', 'MDel', 'Exists', 'Incr', 'GetWithMeta', 'Cas', 'Keys', 'Clear',
+]
+export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err', 'Values', 'Integer', 'Bool', 'Meta', 'Keys']
+
+/** Most keys one batch request may carry. */
+export const MAX_BATCH_KEYS = 10_000
 const KNOWN_REQUESTS: ReadonlySet<string> = new Set(REQUEST_TYPES)
 
 function bad(message: string): never {
@@ -80,6 +100,21 @@ function optionalBoolean(m: Record<string, unknown>, name: string): boolean | un
   return v
 }
 
+function optionalInteger(m: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+  const v = field(m, name)
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${m.type}: '${name}' must be an integer from ${min} to ${max} when present`)
+  return v
+}
+
+function stringList(m: Record<string, unknown>, name: string): string[] {
+  const v = field(m, name)
+  if (!Array.isArray(v) || v.length > MAX_BATCH_KEYS || !v.every((k) => typeof k === 'string')) {
+    bad(`${m.type}: '${name}' must be an array of at most ${MAX_BATCH_KEYS} strings`)
+  }
+  return v as string[]
+}
+
 function optionalTtl(m: Record<string, unknown>): number | undefined {
   const v = field(m, 'ttlMs')
   if (v === undefined || v === null) return undefined
@@ -114,7 +149,7 @@ export function parseRequest(decoded: unknown): Request {
     case 'Get':
       return { type: 'Get', key: string(m, 'key') }
     case 'Put':
-      return { type: 'Put', key: string(m, 'key'), value: bytes(m, 'value'), ttlMs: optionalTtl(m), publish: optionalBoolean(m, 'publish') }
+      return { type: 'Put', key: string(m, 'key'), value: bytes(m, 'value'), ttlMs: optionalTtl(m), version: optionalInteger(m, 'version', 0, MAX_TTL_MS), publish: optionalBoolean(m, 'publish') }
     case 'Del':
       return { type: 'Del', key: string(m, 'key'), publish: optionalBoolean(m, 'publish') }
     case 'Invalidate':
@@ -127,8 +162,44 @@ export function parseRequest(decoded: unknown): Request {
         pk: string(m, 'pk'),
         value: bytes(m, 'value'),
         ttlMs: optionalTtl(m),
+        version: optionalInteger(m, 'version', 0, MAX_TTL_MS),
         publish: optionalBoolean(m, 'publish'),
       }
+    case 'MGet':
+      return { type: 'MGet', keys: stringList(m, 'keys') }
+    case 'MDel':
+      return { type: 'MDel', keys: stringList(m, 'keys'), publish: optionalBoolean(m, 'publish') }
+    case 'Exists':
+      return { type: 'Exists', keys: stringList(m, 'keys') }
+    case 'MSet': {
+      const entries = field(m, 'entries')
+      const ok =
+        Array.isArray(entries) &&
+        entries.length <= MAX_BATCH_KEYS &&
+        entries.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && e[1] instanceof Uint8Array)
+      if (!ok) bad(`MSet: 'entries' must be an array of at most ${MAX_BATCH_KEYS} [key, bytes] pairs`)
+      return { type: 'MSet', entries: entries as Array<[string, Uint8Array]>, ttlMs: optionalTtl(m), publish: optionalBoolean(m, 'publish') }
+    }
+    case 'Incr':
+      return { type: 'Incr', key: string(m, 'key'), delta: optionalInteger(m, 'delta', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? 1, ttlMs: optionalTtl(m), publish: optionalBoolean(m, 'publish') }
+    case 'GetWithMeta':
+      return { type: 'GetWithMeta', key: string(m, 'key') }
+    case 'Cas': {
+      const expected = field(m, 'expected')
+      if (expected !== null && expected !== undefined && !(expected instanceof Uint8Array)) bad("Cas: 'expected' must be a byte string or null")
+      return { type: 'Cas', key: string(m, 'key'), expected: (expected as Uint8Array | undefined) ?? null, next: bytes(m, 'next'), publish: optionalBoolean(m, 'publish') }
+    }
+    case 'Keys':
+      return {
+        type: 'Keys',
+        svc: optionalString(m, 'svc'),
+        table: optionalString(m, 'table'),
+        prefix: optionalString(m, 'prefix'),
+        limit: optionalInteger(m, 'limit', 1, 100_000),
+        cursor: optionalString(m, 'cursor'),
+      }
+    case 'Clear':
+      return { type: 'Clear', publish: optionalBoolean(m, 'publish') }
     case 'Subscribe': {
       const svc = optionalString(m, 'svc')
       const table = optionalString(m, 'table')

@@ -12,9 +12,50 @@ const handlePing: Handler<'Ping'> = () => ({ type: 'Pong' })
 
 const handleGet: Handler<'Get'> = (daemon, { key }) => ({ type: 'Value', value: daemon.store.get(key) ?? null })
 
-const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, publish }) => {
-  daemon.write(daemon.publishes(publish), () => daemon.store.set(key, value, { ttlMs }))
+const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, version, publish }) => {
+  daemon.write(daemon.publishes(publish), () => daemon.store.set(key, value, { ttlMs, version }))
   return OK
+}
+
+const handleMGet: Handler<'MGet'> = (daemon, { keys }) => ({ type: 'Values', values: daemon.store.mget(keys).map((v) => v ?? null) })
+
+const handleMSet: Handler<'MSet'> = (daemon, { entries, ttlMs, publish }) => {
+  daemon.write(daemon.publishes(publish), () => daemon.store.mset(entries, { ttlMs }))
+  return OK
+}
+
+const handleMDel: Handler<'MDel'> = (daemon, { keys, publish }) => {
+  const existed = daemon.store.mdelEach(keys)
+  const publishes = daemon.publishes(publish)
+  existed.forEach((e, i) => {
+    if (e && publishes) daemon.publish({ type: 'invalidate', key: keys[i] })
+  })
+  return { type: 'Integer', value: existed.filter(Boolean).length }
+}
+
+const handleExists: Handler<'Exists'> = (daemon, { keys }) => ({ type: 'Integer', value: daemon.store.exists(keys) })
+
+const handleIncr: Handler<'Incr'> = (daemon, { key, delta, ttlMs, publish }) => ({
+  type: 'Integer',
+  value: daemon.write(daemon.publishes(publish), () => daemon.store.incr(key, delta, { ttlMs })),
+})
+
+const handleGetWithMeta: Handler<'GetWithMeta'> = (daemon, { key }) => {
+  const meta = daemon.store.getWithMeta(key)
+  return meta ? { type: 'Meta', ...meta } : { type: 'Meta', value: null, version: null, ttlMs: null }
+}
+
+const handleCas: Handler<'Cas'> = (daemon, { key, expected, next, publish }) => ({
+  type: 'Bool',
+  value: daemon.write(daemon.publishes(publish), () => daemon.store.cas(key, expected, next)),
+})
+
+const handleKeys: Handler<'Keys'> = (daemon, { svc, table, prefix, limit, cursor }) => ({ type: 'Keys', ...daemon.store.keys({ svc, table, prefix, limit, cursor }) })
+
+const handleClear: Handler<'Clear'> = (daemon, { publish }) => {
+  const removed = daemon.store.clear()
+  if (daemon.publishes(publish)) daemon.publish({ type: 'flush' })
+  return { type: 'Integer', value: removed }
 }
 
 const handleDel: Handler<'Del'> = (daemon, { key, publish }) => {
@@ -30,9 +71,9 @@ const handleInvalidate: Handler<'Invalidate'> = (daemon, { key, publish }) => {
   return OK
 }
 
-const handleTableChangedUpsert: Handler<'TableChangedUpsert'> = (daemon, { svc, table, pk, value, ttlMs, publish }) => {
+const handleTableChangedUpsert: Handler<'TableChangedUpsert'> = (daemon, { svc, table, pk, value, ttlMs, version, publish }) => {
   const publishes = daemon.publishes(publish)
-  daemon.write(publishes, () => daemon.store.tableChangedUpsert(svc, table, pk, value, { ttlMs }))
+  daemon.write(publishes, () => daemon.store.tableChangedUpsert(svc, table, pk, value, { ttlMs, version }))
   if (publishes) daemon.publish({ type: 'table_changed', key: `${svc}:${table}:${pk}` })
   return OK
 }
@@ -56,5 +97,23 @@ export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 
       return handleTableChangedUpsert(daemon, request)
     case 'Stats':
       return handleStats(daemon, request)
+    case 'MGet':
+      return handleMGet(daemon, request)
+    case 'MSet':
+      return handleMSet(daemon, request)
+    case 'MDel':
+      return handleMDel(daemon, request)
+    case 'Exists':
+      return handleExists(daemon, request)
+    case 'Incr':
+      return handleIncr(daemon, request)
+    case 'GetWithMeta':
+      return handleGetWithMeta(daemon, request)
+    case 'Cas':
+      return handleCas(daemon, request)
+    case 'Keys':
+      return handleKeys(daemon, request)
+    case 'Clear':
+      return handleClear(daemon, request)
   }
 }
