@@ -85,6 +85,28 @@ describe('CLI client commands', () => {
     ])
   })
 
+  it('mset, mget, exists, mdel, incr, cas, keys and clear', async () => {
+    expect((await cli('mset', 'cli:b:1', 'one', 'cli:b:2', 'two')).stdout).toBe('OK\n')
+    expect((await cli('mget', 'cli:b:1', 'cli:b:none')).stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { key: 'cli:b:1', value: 'one' },
+      { key: 'cli:b:none', value: null },
+    ])
+    expect((await cli('exists', 'cli:b:1', 'cli:b:2', 'cli:b:3')).stdout).toBe('2\n')
+    expect((await cli('incr', 'cli:n:1')).stdout).toBe('1\n')
+    expect((await cli('incr', 'cli:n:1', '41')).stdout).toBe('42\n')
+    expect((await cli('cas', 'cli:b:1', 'one', 'uno')).stdout).toBe('true\n')
+    expect((await cli('cas', 'cli:b:1', 'one', 'again')).stdout).toBe('false\n')
+    expect((await cli('cas', 'cli:b:9', '-', 'new', '--absent')).stdout).toBe('true\n')
+    expect((await cli('put', 'cli:v:1', 'v3', '--version', '3')).code).toBe(0)
+    const stale = await cli('put', 'cli:v:1', 'v2', '--version', '2')
+    expect([stale.code, stale.stderr]).toEqual([1, expect.stringMatching(/version 2 refused/)])
+    const keys = (await cli('keys', '--svc', 'cli', '--table', 'b', '--limit', '2')).stdout.trim().split('\n').sort()
+    expect(keys).toEqual(['cli:b:1', 'cli:b:2', 'cli:b:9'])
+    expect((await cli('mdel', 'cli:b:1', 'cli:b:2', 'cli:b:none')).stdout).toBe('2\n')
+    expect(Number((await cli('clear')).stdout)).toBeGreaterThan(0)
+    expect((await cli('exists', 'cli:b:9')).stdout).toBe('0\n')
+  })
+
   it('errors exit 1 with a message on stderr; usage errors exit 2', async () => {
     const bad = await cli('get', 'not-a-key')
     expect(bad.code).toBe(1)

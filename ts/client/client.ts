@@ -262,6 +262,13 @@ export class LocalCachedClient {
       } catch (err) {
         return reject(new LocalCachedError('BadArgument', `cannot encode request: ${(err as Error).message}`))
       }
+      // A frame over the daemon's limit would cost the connection (FrameTooLarge closes it):
+      // refuse it here, where the caller can tell it is about the size of what it sent.
+      if (this.limits.maxFrameBytes > 0 && frame.length - 4 > this.limits.maxFrameBytes) {
+        return reject(
+          new LocalCachedError('ValueTooLarge', `request of ${frame.length - 4} bytes is over the daemon's frame limit of ${this.limits.maxFrameBytes} bytes; nothing was sent`),
+        )
+      }
       const timeoutMs = options.timeoutMs ?? this.#timeoutMs
       const entry: Pending = {
         settled: false,
