@@ -25,6 +25,15 @@ pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
 ///   byte of key length stored in front of the key.
 pub const ENTRY_OVERHEAD_BYTES: u64 = 68;
 
+/// What a table's group costs while it has entries (its `Group` record, its slot in the
+/// name map at the map's average load, and the allocator's share of its name), charged on
+/// top of its name's length. Estimated from the struct sizes, not measured.
+pub const GROUP_OVERHEAD_BYTES: u64 = 160;
+
+/// Per shard, services counted by name in stats; more share one `(other)` row, so a client
+/// inventing service names cannot grow the stats without bound.
+pub const MAX_TRACKED_SERVICES: usize = 1024;
+
 /// Extra cost of an entry written with a version: the 8-byte version stored with its key.
 pub const VERSION_OVERHEAD_BYTES: u64 = 8;
 

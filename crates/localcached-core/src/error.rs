@@ -22,6 +22,8 @@ pub enum ValueLimit {
     MaxValueBytes,
     /// Key + value + overhead is above `maxBytes`: it could never be stored.
     Budget,
+    /// Key + value + overhead is above the service's byte cap.
+    ServiceCap,
 }
 
 impl StoreError {
@@ -54,6 +56,10 @@ impl fmt::Display for StoreError {
             StoreError::ValueTooLarge { len, limit, why: ValueLimit::Budget } => write!(
                 f,
                 "entry of {len} bytes (key + value + per-entry overhead) can never fit in maxBytes ({limit} bytes); nothing was stored"
+            ),
+            StoreError::ValueTooLarge { len, limit, why: ValueLimit::ServiceCap } => write!(
+                f,
+                "entry of {len} bytes (key + value + per-entry overhead) can never fit in its service's cap ({limit} bytes); nothing was stored"
             ),
             StoreError::BadArgument(message) => f.write_str(message),
             StoreError::NotAnInteger { value_preview } => {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod constants;
 pub mod error;
 mod expiry;
+mod groups;
 pub mod hash;
 mod index;
 pub mod key;

@@ -8,7 +8,7 @@ pub const STATS_VERSION: u16 = 1;
 pub const STATS_HEADER_BYTES: usize = 8;
 
 /// Field order on the wire; the JS decoder keeps the same table.
-pub const FIELD_NAMES: [&str; 20] = [
+pub const FIELD_NAMES: [&str; 22] = [
     "startUnixMs",
     "getCalls",
     "getHits",
@@ -29,11 +29,25 @@ pub const FIELD_NAMES: [&str; 20] = [
     "laggedNotices",
     "insertions",
     "versionConflicts",
+    "invalidations",
+    "maxKeys",
 ];
 
 pub const STATS_BYTES: usize = STATS_HEADER_BYTES + FIELD_NAMES.len() * 8;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One service's share of the store, summed over its tables and shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceStats {
+    pub name: Vec<u8>,
+    pub bytes: u64,
+    pub items: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// The service's byte cap, 0 if none.
+    pub cap: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     pub start_unix_ms: u64,
     pub get_calls: u64,
@@ -55,10 +69,15 @@ pub struct Stats {
     pub lagged_notices: u64,
     pub insertions: u64,
     pub version_conflicts: u64,
+    pub invalidations: u64,
+    /// 0 when there is no key limit.
+    pub max_keys: u64,
+    /// Per service, after the fixed fields (see the module docs).
+    pub services: Vec<ServiceStats>,
 }
 
 impl Stats {
-    fn fields(&self) -> [u64; 20] {
+    fn fields(&self) -> [u64; 22] {
         [
             self.start_unix_ms,
             self.get_calls,
@@ -80,17 +99,30 @@ impl Stats {
             self.lagged_notices,
             self.insertions,
             self.version_conflicts,
+            self.invalidations,
+            self.max_keys,
         ]
     }
 
-    pub fn encode(&self) -> [u8; STATS_BYTES] {
-        let mut out = [0u8; STATS_BYTES];
+    /// The fixed header and fields, then the per-service section: a `u32` count, and per
+    /// service a `u8` name length, the name, and `bytes, items, hits, misses, cap` as `u64`s.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![0u8; STATS_BYTES];
         out[..4].copy_from_slice(&STATS_MAGIC);
         out[4..6].copy_from_slice(&STATS_VERSION.to_le_bytes());
         out[6..8].copy_from_slice(&(FIELD_NAMES.len() as u16).to_le_bytes());
         for (i, value) in self.fields().iter().enumerate() {
             let at = STATS_HEADER_BYTES + i * 8;
             out[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.services.len() as u32).to_le_bytes());
+        for s in &self.services {
+            let name = &s.name[..s.name.len().min(255)];
+            out.push(name.len() as u8);
+            out.extend_from_slice(name);
+            for v in [s.bytes, s.items, s.hits, s.misses, s.cap] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
         }
         out
     }
@@ -114,7 +146,29 @@ impl Stats {
             word.copy_from_slice(&bytes[at..at + 8]);
             u64::from_le_bytes(word)
         };
+        let mut services = Vec::new();
+        let mut at = STATS_HEADER_BYTES + count * 8;
+        if bytes.len() >= at + 4 {
+            let n = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+            at += 4;
+            for _ in 0..n {
+                let len = *bytes.get(at).ok_or("stats service section truncated")? as usize;
+                let end = at + 1 + len + 40;
+                if bytes.len() < end {
+                    return Err("stats service section truncated".into());
+                }
+                let name = bytes[at + 1..at + 1 + len].to_vec();
+                let v = |i: usize| {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(&bytes[at + 1 + len + i * 8..at + 1 + len + i * 8 + 8]);
+                    u64::from_le_bytes(word)
+                };
+                services.push(ServiceStats { name, bytes: v(0), items: v(1), hits: v(2), misses: v(3), cap: v(4) });
+                at = end;
+            }
+        }
         Ok(Stats {
+            services,
             start_unix_ms: field(0),
             get_calls: field(1),
             get_hits: field(2),
@@ -135,6 +189,8 @@ impl Stats {
             lagged_notices: field(17),
             insertions: field(18),
             version_conflicts: field(19),
+            invalidations: field(20),
+            max_keys: field(21),
         })
     }
 }

@@ -9,7 +9,9 @@
 //! global (one atomic), so a hot shard may hold more than 1/N of the bytes.
 
 mod ops;
+mod scope;
 pub use ops::{parse_integer, Meta, ScanCursor, ScanFilter, JS_SAFE_INTEGER};
+pub use crate::stats::ServiceStats;
 
 use crate::cause::RemovalCause;
 use crate::clock::Clock;
@@ -18,11 +20,11 @@ use crate::error::{StoreError, ValueLimit};
 use crate::hash::{hash_key, random_seed};
 use crate::key::{join_key, validate_key};
 use crate::removal::{RemovalQueue, RemovalRecord};
-use crate::shard::{entry_charge, Shard};
+use crate::shard::{entry_charge, ServiceCap, Shard};
 use crate::stats::Stats;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug)]
@@ -32,6 +34,11 @@ pub struct StoreOptions {
     pub shards: Option<usize>,
     pub max_value_bytes: u64,
     pub clock: Clock,
+    /// At most this many entries; past it, LRU eviction as for bytes.
+    pub max_keys: Option<u64>,
+    /// Per-service byte caps: a service over its cap evicts its own least recently used
+    /// entries, never another service's.
+    pub service_caps: Vec<(Vec<u8>, u64)>,
 }
 
 impl Default for StoreOptions {
@@ -41,6 +48,8 @@ impl Default for StoreOptions {
             shards: None,
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             clock: Clock::system(),
+            max_keys: None,
+            service_caps: Vec::new(),
         }
     }
 }
@@ -71,12 +80,18 @@ pub struct Store {
     max_value_bytes: u64,
     /// Bytes charged across all shards: the one number the budget is held against.
     charged: AtomicU64,
+    /// Entries across all shards, held against `max_keys`.
+    items: AtomicU64,
+    max_keys: u64,
+    caps: Arc<[ServiceCap]>,
     clock: Clock,
     removals: Mutex<RemovalQueue>,
     recording: AtomicBool,
     invalidate_calls: AtomicU64,
     table_changed_upsert_calls: AtomicU64,
     subscribers_current: AtomicU64,
+    /// Entries removed by invalidation: single, scoped or (later) by dependency.
+    invalidations: AtomicU64,
     events_published: AtomicU64,
     events_dropped: AtomicU64,
     lagged_notices: AtomicU64,
@@ -115,19 +130,38 @@ impl Store {
         };
         let start_unix_ms =
             SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        if options.max_keys == Some(0) {
+            return Err(StoreError::BadArgument("maxKeys must be a positive integer".into()));
+        }
+        let mut caps = Vec::with_capacity(options.service_caps.len());
+        for (svc, cap) in options.service_caps {
+            if svc.is_empty() || !svc.iter().all(|&b| crate::key::is_segment_byte(b)) {
+                return Err(StoreError::BadArgument(format!("svcCaps: '{}' is not a service name ([A-Za-z0-9._-]+)", String::from_utf8_lossy(&svc))));
+            }
+            if cap == 0 {
+                return Err(StoreError::BadArgument(format!("svcCaps: the cap of '{}' must be a positive number of bytes", String::from_utf8_lossy(&svc))));
+            }
+            caps.push(ServiceCap { name: svc.into(), cap, used: AtomicU64::new(0) });
+        }
+        let caps: Arc<[ServiceCap]> = caps.into();
+        let seed = random_seed();
         Ok(Store {
-            shards: (0..shard_count).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..shard_count).map(|_| Mutex::new(Shard::new(seed, Arc::clone(&caps)))).collect(),
             shard_bits: shard_count.trailing_zeros(),
-            seed: random_seed(),
+            seed,
             max_bytes: options.max_bytes,
             max_value_bytes: options.max_value_bytes,
             charged: AtomicU64::new(0),
+            items: AtomicU64::new(0),
+            max_keys: options.max_keys.unwrap_or(u64::MAX),
+            caps,
             clock: options.clock,
             removals: Mutex::new(RemovalQueue::new(REMOVAL_QUEUE_CAPACITY)),
             recording: AtomicBool::new(false),
             invalidate_calls: AtomicU64::new(0),
             table_changed_upsert_calls: AtomicU64::new(0),
             subscribers_current: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
             events_published: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             lagged_notices: AtomicU64::new(0),
@@ -137,6 +171,15 @@ impl Store {
 
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes
+    }
+
+    /// The byte cap of a service, if it has one.
+    pub fn service_cap(&self, svc: &[u8]) -> Option<u64> {
+        self.caps.iter().find(|c| *c.name == *svc).map(|c| c.cap)
+    }
+
+    pub fn max_keys(&self) -> Option<u64> {
+        (self.max_keys != u64::MAX).then_some(self.max_keys)
     }
 
     pub fn max_value_bytes(&self) -> u64 {
@@ -166,12 +209,13 @@ impl Store {
         validate_key(key).map(|_| ()).map_err(|problem| StoreError::invalid_key(key, problem))
     }
 
-    /// ValueTooLarge unless an entry with this key and value is storable at all.
+    /// ValueTooLarge unless an entry with this key and value is storable at all, even as the
+    /// only entry of its table (whose group is then charged too).
     fn check_fits(&self, key_len: usize, value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
         if value_len as u64 > self.max_value_bytes {
             return Err(StoreError::ValueTooLarge { len: value_len as u64, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
         }
-        let charge = entry_charge(key_len + value_len, has_ttl, versioned);
+        let charge = entry_charge(key_len + value_len, has_ttl, versioned) + GROUP_OVERHEAD_BYTES + key_len as u64;
         if charge > self.max_bytes {
             return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
         }
@@ -199,14 +243,17 @@ impl Store {
         shard.counters.get_calls += 1;
         let Some(slot) = shard.find(hash, key) else {
             shard.counters.get_misses += 1;
+            shard.record_miss(key);
             return Ok(Lookup::Miss);
         };
         if self.is_expired(&shard, slot) {
             shard.counters.get_misses += 1;
+            shard.record_miss(key);
             self.remove_slot(&mut shard, slot, RemovalCause::Expired);
             return Ok(Lookup::Expired);
         }
         shard.counters.get_hits += 1;
+        shard.record_hit(slot);
         shard.touch(slot);
         Ok(Lookup::Hit(read(shard.value(slot))))
     }
@@ -298,9 +345,11 @@ impl Store {
         count_put: bool,
         decide: impl FnOnce(&Shard, Option<u32>) -> Result<Decision<'v, R>, StoreError>,
     ) -> Result<(R, u32), StoreError> {
+        let parts = validate_key(key).map_err(|problem| StoreError::invalid_key(key, problem))?;
         let (index, hash) = self.locate(key);
         let mut evicted = 0;
         let result;
+        let cap;
         {
             let mut shard = lock(&self.shards[index]);
             if count_put {
@@ -330,6 +379,12 @@ impl Store {
                 }
             };
             self.check_fits(key.len(), value.len(), deadline.is_some(), version.is_some())?;
+            if let Some(cap) = self.service_cap(parts.svc(key)) {
+                let charge = entry_charge(key.len() + value.len(), deadline.is_some(), version.is_some()) + GROUP_OVERHEAD_BYTES + key.len() as u64;
+                if charge > cap {
+                    return Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap });
+                }
+            }
             let slot = match found {
                 Some(slot) => {
                     let (old, new) = shard.replace(slot, &value, deadline, version);
@@ -340,9 +395,10 @@ impl Store {
                     slot
                 }
                 None => {
-                    let (slot, new) = shard.insert(hash, key, &value, deadline, version);
+                    let (slot, new) = shard.insert(hash, key, parts, &value, deadline, version);
                     shard.counters.insertions += 1;
                     self.charged.fetch_add(new, Ordering::AcqRel);
+                    self.items.fetch_add(1, Ordering::AcqRel);
                     slot
                 }
             };
@@ -355,16 +411,54 @@ impl Store {
                     _ => break,
                 }
             }
+            cap = shard.cap_of(slot);
+            if let Some(cap) = cap {
+                while self.over_cap(cap) {
+                    let Some(victim) = shard.cap_victim(cap, Some(slot)) else { break };
+                    self.remove_slot(&mut shard, victim, RemovalCause::Evicted);
+                    evicted += 1;
+                }
+            }
         }
         if self.over_budget() {
             evicted += self.evict_elsewhere(index);
         }
+        if let Some(cap) = cap {
+            if self.over_cap(cap) {
+                evicted += self.evict_service_elsewhere(index, cap);
+            }
+        }
         Ok((result, evicted))
     }
 
+    /// Over the byte budget or the key limit: the shard-LRU eviction loops run while true.
     #[inline]
     fn over_budget(&self) -> bool {
-        self.charged.load(Ordering::Acquire) > self.max_bytes
+        self.charged.load(Ordering::Acquire) > self.max_bytes || self.items.load(Ordering::Acquire) > self.max_keys
+    }
+
+    fn over_cap(&self, cap: u32) -> bool {
+        let cap = &self.caps[cap as usize];
+        cap.used.load(Ordering::Acquire) > cap.cap
+    }
+
+    /// A service still over its cap after its writing shard gave what it could: take its
+    /// least recently used entries from the other shards, one lock at a time.
+    fn evict_service_elsewhere(&self, home: usize, cap: u32) -> u32 {
+        let mut evicted = 0;
+        let mask = self.shards.len() - 1;
+        for step in 1..self.shards.len() {
+            let mut shard = lock(&self.shards[(home + step) & mask]);
+            while self.over_cap(cap) {
+                let Some(victim) = shard.cap_victim(cap, None) else { break };
+                self.remove_slot(&mut shard, victim, RemovalCause::Evicted);
+                evicted += 1;
+            }
+            if !self.over_cap(cap) {
+                break;
+            }
+        }
+        evicted
     }
 
     /// Evicts from the other shards, one lock at a time (never two at once, so no lock
@@ -389,6 +483,7 @@ impl Store {
     fn remove_slot(&self, shard: &mut Shard, slot: u32, cause: RemovalCause) {
         let removed = shard.remove(slot);
         self.charged.fetch_sub(removed.charge, Ordering::AcqRel);
+        self.items.fetch_sub(1, Ordering::AcqRel);
         match cause {
             RemovalCause::Evicted => shard.counters.evictions += 1,
             RemovalCause::Expired => shard.counters.expired_removals += 1,
@@ -408,6 +503,9 @@ impl Store {
     pub fn invalidate(&self, key: &[u8]) -> Result<bool, StoreError> {
         let existed = self.remove_key(key, false)?;
         self.invalidate_calls.fetch_add(1, Ordering::Relaxed);
+        if existed {
+            self.invalidations.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(existed)
     }
 
@@ -448,6 +546,7 @@ impl Store {
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             dropped += shard.len();
+            self.items.fetch_sub(shard.len() as u64, Ordering::AcqRel);
             let freed = shard.clear();
             self.charged.fetch_sub(freed, Ordering::AcqRel);
         }
@@ -493,10 +592,12 @@ impl Store {
             invalidate_calls: self.invalidate_calls.load(Ordering::Relaxed),
             table_changed_upsert_calls: self.table_changed_upsert_calls.load(Ordering::Relaxed),
             subscribers_current: self.subscribers_current.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
             events_published: self.events_published.load(Ordering::Relaxed),
             events_dropped: self.events_dropped.load(Ordering::Relaxed),
             lagged_notices: self.lagged_notices.load(Ordering::Relaxed),
             bytes_max: self.max_bytes,
+            max_keys: self.max_keys().unwrap_or(0),
             shards: self.shards.len() as u64,
             ..Stats::default()
         };
@@ -518,6 +619,7 @@ impl Store {
         }
         // Summed under the shard locks, so it agrees with items even while writers run.
         stats.bytes_current = bytes;
+        stats.services = self.service_stats();
         stats
     }
 
@@ -533,6 +635,22 @@ impl Store {
             let shard = lock(shard);
             shard.validate().map_err(|e| format!("shard {i}: {e}"))?;
             total += shard.bytes();
+        }
+        let items: u64 = self.shards.iter().map(|s| lock(s).len() as u64).sum();
+        if items != self.items.load(Ordering::Acquire) {
+            return Err(format!("{items} entries but {} counted", self.items.load(Ordering::Acquire)));
+        }
+        if items > self.max_keys {
+            return Err(format!("{items} entries over maxKeys {}", self.max_keys));
+        }
+        for (i, cap) in self.caps.iter().enumerate() {
+            let mut used = 0;
+            for shard in self.shards.iter() {
+                used += lock(shard).groups.live().filter(|(_, g)| g.cap == Some(i as u32)).map(|(_, g)| g.bytes + g.charge()).sum::<u64>();
+            }
+            if used != cap.used.load(Ordering::Acquire) {
+                return Err(format!("service {} uses {used} bytes but {} counted", String::from_utf8_lossy(&cap.name), cap.used.load(Ordering::Acquire)));
+            }
         }
         let charged = self.bytes_current();
         if total != charged {

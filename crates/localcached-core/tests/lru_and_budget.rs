@@ -1,16 +1,19 @@
 mod common;
 use common::*;
-use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
+use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
 use localcached_core::{RemovalCause, Store, StoreError, StoreOptions};
 
 fn charge(key: &[u8], value_len: usize) -> u64 {
     (key.len() + value_len) as u64 + ENTRY_OVERHEAD_BYTES
 }
 
+/// What the table `svc:tbl` (of the test keys) is charged while it has entries.
+const TABLE: u64 = GROUP_OVERHEAD_BYTES + 7;
+
 #[test]
 fn evicts_least_recently_used_entry_when_over_budget() {
     let per = charge(&key(1), 10);
-    let store = manual_store(per * 3, 1);
+    let store = manual_store(per * 3 + TABLE, 1);
     store.set_recording(true);
     for i in 1..=3 {
         assert_eq!(store.set(&key(i), &[0; 10], None).unwrap(), 0);
@@ -31,13 +34,13 @@ fn evicts_least_recently_used_entry_when_over_budget() {
 fn charges_key_value_and_overhead_and_recharges_on_replace() {
     let store = manual_store(1 << 20, 4);
     store.set(&key(1), &[1; 100], None).unwrap();
-    assert_eq!(store.bytes_current(), charge(&key(1), 100));
+    assert_eq!(store.bytes_current(), charge(&key(1), 100) + TABLE);
     store.set(&key(1), &[2; 10], None).unwrap();
-    assert_eq!(store.bytes_current(), charge(&key(1), 10));
+    assert_eq!(store.bytes_current(), charge(&key(1), 10) + TABLE);
     store.set(&key(1), &[3; 10], Some(1000)).unwrap();
-    assert_eq!(store.bytes_current(), charge(&key(1), 10) + TTL_OVERHEAD_BYTES);
+    assert_eq!(store.bytes_current(), charge(&key(1), 10) + TTL_OVERHEAD_BYTES + TABLE);
     store.set(&key(1), &[3; 10], None).unwrap();
-    assert_eq!(store.bytes_current(), charge(&key(1), 10));
+    assert_eq!(store.bytes_current(), charge(&key(1), 10) + TABLE);
     assert_eq!(get(&store, &key(1)).unwrap(), vec![3; 10]);
     let stats = store.stats();
     assert_eq!((stats.items_current, stats.put_calls), (1, 4));
@@ -48,7 +51,7 @@ fn charges_key_value_and_overhead_and_recharges_on_replace() {
 
 #[test]
 fn replacing_with_a_larger_value_evicts_others_but_never_itself() {
-    let store = manual_store(charge(&key(1), 100) * 2, 1);
+    let store = manual_store(charge(&key(1), 100) * 2 + TABLE, 1);
     store.set(&key(1), &[0; 100], None).unwrap();
     store.set(&key(2), &[0; 100], None).unwrap();
     store.set(&key(1), &[9; 150], None).unwrap();
@@ -59,7 +62,7 @@ fn replacing_with_a_larger_value_evicts_others_but_never_itself() {
 
 #[test]
 fn evicts_from_other_shards_when_the_writing_shard_has_nothing_older() {
-    let store = manual_store(charge(&key(1), 1000) * 8, 8);
+    let store = manual_store(charge(&key(1), 1000) * 8 + TABLE * 8, 8);
     for i in 0..200 {
         store.set(&key(i), &[0; 1000], None).unwrap();
         assert!(store.bytes_current() <= store.max_bytes());
@@ -78,7 +81,7 @@ fn rejects_values_over_the_limit_or_that_can_never_fit_and_stores_nothing() {
     assert!(err.to_string().contains("maxValueBytes"));
     assert!(store.set(&key(1), &[0; 2048], None).is_ok());
     let store = Store::new(StoreOptions { max_bytes: 1000, max_value_bytes: 2048, ..Default::default() }).unwrap();
-    let err = store.set(&key(1), &[0; 990], None).unwrap_err();
+    let err = store.set(&key(1), &[0; 800], None).unwrap_err();
     assert_eq!(err.code(), "ValueTooLarge");
     assert!(err.to_string().contains("can never fit"), "{err}");
     assert_eq!(store.stats().items_current, 0);

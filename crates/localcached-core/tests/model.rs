@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
+use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
 use localcached_core::store::parse_integer;
 use localcached_core::{Lookup, RemovalCause, Store, StoreError};
 use std::collections::HashMap;
@@ -24,8 +24,10 @@ impl Model {
             + if e.2.is_some() { TTL_OVERHEAD_BYTES } else { 0 }
             + if e.3.is_some() { VERSION_OVERHEAD_BYTES } else { 0 }
     }
+    /// Entries, plus each table that has entries (the test keys are all in `svc:tbl`).
     fn bytes(&self) -> u64 {
-        self.entries.iter().map(Model::charge).sum()
+        let tables = if self.entries.is_empty() { 0 } else { GROUP_OVERHEAD_BYTES + 7 };
+        self.entries.iter().map(Model::charge).sum::<u64>() + tables
     }
     fn pos(&self, key: &[u8]) -> Option<usize> {
         self.entries.iter().position(|e| e.0 == key)
@@ -208,10 +210,18 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 assert_eq!(existed, want, "step {step}");
                 expected_removals = removals;
             }
-            90..=96 => {
+            90..=95 => {
                 let ms = rng.below(40);
                 store.advance_clock(ms);
                 model.now += ms;
+            }
+            96 => {
+                // Scoped invalidation by a pk prefix: svc:tbl:1 takes 1, 10..19, 100..199.
+                let prefix = format!("svc:tbl:{}", 1 + rng.below(9)).into_bytes();
+                let removed = store.invalidate_prefix(&prefix).unwrap();
+                let before = model.entries.len();
+                model.entries.retain(|e| !e.0.starts_with(&prefix));
+                assert_eq!(removed as usize, before - model.entries.len(), "step {step}");
             }
             _ => {
                 let swept = store.sweep();
@@ -268,7 +278,12 @@ fn sharded_store_never_loses_an_entry_without_reporting_it_over_150k_ops() {
                 written.remove(&k);
             }
             8 => {
-                store.advance_clock(rng.below(30));
+                if rng.below(50) == 0 {
+                    store.invalidate_table(b"svc", b"tbl").unwrap();
+                    written.clear();
+                } else {
+                    store.advance_clock(rng.below(30));
+                }
             }
             _ => {
                 store.sweep();

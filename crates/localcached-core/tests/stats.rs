@@ -24,9 +24,15 @@ fn stats_round_trip_through_the_binary_layout() {
         lagged_notices: 19,
         insertions: 20,
         version_conflicts: 21,
+        invalidations: 22,
+        max_keys: 23,
+        services: vec![
+            localcached_core::stats::ServiceStats { name: b"shop".to_vec(), bytes: 1, items: 2, hits: 3, misses: 4, cap: 5 },
+            localcached_core::stats::ServiceStats { name: b"blog".to_vec(), bytes: 6, items: 7, hits: 8, misses: 9, cap: 0 },
+        ],
     };
     let bytes = stats.encode();
-    assert_eq!(bytes.len(), STATS_BYTES);
+    assert_eq!(bytes.len(), STATS_BYTES + 4 + (1 + 4 + 40) * 2);
     assert_eq!(&bytes[..4], b"LCST");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 1);
     assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]) as usize, FIELD_NAMES.len());
@@ -38,9 +44,11 @@ fn stats_round_trip_through_the_binary_layout() {
 fn decoding_rejects_garbage_and_ignores_appended_fields() {
     assert!(Stats::decode(b"nope").is_err());
     let bytes = Stats::default().encode();
-    assert!(Stats::decode(&bytes[..bytes.len() - 1]).is_err());
-    let mut longer = bytes.to_vec();
+    assert!(Stats::decode(&bytes[..STATS_BYTES - 1]).is_err());
+    // A newer producer appends a field before the service section: still readable.
+    let mut longer = bytes[..STATS_BYTES].to_vec();
     longer[6] += 1;
     longer.extend_from_slice(&42u64.to_le_bytes());
+    longer.extend_from_slice(&0u32.to_le_bytes());
     assert_eq!(Stats::decode(&longer).unwrap(), Stats::default());
 }

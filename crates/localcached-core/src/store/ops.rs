@@ -139,14 +139,17 @@ impl Store {
         shard.counters.get_calls += 1;
         let Some(slot) = shard.find(hash, key) else {
             shard.counters.get_misses += 1;
+            shard.record_miss(key);
             return Ok(Lookup::Miss);
         };
         if self.is_expired(&shard, slot) {
             shard.counters.get_misses += 1;
+            shard.record_miss(key);
             self.remove_slot(&mut shard, slot, RemovalCause::Expired);
             return Ok(Lookup::Expired);
         }
         shard.counters.get_hits += 1;
+        shard.record_hit(slot);
         shard.touch(slot);
         let now = self.clock.now_ms();
         let ttl_ms = shard.deadline(slot).map(|at| at.saturating_sub(now));
