@@ -9,6 +9,9 @@ export interface RawStoreOptions {
   /** 0 turns the sweeper thread off. */
   sweepIntervalMs?: number
   clock?: 'system' | 'manual'
+  maxKeys?: number
+  /** `[[svc, bytes], …]`. */
+  svcCaps?: Array<[string, number]>
 }
 
 /**
@@ -51,6 +54,10 @@ export interface RawStore {
   scan(cursor: string | null, svc: string | undefined, table: string | undefined, prefix: string | undefined, limit: number): [string[], string | null]
   /** Drops every entry (no removal notices); returns how many. */
   clear(): number
+  /** Each removes the matching entries (no removal notices) and returns how many. */
+  invalidateTable(svc: string, table: string): number
+  invalidateService(svc: string): number
+  invalidatePrefix(prefix: string): number
   has(key: string): boolean
   delete(key: string): boolean
   invalidate(key: string): boolean
@@ -73,6 +80,8 @@ export declare function createStore(
 
 export declare const ENTRY_OVERHEAD_BYTES: number
 export declare const TTL_OVERHEAD_BYTES: number
+export declare const VERSION_OVERHEAD_BYTES: number
+export declare const GROUP_OVERHEAD_BYTES: number
 export declare const MAX_KEY_BYTES: number
 export declare const DEFAULT_MAX_BYTES: number
 export declare const DEFAULT_MAX_VALUE_BYTES: number

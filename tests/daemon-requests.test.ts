@@ -77,7 +77,7 @@ describe('daemon requests', () => {
     await c.tableChangedUpsert('s', 't', 'p', 'v')
     const bin = await c.statsBinary()
     expect(bin.subarray(0, 4).toString()).toBe('LCST')
-    expect(bin.readUInt16LE(6)).toBe(18)
+    expect(bin.readUInt16LE(6)).toBe(22)
     const s = await c.stats()
     expect(s).toMatchObject({ getCalls: 2, getHits: 1, getMisses: 1, putCalls: 1, delCalls: 1, invalidateCalls: 1, tableChangedUpsertCalls: 1, itemsCurrent: 1, bytesMax: 1 << 20 })
   })
@@ -125,8 +125,8 @@ describe('events and publishing', () => {
   })
 
   it('TableChangedUpsert publishes evictions it caused, then table_changed', async () => {
-    // Room for two ~600-byte entries; the third pushes the oldest out.
-    daemon = await startDaemon({ maxBytes: 1500, shards: 1 })
+    // Room for two ~600-byte entries (and their table's group); the third pushes the oldest out.
+    daemon = await startDaemon({ maxBytes: 1700, shards: 1 })
     const c = daemon.client
     const sub = await c.subscribe()
     await c.put('shop:orders:1', Buffer.alloc(600))
@@ -140,7 +140,7 @@ describe('events and publishing', () => {
   })
 
   it('Put publishes evicted{memory_pressure} for what it pushed out, and nothing else', async () => {
-    daemon = await startDaemon({ maxBytes: 1500, shards: 1 })
+    daemon = await startDaemon({ maxBytes: 1700, shards: 1 })
     const c = daemon.client
     const sub = await c.subscribe()
     await c.put('a:b:1', Buffer.alloc(600))
@@ -154,7 +154,7 @@ describe('events and publishing', () => {
   })
 
   it('a request can turn publishing off when the default is on', async () => {
-    daemon = await startDaemon({ maxBytes: 1500, shards: 1 })
+    daemon = await startDaemon({ maxBytes: 1700, shards: 1 })
     const c = daemon.client
     const sub = await c.subscribe()
     await c.put('a:b:1', Buffer.alloc(600))
@@ -168,7 +168,7 @@ describe('events and publishing', () => {
   })
 
   it('with --publish-default off, only requests that ask publish', async () => {
-    daemon = await startDaemon({ publishDefault: false, maxBytes: 1500, shards: 1 })
+    daemon = await startDaemon({ publishDefault: false, maxBytes: 1700, shards: 1 })
     const c = daemon.client
     const sub = await c.subscribe()
     await c.put('a:b:1', Buffer.alloc(600))

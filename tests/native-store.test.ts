@@ -3,7 +3,10 @@ import { NativeStore, LocalCachedError, type RemovalNotice } from '../ts/index'
 import { loadBinding } from '../ts/loader'
 import { key } from './helpers'
 
-const { ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, REMOVAL_QUEUE_CAPACITY } = loadBinding()
+const { ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, REMOVAL_QUEUE_CAPACITY } = loadBinding()
+
+/** What the test keys' table, `svc:tbl`, is charged while it has entries. */
+const TABLE = GROUP_OVERHEAD_BYTES + 'svc:tbl'.length
 
 function thrown(fn: () => unknown): LocalCachedError {
   try {
@@ -94,20 +97,22 @@ describe('NativeStore basics', () => {
 })
 
 describe('byte budget and LRU eviction', () => {
-  it('charges key + value + the documented per-entry overhead, and recharges on replace', () => {
+  it('charges key + value + the documented per-entry overhead (and each table its group), and recharges on replace', () => {
     const store = new NativeStore({ clock: 'manual' })
     store.set(key(1), Buffer.alloc(100))
-    expect(store.stats().bytesCurrent).toBe(charge(key(1), 100))
+    expect(store.stats().bytesCurrent).toBe(charge(key(1), 100) + TABLE)
     store.set(key(1), Buffer.alloc(10))
-    expect(store.stats().bytesCurrent).toBe(charge(key(1), 10))
+    expect(store.stats().bytesCurrent).toBe(charge(key(1), 10) + TABLE)
     store.set(key(1), Buffer.alloc(10), { ttlMs: 1000 })
-    expect(store.stats().bytesCurrent).toBe(charge(key(1), 10, true))
+    expect(store.stats().bytesCurrent).toBe(charge(key(1), 10, true) + TABLE)
+    store.delete(key(1))
+    expect(store.stats().bytesCurrent).toBe(0)
     store.close()
   })
 
   it('evicts least recently used entry when over budget and reports it', () => {
     const per = charge(key(1), 100)
-    const store = new NativeStore({ maxBytes: per * 3, shards: 1 })
+    const store = new NativeStore({ maxBytes: per * 3 + TABLE, shards: 1 })
     const notices: RemovalNotice[] = []
     store.onRemoval((n) => notices.push(n))
     for (let i = 1; i <= 3; i++) store.set(key(i), Buffer.alloc(100))
@@ -141,7 +146,7 @@ describe('byte budget and LRU eviction', () => {
     expect(tooBig.message).toMatch(/maxValueBytes/)
     store.set(key(1), Buffer.alloc(4096))
     const small = new NativeStore({ maxBytes: 500, maxValueBytes: 4096 })
-    const never = thrown(() => small.set(key(2), Buffer.alloc(450)))
+    const never = thrown(() => small.set(key(2), Buffer.alloc(300)))
     expect(never.code).toBe('ValueTooLarge')
     expect(never.message).toMatch(/can never fit/)
     expect(small.has(key(2))).toBe(false)
@@ -226,7 +231,7 @@ describe('TTL with the manual clock', () => {
 
 describe('removal notifications', () => {
   it('stop after unsubscribe', () => {
-    const store = new NativeStore({ maxBytes: charge(key(1), 10), shards: 1 })
+    const store = new NativeStore({ maxBytes: charge(key(1), 10) + TABLE, shards: 1 })
     const notices: RemovalNotice[] = []
     const off = store.onRemoval((n) => notices.push(n))
     store.set(key(1), Buffer.alloc(10))
@@ -253,7 +258,7 @@ describe('removal notifications', () => {
   })
 
   it('a throwing listener does not break the store call or other listeners', async () => {
-    const store = new NativeStore({ maxBytes: charge(key(1), 10), shards: 1 })
+    const store = new NativeStore({ maxBytes: charge(key(1), 10) + TABLE, shards: 1 })
     const seen: RemovalNotice[] = []
     const errors: unknown[] = []
     const onUncaught = (err: unknown) => errors.push(err)

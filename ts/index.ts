@@ -3,7 +3,7 @@ export type { NativeStoreOptions, SetOptions, TtlOptions, EntryMeta, KeysOptions
 export { LocalCachedError, ERROR_CODES } from './errors'
 export type { ErrorCode } from './errors'
 export { decodeStats, STATS_FIELDS } from './stats'
-export type { Stats, StatsField } from './stats'
+export type { Stats, StatsField, ServiceStats } from './stats'
 export type { RemovalNotice, RemovalListener } from './removals'
 export { LocalCachedClient } from './client/client'
 export type { ConnectOptions, CallOptions, WriteOptions, PutOptions, TtlWriteOptions, ClientEntryMeta, ClientKeysOptions, ClientValue } from './client/client'

@@ -18,6 +18,13 @@ export interface NativeStoreOptions {
   sweepIntervalMs?: number
   /** 'manual' makes time move only through advanceClock(), for tests. Default 'system'. */
   clock?: 'system' | 'manual'
+  /** At most this many entries; past it, least recently used entries are evicted. */
+  maxKeys?: number
+  /**
+   * Byte caps per service, e.g. `{ orders: 64 * 1024 * 1024 }`: a service over its cap
+   * evicts its own least recently used entries, never another service's.
+   */
+  svcCaps?: Record<string, number>
 }
 
 export interface TtlOptions {
@@ -96,7 +103,8 @@ export class NativeStore {
     const binding = loadBinding()
     const listeners = this.#listeners
     try {
-      this.#native = binding.createStore(options, (batch) => dispatchRemovals(listeners, batch))
+      const raw = { ...options, svcCaps: options.svcCaps ? Object.entries(options.svcCaps) : undefined }
+      this.#native = binding.createStore(raw, (batch) => dispatchRemovals(listeners, batch))
     } catch (err) {
       throw fromNative(err)
     }
@@ -237,6 +245,24 @@ export class NativeStore {
       this.#native.scan(options.cursor ?? null, options.svc, options.table, options.prefix, options.limit ?? 100),
     )
     return { keys, cursor }
+  }
+
+  /** Removes every entry of the table; work is proportional to its size, not the store's. */
+  invalidateTable(svc: string, table: string): { removed: number } {
+    return { removed: this.#call(() => this.#native.invalidateTable(svc, table)) }
+  }
+
+  /** Removes every entry of the service. */
+  invalidateService(svc: string): { removed: number } {
+    return { removed: this.#call(() => this.#native.invalidateService(svc)) }
+  }
+
+  /**
+   * Removes every entry whose key starts with `prefix`. A prefix that ends within
+   * `svc:table:` takes whole tables; a longer one walks the one table it names.
+   */
+  invalidatePrefix(prefix: string): { removed: number } {
+    return { removed: this.#call(() => this.#native.invalidatePrefix(prefix)) }
   }
 
   /** Removes every entry; returns how many there were. (No removal notices: it is one event.) */

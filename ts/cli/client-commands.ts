@@ -3,7 +3,7 @@
 import type { Command } from 'commander'
 import { LocalCachedClient } from '../client/client'
 import { LocalCachedError } from '../errors'
-import { formatStats } from './format-stats'
+import { formatByService, formatStats } from './format-stats'
 
 export const EXIT_MISS = 3
 
@@ -175,10 +175,25 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     },
   )
 
-  socketOption(program.command('stats').description('print the daemon stats as a table, or --json').option('--json', 'print the stats as JSON')).action(async (flags) => {
+  socketOption(
+    program.command('stats').description('print the daemon stats as a table, or --json').option('--json', 'print the stats as JSON').option('--by-svc', 'add a table of bytes, items, hits and misses per service'),
+  ).action(async (flags) => {
     const stats = await withClient(flags, (c) => c.stats())
-    out.stdout(flags.json ? JSON.stringify(stats) + '\n' : formatStats(stats))
+    out.stdout(flags.json ? JSON.stringify(stats) + '\n' : formatStats(stats) + (flags.bySvc ? '\n' + formatByService(stats) : ''))
   })
+
+  for (const [name, args, describe, call] of [
+    ['invalidate-table', '<svc> <table>', "remove a table's entries; prints how many", (c: LocalCachedClient, a: string[], publish?: boolean) => c.invalidateTable(a[0], a[1], { publish })],
+    ['invalidate-service', '<svc>', "remove a service's entries; prints how many", (c: LocalCachedClient, a: string[], publish?: boolean) => c.invalidateService(a[0], { publish })],
+    ['invalidate-prefix', '<prefix>', 'remove the entries whose key starts with prefix; prints how many', (c: LocalCachedClient, a: string[], publish?: boolean) => c.invalidatePrefix(a[0], { publish })],
+  ] as const) {
+    publishOption(socketOption(program.command(`${name} ${args}`).description(describe))).action(async (...params: unknown[]) => {
+      const flags = params[params.length - 2] as { socket?: string; publish?: string }
+      const positional = params.slice(0, params.length - 2) as string[]
+      const { removed } = await withClient(flags, (c) => call(c, positional, publishFlag(flags.publish)))
+      out.stdout(`${removed}\n`)
+    })
+  }
 
   socketOption(
     program.command('watch').description('print events as NDJSON, one per line, until interrupted').option('--svc <svc>', 'only this service').option('--table <table>', 'only this table (needs --svc)'),

@@ -20,8 +20,23 @@ export function formatStats(s: Stats): string {
     ['events published', s.eventsPublished.toLocaleString('en-US')],
     ['events dropped', s.eventsDropped.toLocaleString('en-US')],
     ['lagged notices', s.laggedNotices.toLocaleString('en-US')],
+    ['insertions', s.insertions.toLocaleString('en-US')],
+    ['invalidations', s.invalidations.toLocaleString('en-US')],
+    ['version conflicts', s.versionConflicts.toLocaleString('en-US')],
+    ['max keys', s.maxKeys === 0 ? 'none' : s.maxKeys.toLocaleString('en-US')],
     ['shards', String(s.shards)],
   ]
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('')
+}
+
+/** One row per service: bytes (and cap), items, hits, misses, hit rate. */
+export function formatByService(s: Stats): string {
+  const rows = [['service', 'bytes', 'cap', 'items', 'hits', 'misses', 'hit rate']]
+  for (const [name, v] of Object.entries(s.bySvc).sort(([a], [b]) => a.localeCompare(b))) {
+    const gets = v.hits + v.misses
+    rows.push([name, v.bytes.toLocaleString('en-US'), v.cap ? v.cap.toLocaleString('en-US') : '-', v.items.toLocaleString('en-US'), v.hits.toLocaleString('en-US'), v.misses.toLocaleString('en-US'), gets ? `${((100 * v.hits) / gets).toFixed(1)}%` : '-'])
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') + '\n').join('')
 }

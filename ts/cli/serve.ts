@@ -25,6 +25,12 @@ function octalMode(text: string): number {
   return parseInt(text, 8)
 }
 
+function collectCaps(text: string, caps: Record<string, number>): Record<string, number> {
+  const at = text.indexOf('=')
+  if (at <= 0) throw new LocalCachedError('BadArgument', `--svc-cap takes svc=size, like orders=64mb, got '${text}'`)
+  return { ...caps, [text.slice(0, at)]: parseSize(text.slice(at + 1), `--svc-cap ${text.slice(0, at)}`) }
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -43,6 +49,8 @@ export function registerServe(program: Command): void {
     .option('--max-connections <n>', 'connections at once; more are refused with LimitExceeded', '4096')
     .option('--max-subscribers <n>', 'subscriptions at once; more are refused with LimitExceeded', '4096')
     .option('--max-pending-reply-bytes <size>', 'unsent replies per connection past which the daemon stops reading it', '4mb')
+    .option('--max-keys <n>', 'at most this many entries (LRU eviction past it)')
+    .option('--svc-cap <svc=size>', 'byte cap of one service, e.g. orders=64mb (repeatable)', collectCaps, {})
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: Record<string, string | undefined>) => {
       const options: ServeOptions = {
@@ -60,6 +68,8 @@ export function registerServe(program: Command): void {
         maxConnections: integer('--max-connections')(flags.maxConnections!),
         maxSubscribers: integer('--max-subscribers')(flags.maxSubscribers!),
         maxPendingReplyBytes: parseSize(flags.maxPendingReplyBytes!, '--max-pending-reply-bytes'),
+        maxKeys: flags.maxKeys === undefined ? undefined : integer('--max-keys')(flags.maxKeys),
+        svcCaps: Object.keys(flags.svcCap as unknown as Record<string, number>).length ? (flags.svcCap as unknown as Record<string, number>) : undefined,
         logLevel: flags.logLevel as LevelWithSilent,
       }
       const server = await serve(options)

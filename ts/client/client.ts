@@ -193,6 +193,21 @@ export class LocalCachedClient {
     return { keys: reply.keys, cursor: reply.cursor }
   }
 
+  /** Removes a table's entries; publishes one invalidate_scope event. */
+  async invalidateTable(svc: string, table: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    return { removed: (await this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options)).value }
+  }
+
+  /** Removes a service's entries; publishes one invalidate_scope event. */
+  async invalidateService(svc: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    return { removed: (await this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options)).value }
+  }
+
+  /** Removes the entries whose key starts with `prefix`; publishes one invalidate_scope event. */
+  async invalidatePrefix(prefix: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    return { removed: (await this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options)).value }
+  }
+
   /** Empties the daemon's store; resolves how many entries it held. Publishes one flush event. */
   async clear(options: WriteOptions = {}): Promise<number> {
     return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value

@@ -36,6 +36,9 @@ export type Request =
   | { type: 'Cas'; key: string; expected: Uint8Array | null; next: Uint8Array; publish?: boolean }
   | { type: 'Keys'; svc?: string; table?: string; prefix?: string; limit?: number; cursor?: string }
   | { type: 'Clear'; publish?: boolean }
+  | { type: 'InvalidateTable'; svc: string; table: string; publish?: boolean }
+  | { type: 'InvalidateService'; svc: string; publish?: boolean }
+  | { type: 'InvalidatePrefix'; prefix: string; publish?: boolean }
 
 export type RequestType = Request['type']
 
@@ -59,6 +62,7 @@ export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; u
 export const REQUEST_TYPES: readonly RequestType[] = [
   'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
   'MGet', 'MSet', 'MDel', 'Exists', 'Incr', 'GetWithMeta', 'Cas', 'Keys', 'Clear',
+  'InvalidateTable', 'InvalidateService', 'InvalidatePrefix',
 ]
 export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err', 'Values', 'Integer', 'Bool', 'Meta', 'Keys']
 
@@ -200,6 +204,12 @@ export function parseRequest(decoded: unknown): Request {
       }
     case 'Clear':
       return { type: 'Clear', publish: optionalBoolean(m, 'publish') }
+    case 'InvalidateTable':
+      return { type: 'InvalidateTable', svc: string(m, 'svc'), table: string(m, 'table'), publish: optionalBoolean(m, 'publish') }
+    case 'InvalidateService':
+      return { type: 'InvalidateService', svc: string(m, 'svc'), publish: optionalBoolean(m, 'publish') }
+    case 'InvalidatePrefix':
+      return { type: 'InvalidatePrefix', prefix: string(m, 'prefix'), publish: optionalBoolean(m, 'publish') }
     case 'Subscribe': {
       const svc = optionalString(m, 'svc')
       const table = optionalString(m, 'table')

@@ -19,6 +19,8 @@ export class Daemon {
       maxValueBytes: options.maxValueBytes,
       shards: options.shards,
       sweepIntervalMs: options.sweepIntervalMs,
+      maxKeys: options.maxKeys,
+      svcCaps: options.svcCaps,
     })
     this.publishDefault = options.publishDefault
     const raw = rawStoreOf(this.store)

@@ -52,6 +52,33 @@ const handleCas: Handler<'Cas'> = (daemon, { key, expected, next, publish }) => 
 
 const handleKeys: Handler<'Keys'> = (daemon, { svc, table, prefix, limit, cursor }) => ({ type: 'Keys', ...daemon.store.keys({ svc, table, prefix, limit, cursor }) })
 
+// Each scoped invalidation publishes one invalidate_scope event, not one per key. Its svc and
+// table (where the scope names them) let subscribers' filters apply.
+const handleInvalidateTable: Handler<'InvalidateTable'> = (daemon, { svc, table, publish }) => {
+  const { removed } = daemon.store.invalidateTable(svc, table)
+  if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate_scope', scope: 'table', svc, table, removed })
+  return { type: 'Integer', value: removed }
+}
+
+const handleInvalidateService: Handler<'InvalidateService'> = (daemon, { svc, publish }) => {
+  const { removed } = daemon.store.invalidateService(svc)
+  if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate_scope', scope: 'service', svc, removed })
+  return { type: 'Integer', value: removed }
+}
+
+const handleInvalidatePrefix: Handler<'InvalidatePrefix'> = (daemon, { prefix, publish }) => {
+  const { removed } = daemon.store.invalidatePrefix(prefix)
+  if (daemon.publishes(publish)) {
+    // A prefix that spells out its svc (and table) reaches only subscribers of those.
+    const [svc, table, rest] = prefix.split(':')
+    const scope = { type: 'invalidate_scope' as const, scope: 'prefix' as const, prefix, removed }
+    if (rest !== undefined) daemon.publish({ ...scope, svc, table })
+    else if (table !== undefined) daemon.publish({ ...scope, svc })
+    else daemon.publish(scope)
+  }
+  return { type: 'Integer', value: removed }
+}
+
 const handleClear: Handler<'Clear'> = (daemon, { publish }) => {
   const removed = daemon.store.clear()
   if (daemon.publishes(publish)) daemon.publish({ type: 'flush' })
@@ -115,5 +142,11 @@ export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 
       return handleKeys(daemon, request)
     case 'Clear':
       return handleClear(daemon, request)
+    case 'InvalidateTable':
+      return handleInvalidateTable(daemon, request)
+    case 'InvalidateService':
+      return handleInvalidateService(daemon, request)
+    case 'InvalidatePrefix':
+      return handleInvalidatePrefix(daemon, request)
   }
 }

@@ -40,6 +40,10 @@ export interface ServeOptions {
   maxSubscribers?: number
   /** Unsent reply bytes per connection past which the daemon stops reading it. Default 4 MiB. */
   maxPendingReplyBytes?: number
+  /** At most this many entries; past it, LRU eviction. Default: no limit. */
+  maxKeys?: number
+  /** Byte caps per service: a service over its cap evicts its own LRU entries. */
+  svcCaps?: Record<string, number>
 }
 
 export interface ResolvedServeOptions {
@@ -57,6 +61,8 @@ export interface ResolvedServeOptions {
   maxConnections: number
   maxSubscribers: number
   maxPendingReplyBytes: number
+  maxKeys: number | undefined
+  svcCaps: Record<string, number> | undefined
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -108,5 +114,7 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     maxConnections: positiveInteger(options.maxConnections ?? 4096, 'maxConnections'),
     maxSubscribers: positiveInteger(options.maxSubscribers ?? 4096, 'maxSubscribers'),
     maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
+    maxKeys: options.maxKeys === undefined ? undefined : positiveInteger(options.maxKeys, 'maxKeys'),
+    svcCaps: options.svcCaps,
   }
 }

@@ -55,11 +55,11 @@ impl fmt::Display for StoreError {
             ),
             StoreError::ValueTooLarge { len, limit, why: ValueLimit::Budget } => write!(
                 f,
-                "entry of {len} bytes (key + value + per-entry overhead) can never fit in maxBytes ({limit} bytes); nothing was stored"
+                "entry of {len} bytes (key + value + per-entry overhead + its table's index record) can never fit in maxBytes ({limit} bytes); nothing was stored"
             ),
             StoreError::ValueTooLarge { len, limit, why: ValueLimit::ServiceCap } => write!(
                 f,
-                "entry of {len} bytes (key + value + per-entry overhead) can never fit in its service's cap ({limit} bytes); nothing was stored"
+                "entry of {len} bytes (key + value + per-entry overhead + its table's index record) can never fit in its service's cap ({limit} bytes); nothing was stored"
             ),
             StoreError::BadArgument(message) => f.write_str(message),
             StoreError::NotAnInteger { value_preview } => {

@@ -211,15 +211,24 @@ impl Store {
 
     /// ValueTooLarge unless an entry with this key and value is storable at all, even as the
     /// only entry of its table (whose group is then charged too).
-    fn check_fits(&self, key_len: usize, value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
+    fn check_fits(&self, key: &[u8], value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
         if value_len as u64 > self.max_value_bytes {
             return Err(StoreError::ValueTooLarge { len: value_len as u64, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
         }
-        let charge = entry_charge(key_len + value_len, has_ttl, versioned) + GROUP_OVERHEAD_BYTES + key_len as u64;
+        let charge = Self::worst_charge(key, value_len, has_ttl, versioned);
         if charge > self.max_bytes {
             return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
         }
         Ok(())
+    }
+
+    /// An entry's charge if it is the only one of its table (whose group is then charged too).
+    fn worst_charge(key: &[u8], value_len: usize, has_ttl: bool, versioned: bool) -> u64 {
+        let table_name = match validate_key(key) {
+            Ok(parts) => parts.table_end,
+            Err(_) => key.len(),
+        };
+        entry_charge(key.len() + value_len, has_ttl, versioned) + GROUP_OVERHEAD_BYTES + table_name as u64
     }
 
     fn check_ttl(ttl_ms: Option<u64>) -> Result<(), StoreError> {
@@ -378,9 +387,9 @@ impl Store {
                     (value, deadline, version)
                 }
             };
-            self.check_fits(key.len(), value.len(), deadline.is_some(), version.is_some())?;
+            self.check_fits(key, value.len(), deadline.is_some(), version.is_some())?;
             if let Some(cap) = self.service_cap(parts.svc(key)) {
-                let charge = entry_charge(key.len() + value.len(), deadline.is_some(), version.is_some()) + GROUP_OVERHEAD_BYTES + key.len() as u64;
+                let charge = Self::worst_charge(key, value.len(), deadline.is_some(), version.is_some());
                 if charge > cap {
                     return Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap });
                 }

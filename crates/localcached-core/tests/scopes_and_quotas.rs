@@ -106,7 +106,7 @@ fn per_service_stats_count_bytes_items_hits_and_misses() {
     let get = |name: &[u8]| services.iter().find(|s| s.name == name).cloned().unwrap();
     let shop = get(b"shop");
     assert_eq!((shop.items, shop.hits, shop.misses), (10, 10, 1));
-    assert_eq!(shop.bytes, 10 * (b"shop:orders:0".len() as u64 + 50 + 68));
+    assert_eq!(shop.bytes, 10 * (b"shop:orders:0".len() as u64 + 50 + localcached_core::constants::ENTRY_OVERHEAD_BYTES));
     assert_eq!((get(b"blog").items, get(b"ghost").misses), (5, 1));
     let total: u64 = services.iter().map(|s| s.bytes).sum();
     assert!(total <= store.bytes_current());

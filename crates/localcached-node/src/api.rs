@@ -57,6 +57,19 @@ fn read_options(env: Env, options: napi_value) -> JsResult<(StoreOptions, u64)> 
     if let Some(v) = option(env, options, c"sweepIntervalMs")? {
         sweep_interval_ms = read_integer(env, v, "sweepIntervalMs", 0, 24 * 3600 * 1000)?;
     }
+    if let Some(v) = option(env, options, c"maxKeys")? {
+        parsed.max_keys = Some(read_integer(env, v, "maxKeys", 1, MAX_TTL_MS)?);
+    }
+    if let Some(v) = option(env, options, c"svcCaps")? {
+        // [[svc, bytes], …] (the TS layer turns { svc: bytes } into this).
+        let n = env.array_length(v)?.ok_or_else(|| JsError::bad_argument("svcCaps must be an object of service: bytes"))?;
+        for i in 0..n {
+            let pair = env.element(v, i)?;
+            let svc = env.string_owned(env.element(pair, 0)?)?.ok_or_else(|| JsError::bad_argument("svcCaps keys must be service names"))?;
+            let cap = read_integer(env, env.element(pair, 1)?, "svcCaps value", 1, MAX_TTL_MS)?;
+            parsed.service_caps.push((svc, cap));
+        }
+    }
     if let Some(v) = option(env, options, c"clock")? {
         let mut buf = [0u8; 16];
         parsed.clock = match env.string_into(v, &mut buf)? {
@@ -87,7 +100,7 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
         };
         let handle = Handle::new(env, store, notifier, sweeper);
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 24] = [
+        let functions: [(&CStr, Callback); 27] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -111,6 +124,9 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
             (c"cas", cas),
             (c"scan", scan),
             (c"clear", clear),
+            (c"invalidateTable", invalidate_table),
+            (c"invalidateService", invalidate_service),
+            (c"invalidatePrefix", invalidate_prefix),
             (c"close", close),
         ];
         let object = env.object()?;
@@ -337,6 +353,38 @@ unsafe extern "C" fn scan(env: napi_env, info: napi_callback_info) -> napi_value
         env.set_element(out, 0, list)?;
         env.set_element(out, 1, match next { Some(c) => env.string(c.encode().as_bytes())?, None => env.null()? })?;
         Ok(out)
+    })
+}
+
+fn string_arg(env: Env, value: napi_value, name: &str) -> JsResult<Vec<u8>> {
+    env.string_owned(value)?.ok_or_else(|| JsError::bad_argument(format!("{name} must be a string")))
+}
+
+/// `invalidateTable(svc, table)`: removes the table's entries; returns how many.
+unsafe extern "C" fn invalidate_table(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<2>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let (svc, table) = (string_arg(env, call.args[0], "svc")?, string_arg(env, call.args[1], "table")?);
+        env.double(handle.store.invalidate_table(&svc, &table)? as f64)
+    })
+}
+
+/// `invalidateService(svc)`: removes the service's entries; returns how many.
+unsafe extern "C" fn invalidate_service(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        env.double(handle.store.invalidate_service(&string_arg(env, call.args[0], "svc")?)? as f64)
+    })
+}
+
+/// `invalidatePrefix(prefix)`: removes the entries whose key starts with it; returns how many.
+unsafe extern "C" fn invalidate_prefix(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<1>(env, info)?;
+        let handle = open_handle(call.data)?;
+        env.double(handle.store.invalidate_prefix(&string_arg(env, call.args[0], "prefix")?)? as f64)
     })
 }
 

@@ -20,6 +20,8 @@ fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
     let constants = [
         (c"ENTRY_OVERHEAD_BYTES", ENTRY_OVERHEAD_BYTES as f64),
         (c"TTL_OVERHEAD_BYTES", TTL_OVERHEAD_BYTES as f64),
+        (c"VERSION_OVERHEAD_BYTES", VERSION_OVERHEAD_BYTES as f64),
+        (c"GROUP_OVERHEAD_BYTES", GROUP_OVERHEAD_BYTES as f64),
         (c"MAX_KEY_BYTES", MAX_KEY_BYTES as f64),
         (c"DEFAULT_MAX_BYTES", DEFAULT_MAX_BYTES as f64),
         (c"DEFAULT_MAX_VALUE_BYTES", DEFAULT_MAX_VALUE_BYTES as f64),

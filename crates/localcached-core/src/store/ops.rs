@@ -162,7 +162,7 @@ impl Store {
         Self::check_ttl(ttl_ms)?;
         for (key, value) in entries {
             Self::check_key(key)?;
-            self.check_fits(key.len(), value.len(), ttl_ms.is_some(), false)?;
+            self.check_fits(key, value.len(), ttl_ms.is_some(), false)?;
         }
         let mut evicted = 0;
         for (key, value) in entries {

@@ -119,6 +119,10 @@ impl Store {
                 s.items += group.len as u64;
             }
         }
+        // Every capped service is listed, so its limit shows even while it holds nothing.
+        for cap in self.caps.iter() {
+            by_name.entry(cap.name.to_vec()).or_insert_with(|| ServiceStats { name: cap.name.to_vec(), ..Default::default() });
+        }
         for s in by_name.values_mut() {
             s.cap = self.service_cap(&s.name).unwrap_or(0);
         }
