@@ -29,6 +29,21 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** `mget(keys)` returns a promise: batches of 100 keys, 16 in flight; returns batches/s. */
+async function measureMget(mget) {
+  const batches = 5000;
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    for (let b = next++; b < batches; b = next++) {
+      const keys = Array.from({ length: 100 }, (_, i) => `bench:items:${(b * 100 + i) * 7919 % KEYS}`);
+      const values = await mget(keys);
+      if (values.length !== 100) throw new Error('short mget');
+    }
+  }));
+  return batches / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
 /** `get(key)` returns a promise; runs the latency and throughput phases. */
 async function measure(get) {
   const key = (i) => `bench:items:${i % KEYS}`;
@@ -71,6 +86,7 @@ async function benchOurs(dir) {
     const client = await LocalCachedClient.connect(socket);
     await Promise.all(Array.from({ length: KEYS }, (_, i) => client.put(`bench:items:${i}`, VALUE)));
     const r = await measure((k) => client.get(k));
+    r.mget = await measureMget((keys) => client.mget(keys));
     await client.close();
     return r;
   } finally {
@@ -94,6 +110,7 @@ async function benchRedis(dir) {
     await redis.connect();
     await Promise.all(Array.from({ length: KEYS }, (_, i) => redis.set(`bench:items:${i}`, VALUE)));
     const r = await measure((k) => redis.getBuffer(k));
+    r.mget = await measureMget((keys) => redis.mgetBuffer(keys));
     const info = await redis.info('server');
     r.version = /redis_version:(\S+)/.exec(info)?.[1];
     redis.disconnect();
@@ -116,6 +133,7 @@ try {
     ['sequential get p99 (µs)', ours.p99, redis?.p99, 'lower'],
     ...INFLIGHT.map((n) => [`get throughput, ${n} in flight (ops/s)`, ours.throughput[n], redis?.throughput[n], 'higher']),
     ...INFLIGHT.map((n) => [`get p99 at ${n} in flight (µs)`, ours.p99At[n], redis?.p99At[n], 'lower']),
+    ['mget of 100 keys, 16 in flight (calls/s)', ours.mget, redis?.mget, 'higher'],
   ];
   const fmt = (x) => (x === undefined ? '-' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
   console.log(`${''.padEnd(40)} ${'localcached'.padStart(12)} ${'redis'.padStart(12)} ${'ratio'.padStart(7)}`);

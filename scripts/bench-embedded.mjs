@@ -32,11 +32,12 @@ function openStore(kind, budget) {
   if (kind === 'native') {
     const { NativeStore } = require('../dist/cjs/index.js');
     const s = new NativeStore({ maxBytes: budget });
-    return { get: (k) => s.get(k), set: (k, v) => s.set(k, v), mget: (ks) => ks.map((k) => s.get(k)) };
+    return { get: (k) => s.get(k), set: (k, v) => s.set(k, v), mget: (ks) => s.mget(ks), store: s };
   }
   const { LRUCache } = require('lru-cache');
   const c = new LRUCache({ maxSize: budget, sizeCalculation: (v, k) => v.length + k.length });
-  return { get: (k) => c.get(k), set: (k, v) => c.set(k, v) };
+  // lru-cache has no batch get: the peer's equivalent is a loop.
+  return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), mget: (ks) => ks.map((k) => c.get(k)) };
 }
 
 function child(kind, name) {
@@ -74,8 +75,16 @@ function child(kind, name) {
   start = process.hrtime.bigint();
   for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % n) store.set(keys[j], value);
   const setNs = ns(start, ops);
+  const batches = ops / 100;
+  const batch = new Array(100);
+  start = process.hrtime.bigint();
+  for (let b = 0, j = 0; b < batches; b++) {
+    for (let i = 0; i < 100; i++, j = (j + stride) % n) batch[i] = keys[j];
+    sink += store.mget(batch).length;
+  }
+  const mgetNs = ns(start, batches);
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, rss, storeRss, wallMs, sink }));
+  process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, mgetNs, rss, storeRss, wallMs, sink }));
 }
 
 function run(kind, name) {
@@ -107,6 +116,7 @@ function main() {
       ['get miss ns/op', 'missNs', 1],
       ['set (overwrite) ns/op', 'setNs', 1],
       ['set (load) ns/op', 'loadNs', 1],
+      ['mget of 100 keys ns/call', 'mgetNs', 0],
       ['RSS after load MiB', 'rss', 1],
       ['  of which the store MiB', 'storeRss', 1],
       ['total wall ms', 'wallMs', 0],
@@ -121,5 +131,50 @@ function main() {
   for (const r of rows) console.log(line(r));
 }
 
+/** invalidateTable of a 100k-entry table, in a store of 100k and in a store of 1M entries. */
+function scopeChild(kind, total) {
+  const table = 100_000;
+  const value = makeValue(1);
+  if (kind === 'native') {
+    const { NativeStore } = require('../dist/cjs/index.js');
+    const s = new NativeStore({ maxBytes: total * 512 });
+    for (let i = 0; i < table; i++) s.set(`bench:target:${i}`, value);
+    for (let i = 0; i < total - table; i++) s.set(`bench:other:${i}`, value);
+    const start = process.hrtime.bigint();
+    const { removed } = s.invalidateTable('bench', 'target');
+    process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - start) / 1e6, removed }));
+  } else {
+    // lru-cache's equivalent: walk every key and delete the table's.
+    const { LRUCache } = require('lru-cache');
+    const c = new LRUCache({ max: total + 1 });
+    for (let i = 0; i < table; i++) c.set(`bench:target:${i}`, value);
+    for (let i = 0; i < total - table; i++) c.set(`bench:other:${i}`, value);
+    const start = process.hrtime.bigint();
+    let removed = 0;
+    for (const k of [...c.keys()]) if (k.startsWith('bench:target:')) removed += c.delete(k);
+    process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - start) / 1e6, removed }));
+  }
+}
+
+function runScope(kind, total) {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--scope', kind, String(total)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scope ${kind}/${total} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function scopes() {
+  console.log('\ninvalidateTable of a 100k-entry table (lru-cache: walk all keys, delete the table\'s)');
+  console.log(`${''.padEnd(28)} ${'NativeStore'.padStart(14)} ${'lru-cache'.padStart(14)} ${'ratio'.padStart(8)}`);
+  for (const total of [100_000, 1_000_000]) {
+    const a = runScope('native', total);
+    const b = runScope('lru', total);
+    console.log(`${`  in a store of ${total / 1000}k, ms`.padEnd(28)} ${a.ms.toFixed(1).padStart(14)} ${b.ms.toFixed(1).padStart(14)} ${(a.ms / b.ms).toFixed(2).padStart(8)}`);
+  }
+}
+
 if (process.argv[2] === '--child') child(process.argv[3], process.argv[4]);
-else main();
+else if (process.argv[2] === '--scope') scopeChild(process.argv[3], Number(process.argv[4]));
+else {
+  main();
+  scopes();
+}
