@@ -11,13 +11,15 @@ pub enum RemovalCause {
     Deleted = 3,
     /// Overwritten by a newer value for the same key.
     Replaced = 4,
+    /// Removed because a key it depends on was invalidated, deleted, replaced, evicted or expired.
+    Dependency = 5,
 }
 
 impl RemovalCause {
     /// Only removals the caller did not ask for are handed off to listeners: the caller
     /// already knows about its own deletes and replacements.
     pub fn is_reported(self) -> bool {
-        matches!(self, RemovalCause::Evicted | RemovalCause::Expired)
+        matches!(self, RemovalCause::Evicted | RemovalCause::Expired | RemovalCause::Dependency)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +28,7 @@ impl RemovalCause {
             RemovalCause::Expired => "expired",
             RemovalCause::Deleted => "deleted",
             RemovalCause::Replaced => "replaced",
+            RemovalCause::Dependency => "dependency",
         }
     }
 }

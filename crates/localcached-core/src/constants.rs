@@ -35,6 +35,10 @@ pub const GROUP_OVERHEAD_BYTES: u64 = 160;
 /// inventing service names cannot grow the stats without bound.
 pub const MAX_TRACKED_SERVICES: usize = 1024;
 
+/// Most keys one entry may depend on: enough for any derived value, and it bounds the
+/// work and memory one `set` can add to the dependency graph.
+pub const MAX_DEPENDENCIES: usize = 1024;
+
 /// Extra cost of an entry written with a version: the 8-byte version stored with its key.
 pub const VERSION_OVERHEAD_BYTES: u64 = 8;
 

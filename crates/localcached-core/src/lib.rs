@@ -6,6 +6,7 @@
 pub mod cause;
 pub mod clock;
 pub mod constants;
+pub mod deps;
 pub mod error;
 mod expiry;
 mod groups;

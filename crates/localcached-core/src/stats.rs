@@ -8,7 +8,7 @@ pub const STATS_VERSION: u16 = 1;
 pub const STATS_HEADER_BYTES: usize = 8;
 
 /// Field order on the wire; the JS decoder keeps the same table.
-pub const FIELD_NAMES: [&str; 22] = [
+pub const FIELD_NAMES: [&str; 23] = [
     "startUnixMs",
     "getCalls",
     "getHits",
@@ -31,6 +31,7 @@ pub const FIELD_NAMES: [&str; 22] = [
     "versionConflicts",
     "invalidations",
     "maxKeys",
+    "dependencyRemovals",
 ];
 
 pub const STATS_BYTES: usize = STATS_HEADER_BYTES + FIELD_NAMES.len() * 8;
@@ -72,12 +73,13 @@ pub struct Stats {
     pub invalidations: u64,
     /// 0 when there is no key limit.
     pub max_keys: u64,
+    pub dependency_removals: u64,
     /// Per service, after the fixed fields (see the module docs).
     pub services: Vec<ServiceStats>,
 }
 
 impl Stats {
-    fn fields(&self) -> [u64; 22] {
+    fn fields(&self) -> [u64; 23] {
         [
             self.start_unix_ms,
             self.get_calls,
@@ -101,6 +103,7 @@ impl Stats {
             self.version_conflicts,
             self.invalidations,
             self.max_keys,
+            self.dependency_removals,
         ]
     }
 
@@ -191,6 +194,7 @@ impl Stats {
             version_conflicts: field(19),
             invalidations: field(20),
             max_keys: field(21),
+            dependency_removals: field(22),
         })
     }
 }

@@ -19,6 +19,7 @@ use crate::constants::*;
 use crate::error::{StoreError, ValueLimit};
 use crate::hash::{hash_key, random_seed};
 use crate::key::{join_key, validate_key};
+use crate::deps::DepGraph;
 use crate::removal::{RemovalQueue, RemovalRecord};
 use crate::shard::{entry_charge, ServiceCap, Shard};
 use crate::stats::Stats;
@@ -90,8 +91,17 @@ pub struct Store {
     invalidate_calls: AtomicU64,
     table_changed_upsert_calls: AtomicU64,
     subscribers_current: AtomicU64,
-    /// Entries removed by invalidation: single, scoped or (later) by dependency.
+    /// Entries removed by invalidation: single, scoped or by dependency.
     invalidations: AtomicU64,
+    dependency_removals: AtomicU64,
+    /// The dependency graph, and a lock-free count of its edges so that stores that never
+    /// use dependencies never take its lock.
+    deps: Mutex<DepGraph>,
+    dep_edges: AtomicU64,
+    /// Keys removed or replaced whose dependents are still to be removed (see `settle`), and
+    /// a flag that lets every other operation skip that lock.
+    cascade: Mutex<Vec<Box<[u8]>>>,
+    cascade_pending: AtomicBool,
     events_published: AtomicU64,
     events_dropped: AtomicU64,
     lagged_notices: AtomicU64,
@@ -162,6 +172,11 @@ impl Store {
             table_changed_upsert_calls: AtomicU64::new(0),
             subscribers_current: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            dependency_removals: AtomicU64::new(0),
+            deps: Mutex::new(DepGraph::default()),
+            dep_edges: AtomicU64::new(0),
+            cascade: Mutex::new(Vec::new()),
+            cascade_pending: AtomicBool::new(false),
             events_published: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             lagged_notices: AtomicU64::new(0),
@@ -246,6 +261,13 @@ impl Store {
     /// recently used. Allocates nothing.
     #[inline]
     pub fn get_with<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
+        let result = self.get_locked(key, read);
+        self.settle();
+        result
+    }
+
+    #[inline]
+    fn get_locked<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
         Self::check_key(key)?;
         let (index, hash) = self.locate(key);
         let mut shard = lock(&self.shards[index]);
@@ -269,6 +291,12 @@ impl Store {
 
     /// Whether a live entry exists. Not counted as a get and does not change LRU order.
     pub fn has(&self, key: &[u8]) -> Result<bool, StoreError> {
+        let result = self.has_locked(key);
+        self.settle();
+        result
+    }
+
+    fn has_locked(&self, key: &[u8]) -> Result<bool, StoreError> {
         Self::check_key(key)?;
         let (index, hash) = self.locate(key);
         let mut shard = lock(&self.shards[index]);
@@ -297,8 +325,41 @@ impl Store {
     /// and the stored value stays). An equal version is accepted; a write without a version
     /// always is, and leaves the entry unversioned.
     pub fn set_versioned(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, version: Option<u64>) -> Result<u32, StoreError> {
+        self.set_with(key, value, ttl_ms, version, None)
+    }
+
+    /// Stores a value that depends on other keys: when any of them is invalidated, deleted,
+    /// replaced, evicted or expires, this entry is removed too (and so are its dependents).
+    /// `None` leaves the entry with no dependencies.
+    pub fn set_with(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, version: Option<u64>, depends_on: Option<&[&[u8]]>) -> Result<u32, StoreError> {
         Self::check_key(key)?;
-        self.put_checked(key, value, ttl_ms, version, true)
+        if let Some(deps) = depends_on {
+            if deps.len() > MAX_DEPENDENCIES {
+                return Err(StoreError::BadArgument(format!("dependsOn may name at most {MAX_DEPENDENCIES} keys")));
+            }
+            for dep in deps {
+                Self::check_key(dep)?;
+            }
+        }
+        let evicted = self.put_checked(key, value, ttl_ms, version, true)?;
+        // The new value no longer depends on what the old one did. Drop those edges first,
+        // then run this write's cascade (what was derived from the old value goes), and only
+        // then record the new edges: a value is never removed by the cascade its own write
+        // started, even through a cycle.
+        if self.dep_edges.load(Ordering::Acquire) > 0 {
+            self.forget_dependencies(key);
+        }
+        self.settle();
+        if let Some(deps) = depends_on.filter(|d| !d.is_empty()) {
+            self.record_dependencies(key, deps);
+            // The edges are charged too: make room for them as for any write.
+            if self.over_budget() {
+                let evicted_now = self.evict_elsewhere(self.locate(key).0);
+                self.settle();
+                return Ok(evicted + evicted_now);
+            }
+        }
+        Ok(evicted)
     }
 
     /// Builds `svc:table:pk` from its parts and stores the value; counted as an upsert.
@@ -320,7 +381,12 @@ impl Store {
             }
         };
         let evicted = self.put_checked(key, value, ttl_ms, version, false)?;
+        // As in set_with: the upserted row depends on nothing now; its dependents go.
+        if self.dep_edges.load(Ordering::Acquire) > 0 {
+            self.forget_dependencies(key);
+        }
         self.table_changed_upsert_calls.fetch_add(1, Ordering::Relaxed);
+        self.settle();
         Ok(evicted)
     }
 
@@ -393,6 +459,10 @@ impl Store {
                 if charge > cap {
                     return Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap });
                 }
+            }
+            if self.dep_edges.load(Ordering::Acquire) > 0 {
+                // A write changes the key: what was derived from it must go.
+                self.queue_cascade(key);
             }
             let slot = match found {
                 Some(slot) => {
@@ -470,12 +540,12 @@ impl Store {
         evicted
     }
 
-    /// Evicts from the other shards, one lock at a time (never two at once, so no lock
-    /// order can deadlock), until the store is within budget.
+    /// Evicts from the other shards, then from `home` itself, one lock at a time (never two
+    /// at once, so no lock order can deadlock), until the store is within budget.
     fn evict_elsewhere(&self, home: usize) -> u32 {
         let mut evicted = 0;
         let mask = self.shards.len() - 1;
-        for step in 1..self.shards.len() {
+        for step in 1..=self.shards.len() {
             let mut shard = lock(&self.shards[(home + step) & mask]);
             while self.over_budget() {
                 let Some(victim) = shard.lru_tail() else { break };
@@ -496,7 +566,13 @@ impl Store {
         match cause {
             RemovalCause::Evicted => shard.counters.evictions += 1,
             RemovalCause::Expired => shard.counters.expired_removals += 1,
-            RemovalCause::Deleted | RemovalCause::Replaced => {}
+            RemovalCause::Deleted | RemovalCause::Replaced | RemovalCause::Dependency => {}
+        }
+        if self.dep_edges.load(Ordering::Acquire) > 0 {
+            // Its own edges go now (they are charged, and eviction must see them freed);
+            // its dependents go in `settle`, outside any shard lock.
+            self.forget_dependencies(removed.key());
+            self.queue_cascade(removed.key());
         }
         if cause.is_reported() && self.recording.load(Ordering::Relaxed) {
             lock(&self.removals).push(removed.key(), cause);
@@ -505,12 +581,89 @@ impl Store {
 
     /// Deletes a key; returns whether a live entry existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool, StoreError> {
-        self.remove_key(key, true)
+        let existed = self.remove_key(key, true);
+        self.settle();
+        existed
     }
 
-    /// Deletes a key as an invalidation: the same removal, counted as an invalidate.
+    fn forget_dependencies(&self, key: &[u8]) {
+        let mut deps = lock(&self.deps);
+        let released = deps.forget(key);
+        if released > 0 {
+            self.charged.fetch_sub(released, Ordering::AcqRel);
+            self.dep_edges.store(deps.edges(), Ordering::Release);
+        }
+    }
+
+    /// Records what `key` (just stored) depends on, charging the edges.
+    fn record_dependencies(&self, key: &[u8], deps: &[&[u8]]) {
+        let mut graph = lock(&self.deps);
+        let delta = graph.set(key, deps);
+        if delta >= 0 {
+            self.charged.fetch_add(delta as u64, Ordering::AcqRel);
+        } else {
+            self.charged.fetch_sub(delta.unsigned_abs(), Ordering::AcqRel);
+        }
+        self.dep_edges.store(graph.edges(), Ordering::Release);
+    }
+
+    /// Removes the dependents of every key removed or replaced so far, transitively. Runs at
+    /// the end of each public operation, holding no shard lock (it takes them one at a time),
+    /// so the cascade can reach any shard. Cycles end because a removed key is gone.
+    fn queue_cascade(&self, key: &[u8]) {
+        lock(&self.cascade).push(key.into());
+        self.cascade_pending.store(true, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn settle(&self) {
+        if self.cascade_pending.load(Ordering::Acquire) {
+            self.run_cascade();
+        }
+    }
+
+    fn run_cascade(&self) {
+        loop {
+            let next = {
+                let mut queue = lock(&self.cascade);
+                let next = queue.pop();
+                if queue.is_empty() {
+                    self.cascade_pending.store(false, Ordering::Release);
+                }
+                next
+            };
+            let Some(changed) = next else { break };
+            let dependents = {
+                let mut graph = lock(&self.deps);
+                let before = graph.bytes();
+                let list = graph.take_dependents(&changed);
+                self.charged.fetch_sub(before - graph.bytes(), Ordering::AcqRel);
+                self.dep_edges.store(graph.edges(), Ordering::Release);
+                list
+            };
+            for dependent in dependents {
+                let (index, hash) = self.locate(&dependent);
+                let mut shard = lock(&self.shards[index]);
+                if let Some(slot) = shard.find(hash, &dependent) {
+                    self.remove_slot(&mut shard, slot, RemovalCause::Dependency);
+                    self.dependency_removals.fetch_add(1, Ordering::Relaxed);
+                    self.invalidations.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if self.over_budget() {
+            self.evict_elsewhere(0);
+        }
+    }
+
+    /// Deletes a key as an invalidation: the same removal, counted as an invalidate. Its
+    /// dependents go too, even if the key itself was absent (it may be a tag).
     pub fn invalidate(&self, key: &[u8]) -> Result<bool, StoreError> {
         let existed = self.remove_key(key, false)?;
+        if !existed && self.dep_edges.load(Ordering::Acquire) > 0 {
+            self.queue_cascade(key);
+        }
+        self.settle();
         self.invalidate_calls.fetch_add(1, Ordering::Relaxed);
         if existed {
             self.invalidations.fetch_add(1, Ordering::Relaxed);
@@ -546,6 +699,7 @@ impl Store {
                 removed += 1;
             }
         }
+        self.settle();
         removed
     }
 
@@ -559,6 +713,13 @@ impl Store {
             let freed = shard.clear();
             self.charged.fetch_sub(freed, Ordering::AcqRel);
         }
+        // With every entry gone, so are all dependency edges.
+        let mut graph = lock(&self.deps);
+        self.charged.fetch_sub(graph.bytes(), Ordering::AcqRel);
+        *graph = DepGraph::default();
+        self.dep_edges.store(0, Ordering::Release);
+        lock(&self.cascade).clear();
+        self.cascade_pending.store(false, Ordering::Release);
         dropped
     }
 
@@ -602,6 +763,7 @@ impl Store {
             table_changed_upsert_calls: self.table_changed_upsert_calls.load(Ordering::Relaxed),
             subscribers_current: self.subscribers_current.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
+            dependency_removals: self.dependency_removals.load(Ordering::Relaxed),
             events_published: self.events_published.load(Ordering::Relaxed),
             events_dropped: self.events_dropped.load(Ordering::Relaxed),
             lagged_notices: self.lagged_notices.load(Ordering::Relaxed),
@@ -661,6 +823,10 @@ impl Store {
                 return Err(format!("service {} uses {used} bytes but {} counted", String::from_utf8_lossy(&cap.name), cap.used.load(Ordering::Acquire)));
             }
         }
+        let graph = lock(&self.deps);
+        graph.validate()?;
+        let total = total + graph.bytes();
+        drop(graph);
         let charged = self.bytes_current();
         if total != charged {
             return Err(format!("shards hold {total} bytes but {charged} are charged"));

@@ -26,6 +26,7 @@ fn stats_round_trip_through_the_binary_layout() {
         version_conflicts: 21,
         invalidations: 22,
         max_keys: 23,
+        dependency_removals: 24,
         services: vec![
             localcached_core::stats::ServiceStats { name: b"shop".to_vec(), bytes: 1, items: 2, hits: 3, misses: 4, cap: 5 },
             localcached_core::stats::ServiceStats { name: b"blog".to_vec(), bytes: 6, items: 7, hits: 8, misses: 9, cap: 0 },

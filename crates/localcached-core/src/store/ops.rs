@@ -98,7 +98,7 @@ impl Store {
         Self::check_key(key)?;
         Self::check_ttl(ttl_ms)?;
         let fresh_deadline = self.deadline_after(ttl_ms);
-        self.write_locked(key, true, |shard, slot| {
+        let result = self.write_locked(key, true, |shard, slot| {
             let (current, deadline, version) = match slot {
                 Some(slot) => {
                     let value = shard.value(slot);
@@ -110,14 +110,16 @@ impl Store {
             let next = current.checked_add(delta).filter(|n| n.unsigned_abs() <= limit.unsigned_abs()).ok_or(StoreError::Overflow { current, delta, limit })?;
             let text = next.to_string().into_bytes();
             Ok(Decision::Store { value: Cow::Owned(text), deadline, version, result: next })
-        })
+        });
+        self.settle();
+        result
     }
 
     /// Stores `next` only if the current value equals `expected` (`None`: only if absent).
     /// Returns whether it swapped. The entry keeps its TTL and version.
     pub fn cas(&self, key: &[u8], expected: Option<&[u8]>, next: &[u8]) -> Result<(bool, u32), StoreError> {
         Self::check_key(key)?;
-        self.write_locked(key, true, |shard, slot| {
+        let result = self.write_locked(key, true, |shard, slot| {
             let matches = match (expected, slot) {
                 (None, None) => true,
                 (Some(e), Some(slot)) => shard.value(slot) == e,
@@ -128,7 +130,9 @@ impl Store {
             }
             let (deadline, version) = slot.map_or((None, None), |s| (shard.deadline(s), shard.version(s)));
             Ok(Decision::Store { value: Cow::Borrowed(next), deadline, version, result: true })
-        })
+        });
+        self.settle();
+        result
     }
 
     /// Like `get_with`, but `read` also sees the entry's version and remaining TTL.
@@ -146,6 +150,8 @@ impl Store {
             shard.counters.get_misses += 1;
             shard.record_miss(key);
             self.remove_slot(&mut shard, slot, RemovalCause::Expired);
+            drop(shard);
+            self.settle();
             return Ok(Lookup::Expired);
         }
         shard.counters.get_hits += 1;
@@ -153,7 +159,10 @@ impl Store {
         shard.touch(slot);
         let now = self.clock.now_ms();
         let ttl_ms = shard.deadline(slot).map(|at| at.saturating_sub(now));
-        Ok(Lookup::Hit(read(Meta { value: shard.value(slot), version: shard.version(slot), ttl_ms })))
+        let result = Lookup::Hit(read(Meta { value: shard.value(slot), version: shard.version(slot), ttl_ms }));
+        drop(shard);
+        self.settle();
+        Ok(result)
     }
 
     /// Stores every entry, or none: every key, value and charge is checked before the first
@@ -166,7 +175,7 @@ impl Store {
         }
         let mut evicted = 0;
         for (key, value) in entries {
-            evicted += self.put_checked(key, value, ttl_ms, None, true)?;
+            evicted += self.set_with(key, value, ttl_ms, None, None)?;
         }
         Ok(evicted)
     }

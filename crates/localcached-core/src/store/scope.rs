@@ -85,6 +85,7 @@ impl Store {
             }
         }
         self.invalidations.fetch_add(removed, Ordering::Relaxed);
+        self.settle();
         removed
     }
 
