@@ -16,7 +16,7 @@ export interface RawStoreOptions {
 
 /**
  * Drained removals, flat: `[key, cause, key, cause, …, dropped]` where cause is
- * 1 (evicted) or 2 (expired) and `dropped` counts removals lost to queue overflow.
+ * 1 (evicted), 2 (expired) or 5 (dependency) and `dropped` counts removals lost to overflow.
  */
 export type RawRemovalBatch = Array<string | number>
 
@@ -34,7 +34,7 @@ export interface RawStore {
    */
   get(key: string): number | Buffer
   /** Returns how many entries were evicted to make room. VersionConflict if `version` is older than the stored one. */
-  set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
+  set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number, dependsOn?: string[]): number
   tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
   /** One result per key, each as `get` returns it. */
   mget(keys: string[]): Array<number | Buffer>

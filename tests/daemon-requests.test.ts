@@ -77,7 +77,7 @@ describe('daemon requests', () => {
     await c.tableChangedUpsert('s', 't', 'p', 'v')
     const bin = await c.statsBinary()
     expect(bin.subarray(0, 4).toString()).toBe('LCST')
-    expect(bin.readUInt16LE(6)).toBe(22)
+    expect(bin.readUInt16LE(6)).toBe(23)
     const s = await c.stats()
     expect(s).toMatchObject({ getCalls: 2, getHits: 1, getMisses: 1, putCalls: 1, delCalls: 1, invalidateCalls: 1, tableChangedUpsertCalls: 1, itemsCurrent: 1, bytesMax: 1 << 20 })
   })

@@ -40,6 +40,13 @@ export interface SetOptions extends TtlOptions {
    * entry unversioned.
    */
   version?: number
+  /**
+   * Keys this value was derived from: when any of them is invalidated, deleted, replaced,
+   * evicted or expires, this entry is removed too (transitively, and safely through cycles),
+   * and reported to onRemoval with cause 'dependency'. A tag is a dependency on a key that is
+   * never stored: depend on `tags:product:42`, then `invalidate('tags:product:42')`.
+   */
+  dependsOn?: readonly string[]
 }
 
 export interface EntryMeta {
@@ -148,11 +155,12 @@ export class NativeStore {
   set(key: string, value: Value, options?: SetOptions): void {
     let evicted: number
     try {
-      evicted = this.#native.set(key, value, options?.ttlMs, options?.version)
+      evicted = this.#native.set(key, value, options?.ttlMs, options?.version, options?.dependsOn as string[] | undefined)
     } catch (err) {
       throw fromNative(err)
     }
-    if (evicted !== 0) this.#deliverRemovals()
+    if (evicted !== 0 || options?.dependsOn !== undefined) this.#deliverRemovals()
+    else if (this.#listeners.size !== 0) this.#deliverRemovals()
   }
 
   /** Values (or undefined for misses) in key order; one call into the store. */
@@ -280,7 +288,7 @@ export class NativeStore {
     return this.#keyCall(key, 'delete')
   }
 
-  /** Removes the key as an invalidation (counted in invalidateCalls); returns whether it existed. */
+  /** Removes the key as an invalidation (counted in invalidateCalls), and everything that depends on it; returns whether it existed. */
   invalidate(key: string): boolean {
     return this.#keyCall(key, 'invalidate')
   }

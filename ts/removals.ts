@@ -1,12 +1,12 @@
 // Turns the native flat removal batches into notices and hands them to listeners.
 
 export type RemovalNotice =
-  | { key: string; cause: 'evicted' | 'expired' }
+  | { key: string; cause: 'evicted' | 'expired' | 'dependency' }
   | { cause: 'overflow'; dropped: number }
 
 export type RemovalListener = (notice: RemovalNotice) => void
 
-const CAUSES = { 1: 'evicted', 2: 'expired' } as const
+const CAUSES = { 1: 'evicted', 2: 'expired', 5: 'dependency' } as const
 
 /** Delivers a `[key, cause, …, dropped]` batch. A listener that throws does not stop the
  * others or the store call that triggered delivery; its error is rethrown on the next
@@ -15,7 +15,7 @@ export function dispatchRemovals(listeners: ReadonlySet<RemovalListener>, batch:
   if (listeners.size === 0) return
   const last = batch.length - 1
   for (let i = 0; i < last; i += 2) {
-    const cause = CAUSES[batch[i + 1] as 1 | 2]
+    const cause = CAUSES[batch[i + 1] as 1 | 2 | 5]
     deliver(listeners, { key: batch[i] as string, cause })
   }
   const dropped = batch[last] as number

@@ -24,6 +24,7 @@ export const STATS_FIELDS = [
   'versionConflicts',
   'invalidations',
   'maxKeys',
+  'dependencyRemovals',
 ] as const
 
 export type StatsField = (typeof STATS_FIELDS)[number]

@@ -80,11 +80,13 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
         .command('put <key> <value>')
         .description('store a value (- reads it from stdin)')
         .option('--ttl <ms>', 'time to live in ms')
-        .option('--version <n>', 'refuse the write if the stored entry has a higher version'),
+        .option('--version <n>', 'refuse the write if the stored entry has a higher version')
+        .option('--depends-on <keys>', 'comma-separated keys this value derives from; it goes when any of them changes'),
     ),
   ).action(async (key: string, value: string, flags) => {
     const bytes = await valueArg(value)
-    await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }))
+    const dependsOn = flags.dependsOn === undefined ? undefined : String(flags.dependsOn).split(',').filter(Boolean)
+    await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), dependsOn, publish: publishFlag(flags.publish) }))
     out.stdout('OK\n')
   })
 

@@ -35,6 +35,8 @@ export interface PutOptions extends WriteOptions {
   ttlMs?: number
   /** Refuse (VersionConflict) if the stored entry has a higher version; see NativeStore's SetOptions. */
   version?: number
+  /** Keys this value derives from; see NativeStore's SetOptions. (put only) */
+  dependsOn?: readonly string[]
 }
 
 export interface TtlWriteOptions extends WriteOptions {
@@ -144,7 +146,7 @@ export class LocalCachedClient {
   }
 
   async put(key: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish }, 'Ok', options)
+    await this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options)
   }
 
   /** Values (null for misses) in key order, in one request. */

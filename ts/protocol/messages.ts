@@ -21,7 +21,7 @@ export type Request =
   | { type: 'Hello'; protocolVersion: number }
   | { type: 'Ping' }
   | { type: 'Get'; key: string }
-  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; version?: number; publish?: boolean }
+  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; version?: number; dependsOn?: string[]; publish?: boolean }
   | { type: 'Del'; key: string; publish?: boolean }
   | { type: 'Invalidate'; key: string; publish?: boolean }
   | { type: 'TableChangedUpsert'; svc: string; table: string; pk: string; value: Uint8Array; ttlMs?: number; version?: number; publish?: boolean }
@@ -153,7 +153,15 @@ export function parseRequest(decoded: unknown): Request {
     case 'Get':
       return { type: 'Get', key: string(m, 'key') }
     case 'Put':
-      return { type: 'Put', key: string(m, 'key'), value: bytes(m, 'value'), ttlMs: optionalTtl(m), version: optionalInteger(m, 'version', 0, MAX_TTL_MS), publish: optionalBoolean(m, 'publish') }
+      return {
+        type: 'Put',
+        key: string(m, 'key'),
+        value: bytes(m, 'value'),
+        ttlMs: optionalTtl(m),
+        version: optionalInteger(m, 'version', 0, MAX_TTL_MS),
+        dependsOn: field(m, 'dependsOn') === undefined || field(m, 'dependsOn') === null ? undefined : stringList(m, 'dependsOn'),
+        publish: optionalBoolean(m, 'publish'),
+      }
     case 'Del':
       return { type: 'Del', key: string(m, 'key'), publish: optionalBoolean(m, 'publish') }
     case 'Invalidate':

@@ -31,6 +31,10 @@ export class Daemon {
       if (removal.cause === 'overflow') this.pubsub.laggedAll(removal.dropped)
       else if (removal.cause === 'evicted') {
         if (this.#writePublishes ?? this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'memory_pressure' })
+      } else if (removal.cause === 'dependency') {
+        // Derived entries removed because something they depend on changed: they follow the
+        // publish decision of the request that changed it (or the default, for expiry).
+        if (this.#writePublishes ?? this.publishDefault) this.publish({ type: 'invalidate', key: removal.key, cause: 'dependency' })
       } else if (this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'expired' })
     })
   }

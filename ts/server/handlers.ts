@@ -12,8 +12,8 @@ const handlePing: Handler<'Ping'> = () => ({ type: 'Pong' })
 
 const handleGet: Handler<'Get'> = (daemon, { key }) => ({ type: 'Value', value: daemon.store.get(key) ?? null })
 
-const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, version, publish }) => {
-  daemon.write(daemon.publishes(publish), () => daemon.store.set(key, value, { ttlMs, version }))
+const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, version, dependsOn, publish }) => {
+  daemon.write(daemon.publishes(publish), () => daemon.store.set(key, value, { ttlMs, version, dependsOn }))
   return OK
 }
 
@@ -86,13 +86,13 @@ const handleClear: Handler<'Clear'> = (daemon, { publish }) => {
 }
 
 const handleDel: Handler<'Del'> = (daemon, { key, publish }) => {
-  const existed = daemon.store.delete(key)
+  const existed = daemon.write(daemon.publishes(publish), () => daemon.store.delete(key))
   if (existed && daemon.publishes(publish)) daemon.publish({ type: 'invalidate', key })
   return { type: 'Deleted', existed }
 }
 
 const handleInvalidate: Handler<'Invalidate'> = (daemon, { key, publish }) => {
-  daemon.store.invalidate(key)
+  daemon.write(daemon.publishes(publish), () => daemon.store.invalidate(key))
   // Published even if the key was absent: other processes may hold it in their own caches.
   if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate', key })
   return OK

@@ -396,17 +396,23 @@ unsafe extern "C" fn clear(env: napi_env, info: napi_callback_info) -> napi_valu
     })
 }
 
-/// `set(key, value, ttlMs?, version?)`: returns how many entries were evicted to make room.
+/// `set(key, value, ttlMs?, version?, dependsOn?)`: returns how many entries were evicted.
 unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
-        let call = call_args::<4>(env, info)?;
+        let call = call_args::<5>(env, info)?;
         let handle = open_handle(call.data)?;
         let mut buf = [0u8; KEY_BUF];
         let key = read_key(env, call.args[0], &mut buf)?;
         let value = read_value(env, call.args[1])?;
         let ttl = read_ttl(env, call.args[2])?;
         let version = read_version(env, call.args[3])?;
-        let evicted = handle.store.set_versioned(key, value.as_slice(), ttl, version)?;
+        let evicted = if env.type_of(call.args[4])? == NAPI_UNDEFINED {
+            handle.store.set_versioned(key, value.as_slice(), ttl, version)?
+        } else {
+            let deps = read_keys(env, call.args[4])?;
+            let refs: Vec<&[u8]> = deps.iter().map(Vec::as_slice).collect();
+            handle.store.set_with(key, value.as_slice(), ttl, version, Some(&refs))?
+        };
         env.int32(evicted as i32)
     })
 }

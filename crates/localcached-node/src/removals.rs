@@ -1,5 +1,6 @@
 //! Turns queued removals into the flat array the JS side reads:
-//! `[key, cause, key, cause, …, dropped]`, with cause 1 = evicted, 2 = expired and
+//! `[key, cause, key, cause, …, dropped]`, with cause 1 = evicted, 2 = expired,
+//! 5 = removed because a key it depended on changed, and
 //! `dropped` the number of removals lost to overflow since the last drain.
 
 use crate::env::{Env, JsResult};
