@@ -88,5 +88,16 @@ export declare const DEFAULT_MAX_VALUE_BYTES: number
 export declare const DEFAULT_SWEEP_INTERVAL_MS: number
 export declare const REMOVAL_QUEUE_CAPACITY: number
 
+/**
+ * The process-wide store called `name`, shared by every worker thread: created by the first
+ * opener with its options (a later open with other options throws BadArgument), freed when
+ * the last handle is closed or collected.
+ */
+export declare function openStore(
+  name: string,
+  options: RawStoreOptions | undefined,
+  onRemovals: (batch: RawRemovalBatch) => void,
+): RawStore
+
 /** Tunes the process allocator for a cache daemon (glibc: fixed 64 KiB mmap threshold, 2 arenas); returns whether it did. */
 export declare function tuneAllocatorForDaemon(): boolean

@@ -98,6 +98,9 @@ export function rawStoreOf(store: NativeStore): RawStore {
   return raw
 }
 
+/** Set only while NativeStore.open constructs a handle (keeps the constructor's signature plain). */
+let openingShared: string | undefined
+
 export class NativeStore {
   readonly #native: RawStore
   #slab: ArrayBuffer
@@ -111,12 +114,29 @@ export class NativeStore {
     const listeners = this.#listeners
     try {
       const raw = { ...options, svcCaps: options.svcCaps ? Object.entries(options.svcCaps) : undefined }
-      this.#native = binding.createStore(raw, (batch) => dispatchRemovals(listeners, batch))
+      const onRemovals = (batch: Array<string | number>) => dispatchRemovals(listeners, batch)
+      this.#native = openingShared === undefined ? binding.createStore(raw, onRemovals) : binding.openStore(openingShared, raw, onRemovals)
     } catch (err) {
       throw fromNative(err)
     }
     this.#slab = this.#newSlab()
     rawStores.set(this, this.#native)
+  }
+
+  /**
+   * A handle to the process-wide store called `name`, shared by every worker thread of this
+   * process (each worker opens it by name). The first opener's options win; opening it with
+   * different options throws BadArgument. Closing a handle (or terminating its worker)
+   * leaves the store to the other handles; it is freed with the last one.
+   */
+  static open(name: string, options: NativeStoreOptions = {}): NativeStore {
+    if (typeof name !== 'string') throw new LocalCachedError('BadArgument', 'name must be a string')
+    openingShared = name
+    try {
+      return new NativeStore(options)
+    } finally {
+      openingShared = undefined
+    }
   }
 
   #newSlab(): ArrayBuffer {

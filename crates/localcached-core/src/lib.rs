@@ -22,6 +22,6 @@ pub use cause::RemovalCause;
 pub use clock::Clock;
 pub use error::StoreError;
 pub use key::{validate_key, KeyParts, KeyProblem, KEY_RULE};
-pub use removal::RemovalRecord;
+pub use removal::{RemovalRecord, RemovalSink};
 pub use stats::Stats;
 pub use store::{Lookup, Store, StoreOptions};

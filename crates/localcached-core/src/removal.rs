@@ -69,3 +69,53 @@ impl RemovalQueue {
         self.dropped = 0;
     }
 }
+
+/// One observer's removal hand-off. A store may have several (handles of a shared store in
+/// different threads); each active sink receives every reported removal.
+pub struct RemovalSink {
+    queue: std::sync::Mutex<RemovalQueue>,
+    active: std::sync::atomic::AtomicBool,
+}
+
+impl RemovalSink {
+    pub fn new() -> RemovalSink {
+        RemovalSink { queue: std::sync::Mutex::new(RemovalQueue::new(crate::constants::REMOVAL_QUEUE_CAPACITY)), active: Default::default() }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, RemovalQueue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Starts or stops receiving removals; stopping discards what was queued.
+    pub fn set_active(&self, on: bool) {
+        self.active.store(on, std::sync::atomic::Ordering::Release);
+        if !on {
+            self.queue().clear();
+        }
+    }
+
+    pub fn push(&self, key: &[u8], cause: RemovalCause) {
+        if self.is_active() {
+            self.queue().push(key, cause);
+        }
+    }
+
+    pub fn pending(&self) -> bool {
+        !self.queue().is_empty()
+    }
+
+    /// Hands every queued record to `each`; returns how many were dropped by overflow.
+    pub fn drain(&self, each: impl FnMut(&RemovalRecord)) -> u64 {
+        self.queue().drain(each)
+    }
+}
+
+impl Default for RemovalSink {
+    fn default() -> Self {
+        RemovalSink::new()
+    }
+}

@@ -20,7 +20,7 @@ use crate::error::{StoreError, ValueLimit};
 use crate::hash::{hash_key, random_seed};
 use crate::key::{join_key, validate_key};
 use crate::deps::DepGraph;
-use crate::removal::{RemovalQueue, RemovalRecord};
+use crate::removal::{RemovalRecord, RemovalSink};
 use crate::shard::{entry_charge, ServiceCap, Shard};
 use crate::stats::Stats;
 use std::borrow::Cow;
@@ -86,7 +86,11 @@ pub struct Store {
     max_keys: u64,
     caps: Arc<[ServiceCap]>,
     clock: Clock,
-    removals: Mutex<RemovalQueue>,
+    /// Where reported removals go: the store's own sink (`set_recording`/`drain_removals`)
+    /// and any added with `add_sink` (one per handle of a shared store).
+    sinks: Mutex<Vec<Arc<RemovalSink>>>,
+    own_sink: Arc<RemovalSink>,
+    /// Whether any sink is active: removals cost nothing while nobody listens.
     recording: AtomicBool,
     invalidate_calls: AtomicU64,
     table_changed_upsert_calls: AtomicU64,
@@ -166,7 +170,8 @@ impl Store {
             max_keys: options.max_keys.unwrap_or(u64::MAX),
             caps,
             clock: options.clock,
-            removals: Mutex::new(RemovalQueue::new(REMOVAL_QUEUE_CAPACITY)),
+            sinks: Mutex::new(Vec::new()),
+            own_sink: Arc::new(RemovalSink::new()),
             recording: AtomicBool::new(false),
             invalidate_calls: AtomicU64::new(0),
             table_changed_upsert_calls: AtomicU64::new(0),
@@ -575,7 +580,10 @@ impl Store {
             self.queue_cascade(removed.key());
         }
         if cause.is_reported() && self.recording.load(Ordering::Relaxed) {
-            lock(&self.removals).push(removed.key(), cause);
+            self.own_sink.push(removed.key(), cause);
+            for sink in lock(&self.sinks).iter() {
+                sink.push(removed.key(), cause);
+            }
         }
     }
 
@@ -730,19 +738,40 @@ impl Store {
     /// Turns the removal hand-off on or off. Off (the default) queues nothing, so a store
     /// nobody listens to pays nothing for it.
     pub fn set_recording(&self, on: bool) {
-        self.recording.store(on, Ordering::Relaxed);
-        if !on {
-            lock(&self.removals).clear();
-        }
+        self.own_sink.set_active(on);
+        self.refresh_recording();
+    }
+
+    fn refresh_recording(&self) {
+        let any = self.own_sink.is_active() || lock(&self.sinks).iter().any(|s| s.is_active());
+        self.recording.store(any, Ordering::Relaxed);
     }
 
     pub fn removals_pending(&self) -> bool {
-        !lock(&self.removals).is_empty()
+        self.own_sink.pending()
     }
 
     /// Hands every queued removal to `each`; returns how many were dropped by overflow.
     pub fn drain_removals(&self, each: impl FnMut(&RemovalRecord)) -> u64 {
-        lock(&self.removals).drain(each)
+        self.own_sink.drain(each)
+    }
+
+    /// Adds a sink of its own for another observer of this store (inactive until
+    /// `set_sink_active`).
+    pub fn add_sink(&self) -> Arc<RemovalSink> {
+        let sink = Arc::new(RemovalSink::new());
+        lock(&self.sinks).push(Arc::clone(&sink));
+        sink
+    }
+
+    pub fn set_sink_active(&self, sink: &RemovalSink, on: bool) {
+        sink.set_active(on);
+        self.refresh_recording();
+    }
+
+    pub fn remove_sink(&self, sink: &Arc<RemovalSink>) {
+        lock(&self.sinks).retain(|s| !Arc::ptr_eq(s, sink));
+        self.refresh_recording();
     }
 
     pub fn set_subscribers(&self, n: u64) {

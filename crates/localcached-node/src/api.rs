@@ -7,6 +7,7 @@ use crate::env::{call_args, guard, Env, JsError, JsResult};
 use crate::handle::{release_function_ref, Handle};
 use crate::notify::Notifier;
 use crate::removals::drain_to_js;
+use crate::shared;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
 use localcached_core::constants::*;
@@ -16,7 +17,7 @@ use std::ffi::CStr;
 use std::os::raw::c_void;
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Largest scratch slab: offsets and lengths are packed into one int32 as
@@ -36,7 +37,30 @@ unsafe fn open_handle<'a>(data: *mut c_void) -> JsResult<&'a Handle> {
     Ok(handle)
 }
 
-fn read_options(env: Env, options: napi_value) -> JsResult<(StoreOptions, u64)> {
+/// The options of a store, and a canonical description of them that shared stores compare.
+struct ParsedOptions {
+    store: StoreOptions,
+    sweep_interval_ms: u64,
+    fingerprint: String,
+}
+
+fn read_options(env: Env, options: napi_value) -> JsResult<ParsedOptions> {
+    let (store, sweep_interval_ms) = read_store_options(env, options)?;
+    let caps: Vec<String> = store.service_caps.iter().map(|(s, c)| format!("{}={c}", String::from_utf8_lossy(s))).collect();
+    let fingerprint = format!(
+        "maxBytes={} shards={} maxValueBytes={} sweepIntervalMs={} clock={} maxKeys={} svcCaps=[{}]",
+        store.max_bytes,
+        store.shards.map_or("auto".to_string(), |n| n.to_string()),
+        store.max_value_bytes,
+        sweep_interval_ms,
+        if store.clock.is_manual() { "manual" } else { "system" },
+        store.max_keys.map_or("none".to_string(), |n| n.to_string()),
+        caps.join(","),
+    );
+    Ok(ParsedOptions { store, sweep_interval_ms, fingerprint })
+}
+
+fn read_store_options(env: Env, options: napi_value) -> JsResult<(StoreOptions, u64)> {
     let mut parsed = StoreOptions::default();
     let mut sweep_interval_ms = DEFAULT_SWEEP_INTERVAL_MS;
     if env.type_of(options)? == NAPI_UNDEFINED {
@@ -85,20 +109,59 @@ fn read_options(env: Env, options: napi_value) -> JsResult<(StoreOptions, u64)> 
 pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<2>(env, info)?;
-        let (options, sweep_interval_ms) = read_options(env, call.args[0])?;
+        let options = read_options(env, call.args[0])?;
         if env.type_of(call.args[1])? != NAPI_FUNCTION {
             return Err(JsError::bad_argument("onRemovals must be a function"));
         }
-        let store = Arc::new(Store::new(options)?);
-        let notifier = Notifier::create(env, call.args[1], Arc::clone(&store))
+        let store = Arc::new(Store::new(options.store)?);
+        let sink = store.add_sink();
+        let notifier = Notifier::create(env, call.args[1], Arc::clone(&store), Arc::clone(&sink))
             .map_err(|status| JsError::new("Internal", format!("napi_create_threadsafe_function failed: {status}")))?;
-        let sweeper = if sweep_interval_ms > 0 {
-            let started = Sweeper::start(Arc::clone(&store), Duration::from_millis(sweep_interval_ms), notifier.clone());
+        let sweeper = if options.sweep_interval_ms > 0 {
+            let notifiers = Arc::new(Mutex::new(vec![notifier.clone()]));
+            let started = Sweeper::start(Arc::clone(&store), Duration::from_millis(options.sweep_interval_ms), notifiers);
             Some(started.map_err(|e| JsError::new("Internal", format!("could not start the sweeper thread: {e}")))?)
         } else {
             None
         };
-        let handle = Handle::new(env, store, notifier, sweeper);
+        let handle = Handle::new(env, store, sink, notifier, sweeper, None);
+        bound_store(env, handle)
+    })
+}
+
+/// `openStore(name, options, onRemovals)` → the same functions as `createStore`, over the
+/// process-wide store called `name` (created by the first opener, with its options).
+pub unsafe extern "C" fn open_store(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<3>(env, info)?;
+        let name = env.string_owned(call.args[0])?.ok_or_else(|| JsError::bad_argument("name must be a string"))?;
+        let name = String::from_utf8(name).map_err(|_| JsError::bad_argument("name must be valid UTF-8"))?;
+        if name.is_empty() || name.len() > 200 {
+            return Err(JsError::bad_argument("name must be 1 to 200 bytes"));
+        }
+        let options = read_options(env, call.args[1])?;
+        if env.type_of(call.args[2])? != NAPI_FUNCTION {
+            return Err(JsError::bad_argument("onRemovals must be a function"));
+        }
+        let interval = (options.sweep_interval_ms > 0).then(|| Duration::from_millis(options.sweep_interval_ms));
+        let store_options = options.store;
+        let shared = match shared::open(&name, options.fingerprint, interval, || Store::new(store_options).map_err(|e| e.to_string())) {
+            Ok(shared::Opened::Existing(s) | shared::Opened::Created(s)) => s,
+            Err(message) => return Err(JsError::bad_argument(message)),
+        };
+        let store = Arc::clone(&shared.store);
+        let sink = store.add_sink();
+        let notifier = Notifier::create(env, call.args[2], Arc::clone(&store), Arc::clone(&sink))
+            .map_err(|status| JsError::new("Internal", format!("napi_create_threadsafe_function failed: {status}")))?;
+        shared.notifiers.lock().unwrap_or_else(|e| e.into_inner()).push(notifier.clone());
+        let handle = Handle::new(env, store, sink, notifier, None, Some(shared));
+        bound_store(env, handle)
+    })
+}
+
+/// Registers the handle's clean-up and returns the object of functions bound to it.
+fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
+    {
         handle.register_cleanup();
         let functions: [(&CStr, Callback); 27] = [
             (c"setScratch", set_scratch),
@@ -135,7 +198,7 @@ pub unsafe extern "C" fn create_store(env: napi_env, info: napi_callback_info) -
         }
         // `handle` (this Rc) drops here; the functions hold the remaining counts.
         Ok(object)
-    })
+    }
 }
 
 /// Creates a function whose data is one strong count of `handle`, released by its finalizer.
@@ -483,7 +546,7 @@ unsafe extern "C" fn set_recording(env: napi_env, info: napi_callback_info) -> n
         let call = call_args::<1>(env, info)?;
         let handle = open_handle(call.data)?;
         let on = env.bool(call.args[0])?.ok_or_else(|| JsError::bad_argument("setRecording takes a boolean"))?;
-        handle.store.set_recording(on);
+        handle.store.set_sink_active(&handle.sink, on);
         env.undefined()
     })
 }
@@ -491,7 +554,7 @@ unsafe extern "C" fn set_recording(env: napi_env, info: napi_callback_info) -> n
 unsafe extern "C" fn drain_removals(env: napi_env, info: napi_callback_info) -> napi_value {
     guard(env, |env| {
         let call = call_args::<0>(env, info)?;
-        drain_to_js(env, &open_handle(call.data)?.store)
+        drain_to_js(env, &open_handle(call.data)?.sink)
     })
 }
 

@@ -8,9 +8,10 @@
 
 use crate::env::{Env, JsError, JsResult};
 use crate::notify::Notifier;
+use crate::shared::SharedStore;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
-use localcached_core::Store;
+use localcached_core::{RemovalSink, Store};
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
 use std::rc::Rc;
@@ -18,8 +19,13 @@ use std::sync::Arc;
 
 pub struct Handle {
     pub store: Arc<Store>,
+    /// This handle's removal hand-off (a shared store has one per handle).
+    pub sink: Arc<RemovalSink>,
     notifier: RefCell<Option<Notifier>>,
+    /// A private store's sweeper.
     sweeper: RefCell<Option<Sweeper>>,
+    /// A shared store's registry entry: holding it keeps the store alive.
+    shared: RefCell<Option<Arc<SharedStore>>>,
     scratch: Cell<Option<Scratch>>,
     closed: Cell<bool>,
     hook_registered: Cell<bool>,
@@ -38,11 +44,13 @@ pub struct Scratch {
 }
 
 impl Handle {
-    pub fn new(env: Env, store: Arc<Store>, notifier: Notifier, sweeper: Option<Sweeper>) -> Rc<Handle> {
+    pub fn new(env: Env, store: Arc<Store>, sink: Arc<RemovalSink>, notifier: Notifier, sweeper: Option<Sweeper>, shared: Option<Arc<SharedStore>>) -> Rc<Handle> {
         Rc::new(Handle {
             store,
+            sink,
             notifier: RefCell::new(Some(notifier)),
             sweeper: RefCell::new(sweeper),
+            shared: RefCell::new(shared),
             scratch: Cell::new(None),
             closed: Cell::new(false),
             hook_registered: Cell::new(false),
@@ -89,7 +97,7 @@ impl Handle {
     }
 
     /// Stops the sweeper, releases the notifier and the scratch buffer, and frees every
-    /// entry. Idempotent.
+    /// entry (of a shared store: only once its last handle is shut down). Idempotent.
     pub fn shutdown(&self) {
         if self.closed.replace(true) {
             return;
@@ -97,13 +105,25 @@ impl Handle {
         if let Some(mut sweeper) = self.sweeper.borrow_mut().take() {
             sweeper.stop();
         }
+        let shared = self.shared.borrow_mut().take();
         if let Some(notifier) = self.notifier.borrow_mut().take() {
-            // SAFETY: the sweeper thread, the only other user of the notifier, is joined.
+            if let Some(shared) = &shared {
+                // Out of the list first: the shared sweeper must never call it again.
+                shared.notifiers.lock().unwrap_or_else(|e| e.into_inner()).retain(|n| !n.same(&notifier));
+            }
+            // SAFETY: no sweeper thread can reach this notifier any more (a private sweeper is
+            // joined; a shared one dropped it from its list under the list's lock).
             unsafe { notifier.release() };
         }
         self.release_scratch();
-        self.store.set_recording(false);
-        self.store.clear();
+        self.store.remove_sink(&self.sink);
+        match shared {
+            // Dropping the last reference stops the shared sweeper and frees the entries.
+            Some(shared) => drop(shared),
+            None => {
+                self.store.clear();
+            }
+        }
     }
 
     /// Shuts the store down at environment teardown, while N-API calls are still allowed.

@@ -9,6 +9,7 @@ mod env;
 mod handle;
 mod notify;
 mod removals;
+mod shared;
 mod sweeper;
 mod sys;
 
@@ -48,6 +49,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
     guard(env, |env| {
         let create_store = env.function(c"createStore", api::create_store)?;
         env.set_named(exports, c"createStore", create_store)?;
+        env.set_named(exports, c"openStore", env.function(c"openStore", api::open_store)?)?;
         export_constants(env, exports)?;
         env.set_named(exports, c"tuneAllocatorForDaemon", env.function(c"tuneAllocatorForDaemon", tune_allocator_for_daemon)?)?;
         Ok(exports)

@@ -4,15 +4,16 @@
 use crate::env::{guard_silent, Env};
 use crate::removals::drain_to_js;
 use crate::sys::*;
-use localcached_core::Store;
+use localcached_core::{RemovalSink, Store};
 use std::os::raw::c_void;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// What the thread-safe function's context points at.
+/// What the thread-safe function's context points at: the handle's own removal sink.
 pub struct NotifyContext {
     pub store: Arc<Store>,
+    pub sink: Arc<RemovalSink>,
     pub queued: AtomicBool,
 }
 
@@ -32,8 +33,8 @@ impl Notifier {
     ///
     /// # Safety
     /// Must be called on the JS thread of `env`, with `callback` a function handle.
-    pub unsafe fn create(env: Env, callback: napi_value, store: Arc<Store>) -> Result<Notifier, napi_status> {
-        let context = Arc::new(NotifyContext { store, queued: AtomicBool::new(false) });
+    pub unsafe fn create(env: Env, callback: napi_value, store: Arc<Store>, sink: Arc<RemovalSink>) -> Result<Notifier, napi_status> {
+        let context = Arc::new(NotifyContext { store, sink, queued: AtomicBool::new(false) });
         let raw_context = Arc::into_raw(Arc::clone(&context)) as *mut c_void;
         let name = env.string(b"localcached-removals").map_err(|_| NAPI_INVALID_ARG)?;
         let mut tsfn = null_mut();
@@ -59,8 +60,16 @@ impl Notifier {
         Ok(Notifier { tsfn, context })
     }
 
-    /// Asks the JS thread to drain, unless a request is already in flight.
+    /// Whether two notifiers are the same thread-safe function.
+    pub fn same(&self, other: &Notifier) -> bool {
+        self.tsfn == other.tsfn
+    }
+
+    /// Asks the JS thread to drain its sink, if it has anything and no request is in flight.
     pub fn notify(&self) {
+        if !self.context.sink.pending() {
+            return;
+        }
         if !self.context.queued.swap(true, Ordering::AcqRel) {
             // SAFETY: the handle stays valid until `release`, which happens only after the
             // sweeper thread (the only other caller) has been joined.
@@ -97,7 +106,8 @@ unsafe extern "C" fn call_js(env: napi_env, callback: napi_value, context: *mut 
         let context = &*(context as *const NotifyContext);
         context.queued.store(false, Ordering::Release);
         let env = Env(env);
-        if let Ok(batch) = drain_to_js(env, &context.store) {
+        let _ = &context.store;
+        if let Ok(batch) = drain_to_js(env, &context.sink) {
             if let Ok(undefined) = env.undefined() {
                 let mut ignored = null_mut();
                 napi_call_function(env.0, undefined, callback, 1, &batch, &mut ignored);

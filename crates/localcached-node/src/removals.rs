@@ -5,12 +5,12 @@
 
 use crate::env::{Env, JsResult};
 use crate::sys::napi_value;
-use localcached_core::Store;
+use localcached_core::RemovalSink;
 
-pub fn drain_to_js(env: Env, store: &Store) -> JsResult<napi_value> {
+pub fn drain_to_js(env: Env, sink: &RemovalSink) -> JsResult<napi_value> {
     let mut pairs: Vec<(napi_value, napi_value)> = Vec::new();
     let mut failure = None;
-    let dropped = store.drain_removals(|record| {
+    let dropped = sink.drain(|record| {
         if failure.is_some() {
             return;
         }

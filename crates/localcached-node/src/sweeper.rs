@@ -14,7 +14,9 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
-    pub fn start(store: Arc<Store>, interval: Duration, notifier: Notifier) -> std::io::Result<Sweeper> {
+    /// `notifiers`: the handles to wake when a sweep queued removals for them (one for a
+    /// private store, one per open handle of a shared store).
+    pub fn start(store: Arc<Store>, interval: Duration, notifiers: Arc<Mutex<Vec<Notifier>>>) -> std::io::Result<Sweeper> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
         let thread = std::thread::Builder::new().name("localcached-sweeper".into()).spawn(move || {
@@ -32,9 +34,10 @@ impl Sweeper {
                 // A panic here must not unwind out of the thread silently forever; the
                 // store's own code does not panic, and if it did the next tick retries.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    store.sweep();
-                    if store.removals_pending() {
-                        notifier.notify();
+                    if store.sweep() > 0 {
+                        for notifier in notifiers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                            notifier.notify();
+                        }
                     }
                 }));
             }
