@@ -38,6 +38,11 @@ export interface RawStore {
   tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
   /** One result per key, each as `get` returns it. */
   mget(keys: string[]): Array<number | Buffer>
+  /**
+   * The fast batch read: keys joined by '\n', results into `out` as `get` packs them, -3
+   * where the value is in `overflow[i]` as its own Buffer.
+   */
+  mgetPacked(joinedKeys: string, count: number, out: Int32Array, overflow: Buffer[]): void
   /** A miss as `get` returns it, or `[value as get returns it, version | null, ttlMs remaining | null]`. */
   getWithMeta(key: string): number | [number | Buffer, number | null, number | null]
   /** All or nothing: every key and value is checked before any is stored. Returns evictions. */

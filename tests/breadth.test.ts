@@ -112,6 +112,7 @@ describe.each([['NativeStore', embedded], ['daemon', remote]] as const)('%s', (_
     expect(await s.mdel(['b:d:1', 'b:d:2', 'b:d:3'])).toBe(2)
     expect(await s.exists(['b:d:1', 'b:d:2'])).toBe(0)
     expect(await code(s.mget(['ok:k:1', 'nope']))).toBe('InvalidKey')
+    expect(await code(s.mget(['ok:k:1', 'ok:k:2\nok:k:3']))).toBe('InvalidKey')
   })
 
   it('incr counts atomically from 0 in ASCII decimal and refuses non-integers and overflow', async () => {

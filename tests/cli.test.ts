@@ -107,6 +107,21 @@ describe('CLI client commands', () => {
     expect((await cli('exists', 'cli:b:9')).stdout).toBe('0\n')
   })
 
+  it('invalidate-table, -service and -prefix, put --depends-on, and stats --by-svc', async () => {
+    await cli('mset', 'cli:sc:1', 'a', 'cli:sc:2', 'b', 'cli:other:1', 'c', 'zz:t:1', 'd')
+    expect((await cli('invalidate-table', 'cli', 'sc')).stdout).toBe('2\n')
+    expect((await cli('invalidate-prefix', 'cli:oth')).stdout).toBe('1\n')
+    expect((await cli('invalidate-service', 'zz')).stdout).toBe('1\n')
+    await cli('put', 'cli:src:1', 'row')
+    expect((await cli('put', 'cli:derived:1', 'x', '--depends-on', 'cli:src:1,cli:src:2')).code).toBe(0)
+    await cli('invalidate', 'cli:src:2')
+    expect((await cli('get', 'cli:derived:1')).code).toBe(3)
+    await cli('get', 'cli:src:1')
+    const bySvc = await cli('stats', '--by-svc')
+    expect(bySvc.stdout).toMatch(/^service\s+bytes\s+cap\s+items\s+hits\s+misses\s+hit rate$/m)
+    expect(bySvc.stdout).toMatch(/^cli\s+\d/m)
+  })
+
   it('errors exit 1 with a message on stderr; usage errors exit 2', async () => {
     const bad = await cli('get', 'not-a-key')
     expect(bad.code).toBe(1)

@@ -105,6 +105,8 @@ export class NativeStore {
   readonly #native: RawStore
   #slab: ArrayBuffer
   #slabFree = 0
+  /** Reused between mget calls: where the native side writes each key's result. */
+  #mgetResults = new Int32Array(128)
   // Held apart from `this`: the native side keeps the removal callback alive, and the
   // callback must not keep the store alive, or an unclosed store could never be collected.
   readonly #listeners = new Set<RemovalListener>()
@@ -187,17 +189,24 @@ export class NativeStore {
   mget(keys: readonly string[]): Array<Buffer | undefined> {
     // Start from a fresh slab when little is left, so a batch of small values fits in it.
     if (this.#slabFree < SLAB_BYTES / 2) this.#slab = this.#newSlab()
-    const results = this.#call(() => this.#native.mget(keys as string[]))
+    const n = keys.length
+    if (this.#mgetResults.length < n) this.#mgetResults = new Int32Array(Math.max(n, this.#mgetResults.length * 2))
+    const packed = this.#mgetResults
+    const overflow: Buffer[] = []
+    // One string read for all keys: '\n' can be no part of a valid key.
+    this.#call(() => this.#native.mgetPacked(keys.join('\n'), n, packed, overflow))
     const slab = this.#slab
     let end = SLAB_BYTES - this.#slabFree
-    const out = results.map((r) => {
-      if (typeof r !== 'number') return r
-      if (r < 0) return undefined
-      const offset = r >>> 16
-      const length = r & 0xffff
-      end = Math.max(end, offset + length)
-      return Buffer.from(slab, offset, length)
-    })
+    const out = new Array<Buffer | undefined>(n)
+    for (let i = 0; i < n; i++) {
+      const r = packed[i]
+      if (r >= 0) {
+        const offset = r >>> 16
+        const length = r & 0xffff
+        if (offset + length > end) end = offset + length
+        out[i] = Buffer.from(slab, offset, length)
+      } else out[i] = r === -3 ? overflow[i] : undefined
+    }
     this.#slabFree = SLAB_BYTES - end
     if (this.#slabFree < SLAB_MIN_FREE) this.#slab = this.#newSlab()
     this.#deliverRemovals()

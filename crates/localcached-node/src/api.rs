@@ -163,7 +163,7 @@ pub unsafe extern "C" fn open_store(env: napi_env, info: napi_callback_info) -> 
 fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
     {
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 27] = [
+        let functions: [(&CStr, Callback); 28] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -179,6 +179,7 @@ fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
             (c"setSubscribers", set_subscribers),
             (c"recordEvents", record_events),
             (c"mget", mget),
+            (c"mgetPacked", mget_packed),
             (c"getWithMeta", get_with_meta),
             (c"mset", mset),
             (c"mdel", mdel),
@@ -287,6 +288,43 @@ unsafe extern "C" fn mget(env: napi_env, info: napi_callback_info) -> napi_value
             env.set_element(out, i as u32, lookup_to_js(env, lookup)?)?;
         }
         Ok(out)
+    })
+}
+
+/// `mgetPacked(joinedKeys, count, out, overflow)`: the fast batch read. Keys arrive as one
+/// string joined by newlines (a byte no key may hold) to cost one string read instead of one
+/// per key; results go into the Int32Array `out` as `get` packs them, with -3 where the value
+/// did not fit in the slab and is in `overflow[i]` as its own Buffer instead.
+unsafe extern "C" fn mget_packed(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<4>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let joined = env.string_owned(call.args[0])?.ok_or_else(|| JsError::bad_argument("keys must be joined into a string"))?;
+        let count = read_integer(env, call.args[1], "count", 0, crate::args::MAX_BATCH as u64)? as usize;
+        let out = env.int32_array(call.args[2])?.ok_or_else(|| JsError::bad_argument("out must be an Int32Array"))?;
+        if out.len() < count {
+            return Err(JsError::bad_argument("out is shorter than count"));
+        }
+        let keys: Vec<&[u8]> = if count == 0 { Vec::new() } else { joined.split(|&b| b == b'\n').collect() };
+        if keys.len() != count {
+            // Only a key holding a newline can make the split disagree with the count.
+            return Err(JsError::new("InvalidKey", "a key contains a newline; keys are svc:table:pk of [A-Za-z0-9._-]"));
+        }
+        for key in &keys {
+            localcached_core::validate_key(key).map_err(|p| StoreError::invalid_key(key, p))?;
+        }
+        for (i, key) in keys.iter().enumerate() {
+            out[i] = match handle.store.get_with(key, |value| copy_out(handle, value))? {
+                Lookup::Hit(Ok((offset, len))) => ((offset << 16) | len) as i32,
+                Lookup::Hit(Err(value)) => {
+                    env.set_element(call.args[3], i as u32, env.buffer_copy(&value)?)?;
+                    -3
+                }
+                Lookup::Miss => -1,
+                Lookup::Expired => -2,
+            };
+        }
+        env.undefined()
     })
 }
 

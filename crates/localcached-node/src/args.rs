@@ -104,6 +104,9 @@ pub fn read_version(env: Env, value: napi_value) -> JsResult<Option<u64>> {
     read_integer(env, value, "version", 0, MAX_TTL_MS).map(Some)
 }
 
+/// Most keys one batch call may carry (as on the wire).
+pub const MAX_BATCH: usize = 10_000;
+
 /// Reads a JS array of key strings (each validated by the store later).
 pub fn read_keys(env: Env, value: napi_value) -> JsResult<Vec<Vec<u8>>> {
     let len = env.array_length(value)?.ok_or_else(|| JsError::bad_argument("keys must be an array of strings"))?;

@@ -265,6 +265,30 @@ impl Env {
     }
 }
 
+impl Env {
+    /// The elements of an Int32Array, writable, or `None` for any other value.
+    ///
+    /// # Safety
+    /// As `uint8_array`: use the slice before returning to JS, and run no JS meanwhile.
+    pub unsafe fn int32_array<'a>(self, value: napi_value) -> JsResult<Option<&'a mut [i32]>> {
+        let mut kind = 0;
+        let mut len = 0;
+        let mut data: *mut c_void = null_mut();
+        let mut arraybuffer = null_mut();
+        let mut offset = 0;
+        let status = napi_get_typedarray_info(self.0, value, &mut kind, &mut len, &mut data, &mut arraybuffer, &mut offset);
+        if status == NAPI_INVALID_ARG || (status == NAPI_OK && kind != NAPI_INT32_ARRAY) {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_typedarray_info")?;
+        if len == 0 || data.is_null() {
+            return Ok(Some(&mut []));
+        }
+        // `data` points at the first element and is 4-byte aligned, as every Int32Array is.
+        Ok(Some(std::slice::from_raw_parts_mut(data as *mut i32, len)))
+    }
+}
+
 /// The first `N` arguments of a call (missing ones read as `undefined`) and the data
 /// pointer the function was created with.
 pub struct CallArgs<const N: usize> {

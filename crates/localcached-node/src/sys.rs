@@ -55,6 +55,7 @@ pub const NAPI_FUNCTION: napi_valuetype = 7;
 
 pub type napi_typedarray_type = i32;
 pub const NAPI_UINT8_ARRAY: napi_typedarray_type = 1;
+pub const NAPI_INT32_ARRAY: napi_typedarray_type = 5;
 
 pub type napi_threadsafe_function_release_mode = i32;
 pub const NAPI_TSFN_ABORT: napi_threadsafe_function_release_mode = 1;
