@@ -266,13 +266,15 @@ impl Store {
     /// recently used. Allocates nothing.
     #[inline]
     pub fn get_with<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
-        let result = self.get_locked(key, read);
+        let result = self.get_locked(key, |shard, slot| read(shard.value(slot)));
         self.settle();
         result
     }
 
+    /// The one read path: counts the get, removes (and reports) an expired entry, and on a
+    /// hit lets `read` see the entry under the lock and marks it most recently used.
     #[inline]
-    fn get_locked<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
+    pub(crate) fn get_locked<R>(&self, key: &[u8], read: impl FnOnce(&Shard, u32) -> R) -> Result<Lookup<R>, StoreError> {
         Self::check_key(key)?;
         let (index, hash) = self.locate(key);
         let mut shard = lock(&self.shards[index]);
@@ -291,7 +293,7 @@ impl Store {
         shard.counters.get_hits += 1;
         shard.record_hit(slot);
         shard.touch(slot);
-        Ok(Lookup::Hit(read(shard.value(slot))))
+        Ok(Lookup::Hit(read(&shard, slot)))
     }
 
     /// Whether a live entry exists. Not counted as a get and does not change LRU order.

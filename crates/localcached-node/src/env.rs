@@ -241,51 +241,43 @@ impl Env {
         Ok(Some(buf))
     }
 
+    /// The data pointer and length of a typed array of `kind`, or `None` for any other value.
+    fn typed_array(self, value: napi_value, kind: napi_typedarray_type) -> JsResult<Option<(*mut c_void, usize)>> {
+        let mut actual = 0;
+        let mut len = 0;
+        let mut data: *mut c_void = null_mut();
+        let mut arraybuffer = null_mut();
+        let mut offset = 0;
+        // SAFETY: every out-pointer is valid; N-API only writes through them.
+        let status = unsafe { napi_get_typedarray_info(self.0, value, &mut actual, &mut len, &mut data, &mut arraybuffer, &mut offset) };
+        if status == NAPI_INVALID_ARG || (status == NAPI_OK && actual != kind) {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_typedarray_info")?;
+        // `data` already points at the first element (N-API applies the byte offset).
+        Ok(Some((data, len)))
+    }
+
     /// The bytes of a Uint8Array (Buffers included), or `None` for any other value.
     ///
     /// # Safety
     /// The slice borrows the array's backing store: use it before returning to JS, and
     /// run no JS meanwhile (which could detach or resize it).
     pub unsafe fn uint8_array<'a>(self, value: napi_value) -> JsResult<Option<&'a [u8]>> {
-        let mut kind = 0;
-        let mut len = 0;
-        let mut data: *mut c_void = null_mut();
-        let mut arraybuffer = null_mut();
-        let mut offset = 0;
-        let status = napi_get_typedarray_info(self.0, value, &mut kind, &mut len, &mut data, &mut arraybuffer, &mut offset);
-        if status == NAPI_INVALID_ARG || (status == NAPI_OK && kind != NAPI_UINT8_ARRAY) {
-            return Ok(None);
-        }
-        self.check(status, "napi_get_typedarray_info")?;
-        if len == 0 || data.is_null() {
-            return Ok(Some(&[]));
-        }
-        // `data` already points at the first element (N-API applies the byte offset).
-        Ok(Some(std::slice::from_raw_parts(data as *const u8, len)))
+        Ok(self.typed_array(value, NAPI_UINT8_ARRAY)?.map(|(data, len)| {
+            if len == 0 || data.is_null() { &[][..] } else { std::slice::from_raw_parts(data as *const u8, len) }
+        }))
     }
-}
 
-impl Env {
     /// The elements of an Int32Array, writable, or `None` for any other value.
     ///
     /// # Safety
     /// As `uint8_array`: use the slice before returning to JS, and run no JS meanwhile.
     pub unsafe fn int32_array<'a>(self, value: napi_value) -> JsResult<Option<&'a mut [i32]>> {
-        let mut kind = 0;
-        let mut len = 0;
-        let mut data: *mut c_void = null_mut();
-        let mut arraybuffer = null_mut();
-        let mut offset = 0;
-        let status = napi_get_typedarray_info(self.0, value, &mut kind, &mut len, &mut data, &mut arraybuffer, &mut offset);
-        if status == NAPI_INVALID_ARG || (status == NAPI_OK && kind != NAPI_INT32_ARRAY) {
-            return Ok(None);
-        }
-        self.check(status, "napi_get_typedarray_info")?;
-        if len == 0 || data.is_null() {
-            return Ok(Some(&mut []));
-        }
-        // `data` points at the first element and is 4-byte aligned, as every Int32Array is.
-        Ok(Some(std::slice::from_raw_parts_mut(data as *mut i32, len)))
+        // Every Int32Array's data is 4-byte aligned.
+        Ok(self.typed_array(value, NAPI_INT32_ARRAY)?.map(|(data, len)| {
+            if len == 0 || data.is_null() { &mut [][..] } else { std::slice::from_raw_parts_mut(data as *mut i32, len) }
+        }))
     }
 }
 

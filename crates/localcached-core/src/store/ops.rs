@@ -2,7 +2,6 @@
 //! metadata, batches and scans.
 
 use super::{lock, Decision, Lookup, Store};
-use crate::cause::RemovalCause;
 use crate::error::StoreError;
 use crate::key::{describe_key, validate_key};
 use std::borrow::Cow;
@@ -137,32 +136,13 @@ impl Store {
 
     /// Like `get_with`, but `read` also sees the entry's version and remaining TTL.
     pub fn get_with_meta<R>(&self, key: &[u8], read: impl FnOnce(Meta<'_>) -> R) -> Result<Lookup<R>, StoreError> {
-        Self::check_key(key)?;
-        let (index, hash) = self.locate(key);
-        let mut shard = lock(&self.shards[index]);
-        shard.counters.get_calls += 1;
-        let Some(slot) = shard.find(hash, key) else {
-            shard.counters.get_misses += 1;
-            shard.record_miss(key);
-            return Ok(Lookup::Miss);
-        };
-        if self.is_expired(&shard, slot) {
-            shard.counters.get_misses += 1;
-            shard.record_miss(key);
-            self.remove_slot(&mut shard, slot, RemovalCause::Expired);
-            drop(shard);
-            self.settle();
-            return Ok(Lookup::Expired);
-        }
-        shard.counters.get_hits += 1;
-        shard.record_hit(slot);
-        shard.touch(slot);
         let now = self.clock.now_ms();
-        let ttl_ms = shard.deadline(slot).map(|at| at.saturating_sub(now));
-        let result = Lookup::Hit(read(Meta { value: shard.value(slot), version: shard.version(slot), ttl_ms }));
-        drop(shard);
+        let result = self.get_locked(key, |shard, slot| {
+            let ttl_ms = shard.deadline(slot).map(|at| at.saturating_sub(now));
+            read(Meta { value: shard.value(slot), version: shard.version(slot), ttl_ms })
+        });
         self.settle();
-        Ok(result)
+        result
     }
 
     /// Stores every entry, or none: every key, value and charge is checked before the first
