@@ -59,6 +59,12 @@ export interface RawStore {
   scan(cursor: string | null, svc: string | undefined, table: string | undefined, prefix: string | undefined, limit: number): [string[], string | null]
   /** Drops every entry (no removal notices); returns how many. */
   clear(): number
+  /** Redis's SET: condition 0 always, 1 only if absent (NX), 2 only if present (XX); KEEPTTL; GET. */
+  setIf(key: string, value: Uint8Array | string, ttlMs: number | undefined, condition: 0 | 1 | 2, keepTtl: boolean, wantOld: boolean): [boolean, Buffer | null]
+  /** Sets (or with null removes) a live entry's TTL; returns whether it existed. */
+  expire(key: string, ttlMs: number | null): boolean
+  /** incr over the whole i64 range, in decimal text (Redis's INCRBY). */
+  incrText(key: string, delta: string, ttlMs: number | undefined): string
   /** Each removes the matching entries (no removal notices) and returns how many. */
   invalidateTable(svc: string, table: string): number
   invalidateService(svc: string): number

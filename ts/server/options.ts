@@ -44,6 +44,12 @@ export interface ServeOptions {
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
   svcCaps?: Record<string, number>
+  /** Also speak RESP (Redis's protocol) on this Unix socket. */
+  respSocket?: string
+  /** Also speak RESP on this TCP port (0: any free port), bound to respHost. */
+  respPort?: number
+  /** Default 127.0.0.1. */
+  respHost?: string
 }
 
 export interface ResolvedServeOptions {
@@ -63,6 +69,9 @@ export interface ResolvedServeOptions {
   maxPendingReplyBytes: number
   maxKeys: number | undefined
   svcCaps: Record<string, number> | undefined
+  respSocket: string | undefined
+  respPort: number | undefined
+  respHost: string
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -116,5 +125,8 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
     maxKeys: options.maxKeys === undefined ? undefined : positiveInteger(options.maxKeys, 'maxKeys'),
     svcCaps: options.svcCaps,
+    respSocket: options.respSocket,
+    respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
+    respHost: options.respHost ?? '127.0.0.1',
   }
 }

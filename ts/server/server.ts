@@ -13,11 +13,14 @@ import type { ServerLimits } from '../protocol/messages'
 import { PACKAGE_VERSION } from '../version'
 import { loadBinding } from '../loader'
 import { readGarbageCollector } from './read-garbage'
+import { createRespServer } from '../resp/server'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
 export interface DaemonServer {
   readonly socketPath: string
+  /** The RESP TCP port actually bound, if `respPort` was given. */
+  readonly respPort: number | undefined
   readonly options: ResolvedServeOptions
   /** Stops accepting, finishes what was read, closes subscribers, removes the socket. */
   close(): Promise<void>
@@ -56,6 +59,31 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.close()
     throw err
   }
+  // RESP listeners share the daemon: the same store, the same pub/sub.
+  const resp = createRespServer({ daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes })
+  const respListeners: Array<{ server: Server; close: () => void }> = []
+  let respPort: number | undefined
+  try {
+    if (resolved.respSocket) {
+      await prepareSocketPath(resolved.respSocket)
+      const respServer = createRespServer({ daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes })
+      const boundResp = await listenWithMode(respServer.server, resolved.respSocket, resolved.socketMode)
+      respListeners.push({ server: respServer.server, close: () => { respServer.sockets.forEach((s) => s.destroy()); removeOwnSocket(resolved.respSocket!, boundResp) } })
+    }
+    if (resolved.respPort !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        resp.server.once('error', reject)
+        resp.server.listen(resolved.respPort, resolved.respHost, () => resolve())
+      })
+      respPort = (resp.server.address() as { port: number }).port
+      respListeners.push({ server: resp.server, close: () => resp.sockets.forEach((s) => s.destroy()) })
+    }
+  } catch (err) {
+    server.close()
+    removeOwnSocket(resolved.socket, bound)
+    daemon.close()
+    throw err
+  }
   const heartbeat = setInterval(() => daemon.pubsub.heartbeat(), resolved.heartbeatMs)
   const { socketMode, shards, ...rest } = resolved
   log.info({ ...rest, shards: daemon.store.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
@@ -66,6 +94,10 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       log.info({ connections: connections.size }, 'shutting down')
       clearInterval(heartbeat)
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const r of respListeners) {
+        r.server.close()
+        r.close()
+      }
       // Requests already read were answered synchronously; ending flushes those answers.
       for (const connection of connections) connection.end()
       daemon.pubsub.closeAll()
@@ -78,5 +110,5 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     })()
     return closing
   }
-  return { socketPath: resolved.socket, options: resolved, close }
+  return { socketPath: resolved.socket, respPort, options: resolved, close }
 }

@@ -10,7 +10,7 @@
 
 mod ops;
 mod scope;
-pub use ops::{parse_integer, Meta, ScanCursor, ScanFilter, JS_SAFE_INTEGER};
+pub use ops::{parse_integer, Meta, ScanCursor, ScanFilter, SetCondition, JS_SAFE_INTEGER};
 pub use crate::stats::ServiceStats;
 
 use crate::cause::RemovalCause;
@@ -400,7 +400,7 @@ impl Store {
     fn put_checked(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>, version: Option<u64>, count_put: bool) -> Result<u32, StoreError> {
         Self::check_ttl(ttl_ms)?;
         let deadline = self.deadline_after(ttl_ms);
-        let ((), evicted) = self.write_locked(key, count_put, |shard, slot| {
+        let ((), evicted) = self.write_locked(key, count_put, true, |shard, slot| {
             if let (Some(slot), Some(attempted)) = (slot, version) {
                 if let Some(stored) = shard.version(slot) {
                     if attempted < stored {
@@ -425,6 +425,7 @@ impl Store {
         &self,
         key: &[u8],
         count_put: bool,
+        changes_value: bool,
         decide: impl FnOnce(&Shard, Option<u32>) -> Result<Decision<'v, R>, StoreError>,
     ) -> Result<(R, u32), StoreError> {
         let parts = validate_key(key).map_err(|problem| StoreError::invalid_key(key, problem))?;
@@ -467,7 +468,7 @@ impl Store {
                     return Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap });
                 }
             }
-            if self.dep_edges.load(Ordering::Acquire) > 0 {
+            if changes_value && self.dep_edges.load(Ordering::Acquire) > 0 {
                 // A write changes the key: what was derived from it must go.
                 self.queue_cascade(key);
             }

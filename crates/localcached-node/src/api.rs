@@ -11,7 +11,7 @@ use crate::shared;
 use crate::sweeper::Sweeper;
 use crate::sys::*;
 use localcached_core::constants::*;
-use localcached_core::store::{ScanCursor, ScanFilter, JS_SAFE_INTEGER};
+use localcached_core::store::{ScanCursor, ScanFilter, SetCondition, JS_SAFE_INTEGER};
 use localcached_core::{Clock, Lookup, Store, StoreError, StoreOptions};
 use std::ffi::CStr;
 use std::os::raw::c_void;
@@ -163,7 +163,7 @@ pub unsafe extern "C" fn open_store(env: napi_env, info: napi_callback_info) -> 
 fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
     {
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 28] = [
+        let functions: [(&CStr, Callback); 31] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -180,6 +180,9 @@ fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
             (c"recordEvents", record_events),
             (c"mget", mget),
             (c"mgetPacked", mget_packed),
+            (c"setIf", set_if),
+            (c"expire", expire),
+            (c"incrText", incr_text),
             (c"getWithMeta", get_with_meta),
             (c"mset", mset),
             (c"mdel", mdel),
@@ -486,6 +489,59 @@ unsafe extern "C" fn invalidate_prefix(env: napi_env, info: napi_callback_info) 
         let call = call_args::<1>(env, info)?;
         let handle = open_handle(call.data)?;
         env.double(handle.store.invalidate_prefix(&string_arg(env, call.args[0], "prefix")?)? as f64)
+    })
+}
+
+/// `setIf(key, value, ttlMs?, condition, keepTtl, wantOld)`: Redis's SET with NX (1) / XX (2)
+/// / always (0), KEEPTTL and GET. Returns `[stored, previous value | null]`.
+unsafe extern "C" fn set_if(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<6>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
+        let value = read_value(env, call.args[1])?;
+        let ttl = read_ttl(env, call.args[2])?;
+        let condition = match read_integer(env, call.args[3], "condition", 0, 2)? {
+            1 => SetCondition::IfAbsent,
+            2 => SetCondition::IfPresent,
+            _ => SetCondition::Always,
+        };
+        let keep_ttl = env.bool(call.args[4])?.unwrap_or(false);
+        let want_old = env.bool(call.args[5])?.unwrap_or(false);
+        let (stored, old) = handle.store.set_if(key, value.as_slice(), ttl, condition, keep_ttl, want_old)?;
+        let out = env.array(2)?;
+        env.set_element(out, 0, env.boolean(stored)?)?;
+        env.set_element(out, 1, match old { Some(v) => env.buffer_copy(&v)?, None => env.null()? })?;
+        Ok(out)
+    })
+}
+
+/// `expire(key, ttlMs | null)`: sets or removes a live entry's TTL; returns whether it existed.
+unsafe extern "C" fn expire(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<2>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
+        let ttl = if env.type_of(call.args[1])? == NAPI_NULL { None } else { read_ttl(env, call.args[1])? };
+        env.boolean(handle.store.expire(key, ttl)?)
+    })
+}
+
+/// `incrText(key, deltaText, ttlMs?)`: incr over the whole i64 range, in decimal text both
+/// ways (as Redis's INCRBY), for callers that must not round through a JS number.
+unsafe extern "C" fn incr_text(env: napi_env, info: napi_callback_info) -> napi_value {
+    guard(env, |env| {
+        let call = call_args::<3>(env, info)?;
+        let handle = open_handle(call.data)?;
+        let mut buf = [0u8; KEY_BUF];
+        let key = read_key(env, call.args[0], &mut buf)?;
+        let text = env.string_owned(call.args[1])?.unwrap_or_default();
+        let delta = localcached_core::store::parse_integer(&text).ok_or_else(|| StoreError::NotAnInteger { value_preview: String::from_utf8_lossy(&text).into_owned() })?;
+        let ttl = read_ttl(env, call.args[2])?;
+        let (value, _) = handle.store.incr(key, delta, ttl, i64::MAX)?;
+        env.string(value.to_string().as_bytes())
     })
 }
 

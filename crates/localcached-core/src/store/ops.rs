@@ -97,7 +97,7 @@ impl Store {
         Self::check_key(key)?;
         Self::check_ttl(ttl_ms)?;
         let fresh_deadline = self.deadline_after(ttl_ms);
-        let result = self.write_locked(key, true, |shard, slot| {
+        let result = self.write_locked(key, true, true, |shard, slot| {
             let (current, deadline, version) = match slot {
                 Some(slot) => {
                     let value = shard.value(slot);
@@ -118,7 +118,7 @@ impl Store {
     /// Returns whether it swapped. The entry keeps its TTL and version.
     pub fn cas(&self, key: &[u8], expected: Option<&[u8]>, next: &[u8]) -> Result<(bool, u32), StoreError> {
         Self::check_key(key)?;
-        let result = self.write_locked(key, true, |shard, slot| {
+        let result = self.write_locked(key, true, true, |shard, slot| {
             let matches = match (expected, slot) {
                 (None, None) => true,
                 (Some(e), Some(slot)) => shard.value(slot) == e,
@@ -218,5 +218,67 @@ impl Store {
             at = ScanCursor { shard: at.shard + 1, slot: 0 };
         }
         Ok((keys, None))
+    }
+}
+
+/// When a conditional set stores (Redis's SET NX / XX).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetCondition {
+    Always,
+    /// Only if the key is absent (NX).
+    IfAbsent,
+    /// Only if the key is present (XX).
+    IfPresent,
+}
+
+impl Store {
+    /// A set with Redis's options: a condition (NX/XX), and `keep_ttl` (KEEPTTL) to keep the
+    /// entry's TTL instead of replacing it with `ttl_ms`. Returns whether it stored, and the
+    /// previous value if `want_old` (SET … GET).
+    pub fn set_if(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        condition: SetCondition,
+        keep_ttl: bool,
+        want_old: bool,
+    ) -> Result<(bool, Option<Vec<u8>>), StoreError> {
+        Self::check_key(key)?;
+        Self::check_ttl(ttl_ms)?;
+        let fresh = self.deadline_after(ttl_ms);
+        let result = self.write_locked(key, true, true, |shard, slot| {
+            let old = if want_old { slot.map(|s| shard.value(s).to_vec()) } else { None };
+            let go = match condition {
+                SetCondition::Always => true,
+                SetCondition::IfAbsent => slot.is_none(),
+                SetCondition::IfPresent => slot.is_some(),
+            };
+            if !go {
+                return Ok(Decision::Skip((false, old)));
+            }
+            let deadline = if keep_ttl { slot.and_then(|s| shard.deadline(s)) } else { fresh };
+            Ok(Decision::Store { value: Cow::Borrowed(value), deadline, version: None, result: (true, old) })
+        });
+        let ((stored, old), _) = result?;
+        if stored && self.dep_edges.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            self.forget_dependencies(key);
+        }
+        self.settle();
+        Ok((stored, old))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the TTL of a live entry; returns whether it existed.
+    pub fn expire(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool, StoreError> {
+        Self::check_key(key)?;
+        Self::check_ttl(ttl_ms)?;
+        let deadline = self.deadline_after(ttl_ms);
+        // A new TTL is not a new value: what depends on the key stays.
+        let result = self.write_locked(key, false, false, |shard, slot| match slot {
+            None => Ok(Decision::Skip(false)),
+            Some(s) => Ok(Decision::Store { value: Cow::Owned(shard.value(s).to_vec()), deadline, version: shard.version(s), result: true }),
+        });
+        self.settle();
+        Ok(result?.0)
     }
 }

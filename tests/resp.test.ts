@@ -1,0 +1,170 @@
+// RESP compatibility: real Redis clients (ioredis, node-redis, redis-cli) against the daemon.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import Redis from 'ioredis'
+import { createClient } from 'redis'
+import { LocalCachedClient, serve, type CacheEvent, type DaemonServer } from '../ts/index'
+import { tempSocketPath } from './helpers'
+
+let server: DaemonServer
+let socket: string
+let respSocket: string
+let ioredis: Redis
+
+beforeAll(async () => {
+  socket = tempSocketPath()
+  respSocket = tempSocketPath()
+  server = await serve({ socket, respSocket, respPort: 0, logLevel: 'silent', maxValueBytes: 64 * 1024 })
+  ioredis = new Redis({ path: respSocket, lazyConnect: true, maxRetriesPerRequest: 0 })
+  await ioredis.connect()
+})
+
+afterAll(async () => {
+  ioredis.disconnect()
+  await server.close()
+})
+
+describe('RESP with ioredis', () => {
+  it('strings: GET, SET with EX/PX/NX/XX/GET/KEEPTTL, GETDEL, DEL, EXISTS, MGET, MSET', async () => {
+    expect(await ioredis.set('r:s:1', 'one')).toBe('OK')
+    expect(await ioredis.get('r:s:1')).toBe('one')
+    expect(await ioredis.set('r:s:1', 'x', 'NX')).toBeNull()
+    expect(await ioredis.set('r:s:none', 'x', 'XX')).toBeNull()
+    expect(await ioredis.set('r:s:1', 'two', 'XX', 'GET')).toBe('one')
+    expect(await ioredis.set('r:s:2', 'v', 'EX', 100)).toBe('OK')
+    expect(await ioredis.ttl('r:s:2')).toBe(100)
+    expect(await ioredis.set('r:s:2', 'w', 'KEEPTTL')).toBe('OK')
+    expect(await ioredis.pttl('r:s:2')).toBeGreaterThan(99_000)
+    expect(await ioredis.set('r:s:3', 'v', 'PX', 60_000)).toBe('OK')
+    expect(await ioredis.getdel('r:s:3')).toBe('v')
+    expect(await ioredis.get('r:s:3')).toBeNull()
+    expect(await ioredis.mset('r:m:1', 'a', 'r:m:2', 'b')).toBe('OK')
+    expect(await ioredis.mget('r:m:1', 'r:m:none', 'r:m:2')).toEqual(['a', null, 'b'])
+    expect(await ioredis.exists('r:m:1', 'r:m:1', 'r:m:none')).toBe(2)
+    expect(await ioredis.del('r:m:1', 'r:m:2', 'r:m:none')).toBe(2)
+    const binary = Buffer.from([0, 255, 13, 10, 1])
+    await ioredis.set('r:s:bin', binary)
+    expect(await ioredis.getBuffer('r:s:bin')).toEqual(binary)
+  })
+
+  it('counters and expiry: INCR, INCRBY, DECR, DECRBY over i64; EXPIRE, PEXPIRE, TTL, PTTL, PERSIST', async () => {
+    expect(await ioredis.incr('r:c:1')).toBe(1)
+    expect(await ioredis.incrby('r:c:1', 41)).toBe(42)
+    expect(await ioredis.decr('r:c:1')).toBe(41)
+    expect(await ioredis.decrby('r:c:1', 50)).toBe(-9)
+    await ioredis.set('r:c:big', '9223372036854775806')
+    expect(await ioredis.incr('r:c:big')).toBe(9223372036854775807)
+    await expect(ioredis.incr('r:c:big')).rejects.toThrow('ERR increment or decrement would overflow')
+    await ioredis.set('r:c:text', 'abc')
+    await expect(ioredis.incr('r:c:text')).rejects.toThrow('ERR value is not an integer or out of range')
+    await ioredis.set('r:e:1', 'v')
+    expect(await ioredis.ttl('r:e:1')).toBe(-1)
+    expect(await ioredis.expire('r:e:1', 50)).toBe(1)
+    expect(await ioredis.ttl('r:e:1')).toBe(50)
+    expect(await ioredis.pexpire('r:e:1', 70_000)).toBe(1)
+    expect(await ioredis.pttl('r:e:1')).toBeGreaterThan(69_000)
+    expect(await ioredis.persist('r:e:1')).toBe(1)
+    expect(await ioredis.persist('r:e:1')).toBe(0)
+    expect(await ioredis.ttl('r:e:none')).toBe(-2)
+    expect(await ioredis.expire('r:e:none', 5)).toBe(0)
+    expect(await ioredis.expire('r:e:1', 0)).toBe(1) // a non-positive TTL deletes, as in Redis
+    expect(await ioredis.exists('r:e:1')).toBe(0)
+  })
+
+  it('keyspace: DBSIZE, KEYS, SCAN with MATCH and COUNT, FLUSHALL; INFO fields', async () => {
+    await ioredis.flushall()
+    await ioredis.mset(...Array.from({ length: 50 }, (_, i) => [`k:scan:${i}`, 'v']).flat())
+    await ioredis.set('k:other:1', 'v')
+    expect(await ioredis.dbsize()).toBe(51)
+    expect((await ioredis.keys('k:scan:1*')).sort()).toEqual(['k:scan:1', ...Array.from({ length: 10 }, (_, i) => `k:scan:1${i}`)].sort())
+    const seen = new Set<string>()
+    let cursor = '0'
+    do {
+      const [next, keys] = await ioredis.scan(cursor, 'MATCH', 'k:scan:*', 'COUNT', 7)
+      keys.forEach((k) => seen.add(k))
+      cursor = next
+    } while (cursor !== '0')
+    expect(seen.size).toBe(50)
+    const info = await ioredis.info()
+    for (const field of ['keyspace_hits', 'keyspace_misses', 'evicted_keys', 'expired_keys', 'used_memory', 'maxmemory', 'connected_clients', 'redis_version']) {
+      expect(info).toContain(`${field}:`)
+    }
+    expect(await ioredis.flushall()).toBe('OK')
+    expect(await ioredis.dbsize()).toBe(0)
+  })
+
+  it('connection commands, pipelines, and errors that keep the connection', async () => {
+    expect(await ioredis.ping()).toBe('PONG')
+    await expect(ioredis.call('HELLO', '3')).rejects.toThrow('NOPROTO')
+    expect(await ioredis.echo('hi')).toBe('hi')
+    expect(await ioredis.select(0)).toBe('OK')
+    await expect(ioredis.select(1)).rejects.toThrow('ERR DB index is out of range')
+    expect(await ioredis.client('SETNAME', 'tester')).toBe('OK')
+    expect(await ioredis.client('GETNAME')).toBe('tester')
+    const results = await ioredis.pipeline().set('p:l:1', 'a').get('p:l:1').incr('p:l:n').get('p:l:none').exec()
+    expect(results).toEqual([[null, 'OK'], [null, 'a'], [null, 1], [null, null]])
+    await expect(ioredis.get('not-a-key')).rejects.toThrow("ERR invalid key 'not-a-key': expected svc:table:pk")
+    await expect(ioredis.call('NOSUCH', 'x')).rejects.toThrow("ERR unknown command 'NOSUCH'")
+    await expect(ioredis.call('GET')).rejects.toThrow("ERR wrong number of arguments for 'get' command")
+    expect(await ioredis.ping()).toBe('PONG')
+  })
+
+  it('LC verbs reach native subscribers, and native writes are read back over RESP unchanged', async () => {
+    const native = await LocalCachedClient.connect(socket)
+    const sub = await native.subscribe()
+    expect(await ioredis.call('LC.UPSERT', 'shop', 'orders', '7', 'row-7', 'PX', '60000', 'VERSION', '3')).toBe('OK')
+    expect(await ioredis.call('LC.INVALIDATE', 'shop:orders:8')).toBe(0)
+    expect(await ioredis.call('LC.INVALIDATETABLE', 'shop', 'orders')).toBe(1)
+    const events: CacheEvent[] = []
+    for (let i = 0; i < 3; i++) events.push((await sub.next()).value as CacheEvent)
+    expect(events).toEqual([
+      { type: 'table_changed', key: 'shop:orders:7' },
+      { type: 'invalidate', key: 'shop:orders:8' },
+      { type: 'invalidate_scope', scope: 'table', svc: 'shop', table: 'orders', removed: 1 },
+    ])
+    const bytes = Buffer.from([1, 2, 3, 0, 255])
+    await native.put('x:proto:1', bytes)
+    expect(await ioredis.getBuffer('x:proto:1')).toEqual(bytes)
+    await ioredis.set('x:proto:2', bytes)
+    expect(await native.get('x:proto:2')).toEqual(bytes)
+    const stats = (await ioredis.callBuffer('LC.STATS')) as Buffer
+    expect(stats.subarray(0, 4).toString()).toBe('LCST')
+    sub.close()
+    await native.close()
+  })
+})
+
+describe('RESP with node-redis over TCP', () => {
+  it('works for the common commands', async () => {
+    // RESP2: localcached answers HELLO 3 with NOPROTO, as a Redis without RESP3 would.
+    const client = createClient({ RESP: 2, socket: { host: '127.0.0.1', port: server.respPort! } })
+    await client.connect()
+    expect(await client.set('nr:k:1', 'v1')).toBe('OK')
+    expect(await client.get('nr:k:1')).toBe('v1')
+    expect(await client.incrBy('nr:k:n', 5)).toBe(5)
+    expect(await client.mGet(['nr:k:1', 'nr:k:none'])).toEqual(['v1', null])
+    expect(await client.del('nr:k:1')).toBe(1)
+    await client.quit()
+  })
+})
+
+describe('RESP with redis-cli', () => {
+  // Asynchronous: the daemon answering redis-cli runs in this same process.
+  const run = promisify(execFile)
+  const cli = async (...args: string[]) => (await run('redis-cli', ['-s', respSocket, ...args], { encoding: 'utf8' })).stdout.trim()
+
+  it('answers redis-cli commands with the output Redis would give', async () => {
+    expect(await cli('PING')).toBe('PONG')
+    expect(await cli('SET', 'cli:r:1', 'hello')).toBe('OK')
+    expect(await cli('GET', 'cli:r:1')).toBe('hello')
+    expect(await cli('INCR', 'cli:r:n')).toBe('1')
+    expect(await cli('EXISTS', 'cli:r:1', 'cli:r:none')).toBe('1')
+    expect(await cli('DEL', 'cli:r:1')).toBe('1')
+    expect(await cli('GET', 'cli:r:1')).toBe('')
+    expect(await cli('GET', 'nope')).toMatch(/^ERR invalid key 'nope'/)
+    expect(await cli('DBSIZE')).toMatch(/^\d+$/)
+    expect(await cli('MSET', 'cli:r:a', '1', 'cli:r:b', '2')).toBe('OK')
+    expect(await cli('MGET', 'cli:r:a', 'cli:r:b')).toBe('1\n2')
+  })
+})

@@ -1,0 +1,94 @@
+// RESP2, apart from any transport: a parser that buffers chunks and yields whole commands
+// (arrays of bulk strings, or inline commands as typed into nc), and reply encoders.
+
+export class RespProtocolError extends Error {}
+
+const CRLF = Buffer.from('\r\n')
+
+export class RespParser {
+  #buf: Buffer = Buffer.alloc(0)
+  #offset = 0
+  readonly #maxBulkBytes: number
+  readonly #maxArgs: number
+
+  constructor(maxBulkBytes: number, maxArgs = 1024 * 1024) {
+    this.#maxBulkBytes = maxBulkBytes
+    this.#maxArgs = maxArgs
+  }
+
+  push(chunk: Buffer): void {
+    const rest = this.#buf.subarray(this.#offset)
+    this.#buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk])
+    this.#offset = 0
+  }
+
+  /** The next whole command, or null until it has arrived. Throws RespProtocolError. */
+  tryRead(): Buffer[] | null {
+    if (this.#offset >= this.#buf.length) return null
+    const start = this.#offset
+    const result = this.#buf[start] === 0x2a /* '*' */ ? this.#readArray(start) : this.#readInline(start)
+    if (result === null) return null
+    this.#offset = result.end
+    return result.args
+  }
+
+  #line(from: number): { text: string; next: number } | null {
+    const at = this.#buf.indexOf(CRLF, from)
+    if (at < 0) {
+      if (this.#buf.length - from > 64 * 1024) throw new RespProtocolError('too big inline request')
+      return null
+    }
+    return { text: this.#buf.toString('latin1', from, at), next: at + 2 }
+  }
+
+  #readArray(start: number): { args: Buffer[]; end: number } | null {
+    const header = this.#line(start + 1)
+    if (!header) return null
+    const count = Number(header.text)
+    if (!Number.isInteger(count) || count > this.#maxArgs) throw new RespProtocolError('invalid multibulk length')
+    const args: Buffer[] = []
+    let at = header.next
+    for (let i = 0; i < count; i++) {
+      if (at >= this.#buf.length) return null
+      if (this.#buf[at] !== 0x24 /* '$' */) throw new RespProtocolError(`expected '$', got '${String.fromCharCode(this.#buf[at])}'`)
+      const len = this.#line(at + 1)
+      if (!len) return null
+      const size = Number(len.text)
+      if (!Number.isInteger(size) || size < 0 || size > this.#maxBulkBytes) throw new RespProtocolError('invalid bulk length')
+      if (this.#buf.length < len.next + size + 2) return null
+      if (this.#buf[len.next + size] !== 0x0d || this.#buf[len.next + size + 1] !== 0x0a) throw new RespProtocolError('bulk string not terminated by CRLF')
+      args.push(this.#buf.subarray(len.next, len.next + size))
+      at = len.next + size + 2
+    }
+    return { args, end: at }
+  }
+
+  #readInline(start: number): { args: Buffer[]; end: number } | null {
+    const at = this.#buf.indexOf(0x0a, start)
+    if (at < 0) {
+      if (this.#buf.length - start > 64 * 1024) throw new RespProtocolError('too big inline request')
+      return null
+    }
+    const line = this.#buf.toString('utf8', start, at).replace(/\r$/, '')
+    const args = line.split(/\s+/).filter((a) => a.length > 0).map((a) => Buffer.from(a))
+    return { args, end: at + 1 }
+  }
+}
+
+export const reply = {
+  ok: Buffer.from('+OK\r\n'),
+  pong: Buffer.from('+PONG\r\n'),
+  nil: Buffer.from('$-1\r\n'),
+  emptyArray: Buffer.from('*0\r\n'),
+  simple: (text: string) => Buffer.from(`+${text}\r\n`),
+  error: (text: string) => Buffer.from(`-${text.replace(/[\r\n]+/g, ' ')}\r\n`),
+  integer: (n: number | bigint | string) => Buffer.from(`:${n}\r\n`),
+  bulk(value: Buffer | string | null | undefined): Buffer {
+    if (value === null || value === undefined) return reply.nil
+    const bytes = typeof value === 'string' ? Buffer.from(value) : value
+    return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF])
+  },
+  array(items: Buffer[]): Buffer {
+    return Buffer.concat([Buffer.from(`*${items.length}\r\n`), ...items])
+  },
+}

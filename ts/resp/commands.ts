@@ -1,0 +1,401 @@
+// The Redis commands localcached answers, with Redis's reply shapes and error texts. Each is
+// a small handler from arguments to one encoded reply; the table drives arity checks.
+
+import { fromNative, LocalCachedError } from '../errors'
+import { rawStoreOf } from '../native-store'
+import type { Daemon } from '../server/daemon'
+import { globToRegExp, literalPrefix } from './glob'
+import { reply } from './codec'
+
+export interface RespSession {
+  id: number
+  name: string | null
+  quit: boolean
+}
+
+export interface RespContext {
+  daemon: Daemon
+  session: RespSession
+  serverVersion: string
+  connectedClients: () => number
+}
+
+type Handler = (ctx: RespContext, args: Buffer[]) => Buffer
+
+interface Command {
+  /** Redis's arity: n exact, -n at least n (counting the command name). */
+  arity: number
+  run: Handler
+}
+
+const text = (b: Buffer) => b.toString('utf8')
+
+class RespError extends Error {}
+
+function int(arg: Buffer, what = 'value is not an integer or out of range'): number {
+  const s = text(arg)
+  if (!/^-?\d+$/.test(s)) throw new RespError(`ERR ${what}`)
+  const n = Number(s)
+  if (!Number.isSafeInteger(n)) throw new RespError(`ERR ${what}`)
+  return n
+}
+
+/** Translates our coded errors into Redis's wording where Redis has one. */
+export function respError(thrown: unknown): Buffer {
+  const err = fromNative(thrown)
+  if (err instanceof RespError) return reply.error(err.message)
+  if (err instanceof LocalCachedError) {
+    switch (err.code) {
+      case 'InvalidKey': {
+        const key = /invalid key "(.*?)"/.exec(err.message)?.[1] ?? ''
+        return reply.error(`ERR invalid key '${key}': expected svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most 250 bytes`)
+      }
+      case 'NotAnInteger':
+        return reply.error('ERR value is not an integer or out of range')
+      case 'Overflow':
+        return reply.error('ERR increment or decrement would overflow')
+      default:
+        return reply.error(`ERR ${err.message}`)
+    }
+  }
+  return reply.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`)
+}
+
+// --- connection ---------------------------------------------------------------------------
+
+const ping: Handler = (_ctx, args) => (args.length > 1 ? reply.bulk(args[1]) : reply.pong)
+const echo: Handler = (_ctx, args) => reply.bulk(args[1])
+const quit: Handler = (ctx) => {
+  ctx.session.quit = true
+  return reply.ok
+}
+const select: Handler = (_ctx, args) => (text(args[1]) === '0' ? reply.ok : reply.error('ERR DB index is out of range'))
+
+const client: Handler = (ctx, args) => {
+  const sub = text(args[1]).toUpperCase()
+  if (sub === 'SETNAME' && args.length === 3) {
+    ctx.session.name = text(args[2])
+    return reply.ok
+  }
+  if (sub === 'GETNAME' && args.length === 2) return reply.bulk(ctx.session.name)
+  if (sub === 'ID' && args.length === 2) return reply.integer(ctx.session.id)
+  if (sub === 'SETINFO') return reply.ok
+  return reply.error(`ERR unknown subcommand '${text(args[1])}'. Try CLIENT HELP.`)
+}
+
+/** HELLO [2 …] answers with the server's properties; RESP3 is not spoken (NOPROTO, as Redis). */
+const hello: Handler = (ctx, args) => {
+  if (args.length > 1 && text(args[1]) !== '2') return reply.error('NOPROTO unsupported protocol version')
+  const props: Array<[string, Buffer]> = [
+    ['server', reply.bulk('redis')],
+    ['version', reply.bulk('7.0.0')],
+    ['proto', reply.integer(2)],
+    ['id', reply.integer(ctx.session.id)],
+    ['mode', reply.bulk('standalone')],
+    ['role', reply.bulk('master')],
+    ['modules', reply.emptyArray],
+  ]
+  return reply.array(props.flatMap(([k, v]) => [reply.bulk(k), v]))
+}
+
+const command: Handler = (_ctx, args) => {
+  const sub = args.length > 1 ? text(args[1]).toUpperCase() : ''
+  if (sub === 'COUNT') return reply.integer(Object.keys(COMMANDS).length)
+  // An empty listing or docs map: clients (redis-cli's hints) treat it as "no metadata".
+  return reply.emptyArray
+}
+
+// --- strings ------------------------------------------------------------------------------
+
+const get: Handler = (ctx, args) => reply.bulk(ctx.daemon.store.get(text(args[1])) ?? null)
+
+const set: Handler = (ctx, args) => {
+  const key = text(args[1])
+  let ttlMs: number | undefined
+  let condition: 0 | 1 | 2 = 0
+  let keepTtl = false
+  let wantOld = false
+  for (let i = 3; i < args.length; i++) {
+    const opt = text(args[i]).toUpperCase()
+    if ((opt === 'EX' || opt === 'PX') && i + 1 < args.length && ttlMs === undefined && !keepTtl) {
+      const n = int(args[++i])
+      if (n <= 0) throw new RespError(`ERR invalid expire time in 'set' command`)
+      ttlMs = opt === 'EX' ? n * 1000 : n
+    } else if (opt === 'NX' && condition === 0) condition = 1
+    else if (opt === 'XX' && condition === 0) condition = 2
+    else if (opt === 'KEEPTTL' && ttlMs === undefined) keepTtl = true
+    else if (opt === 'GET') wantOld = true
+    else throw new RespError('ERR syntax error')
+  }
+  const raw = rawStoreOf(ctx.daemon.store)
+  const [stored, old] = ctx.daemon.write(ctx.daemon.publishDefault, () => raw.setIf(key, args[2], ttlMs, condition, keepTtl, wantOld))
+  if (wantOld) return reply.bulk(old)
+  return stored ? reply.ok : reply.nil
+}
+
+const getdel: Handler = (ctx, args) => {
+  const key = text(args[1])
+  const value = ctx.daemon.store.get(key) ?? null
+  if (value !== null) del(ctx, [args[0], args[1]])
+  return reply.bulk(value)
+}
+
+const del: Handler = (ctx, args) => {
+  const keys = args.slice(1).map(text)
+  const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mdelEach(keys))
+  existed.forEach((e, i) => {
+    if (e && ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key: keys[i] })
+  })
+  return reply.integer(existed.filter(Boolean).length)
+}
+
+const exists: Handler = (ctx, args) => reply.integer(ctx.daemon.store.exists(args.slice(1).map(text)))
+
+const mget: Handler = (ctx, args) => reply.array(ctx.daemon.store.mget(args.slice(1).map(text)).map((v) => reply.bulk(v ?? null)))
+
+const mset: Handler = (ctx, args) => {
+  if (args.length % 2 === 0) throw new RespError(`ERR wrong number of arguments for 'mset' command`)
+  const entries: Array<[string, Buffer]> = []
+  for (let i = 1; i < args.length; i += 2) entries.push([text(args[i]), args[i + 1]])
+  ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mset(entries))
+  return reply.ok
+}
+
+function incrBy(ctx: RespContext, key: string, delta: string): Buffer {
+  const raw = rawStoreOf(ctx.daemon.store)
+  return reply.integer(ctx.daemon.write(ctx.daemon.publishDefault, () => raw.incrText(key, delta, undefined)))
+}
+
+const incr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), '1')
+const decr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), '-1')
+const I64_MIN = -(2n ** 63n)
+const I64_MAX = 2n ** 63n - 1n
+
+/** A signed 64-bit decimal argument, as Redis parses it (no rounding through a JS number). */
+function i64(arg: Buffer): bigint {
+  const s = text(arg)
+  if (!/^-?\d{1,20}$/.test(s)) throw new RespError('ERR value is not an integer or out of range')
+  const n = BigInt(s)
+  if (n < I64_MIN || n > I64_MAX) throw new RespError('ERR value is not an integer or out of range')
+  return n
+}
+
+const incrby: Handler = (ctx, args) => incrBy(ctx, text(args[1]), String(i64(args[2])))
+const decrby: Handler = (ctx, args) => {
+  const n = i64(args[2])
+  if (n === I64_MIN) throw new RespError('ERR decrement would overflow')
+  return incrBy(ctx, text(args[1]), String(-n))
+}
+
+// --- expiry -------------------------------------------------------------------------------
+
+function expireMs(ctx: RespContext, key: string, ms: number): Buffer {
+  // Redis: a non-positive TTL deletes the key.
+  if (ms <= 0) return reply.integer(ctx.daemon.store.delete(key) ? 1 : 0)
+  return reply.integer(rawStoreOf(ctx.daemon.store).expire(key, ms) ? 1 : 0)
+}
+
+const expire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]) * 1000)
+const pexpire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]))
+
+function ttlOf(ctx: RespContext, key: string, unitMs: number): Buffer {
+  const meta = ctx.daemon.store.getWithMeta(key)
+  if (!meta) return reply.integer(-2)
+  if (meta.ttlMs === null) return reply.integer(-1)
+  return reply.integer(unitMs === 1 ? meta.ttlMs : Math.round(meta.ttlMs / 1000))
+}
+
+const ttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1000)
+const pttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1)
+const persist: Handler = (ctx, args) => {
+  const key = text(args[1])
+  const meta = ctx.daemon.store.getWithMeta(key)
+  if (!meta || meta.ttlMs === null) return reply.integer(0)
+  return reply.integer(rawStoreOf(ctx.daemon.store).expire(key, null) ? 1 : 0)
+}
+
+// --- keyspace -----------------------------------------------------------------------------
+
+const dbsize: Handler = (ctx) => reply.integer(ctx.daemon.store.stats().itemsCurrent)
+
+const keys: Handler = (ctx, args) => {
+  const pattern = text(args[1])
+  const match = globToRegExp(pattern)
+  const prefix = literalPrefix(pattern) || undefined
+  const out: Buffer[] = []
+  let cursor: string | undefined
+  do {
+    const page = ctx.daemon.store.keys({ prefix, limit: 10_000, cursor })
+    for (const k of page.keys) if (match.test(k)) out.push(reply.bulk(k))
+    cursor = page.cursor ?? undefined
+  } while (cursor)
+  return reply.array(out)
+}
+
+/** Redis clients expect a decimal cursor; ours is `<shard>.<slot>` in base 36. */
+function toRedisCursor(cursor: string | null): string {
+  if (cursor === null) return '0'
+  const [shard, slot] = cursor.split('.').map((p) => BigInt(parseInt(p, 36)))
+  return String(((shard + 1n) << 32n) | slot)
+}
+
+function fromRedisCursor(cursor: string): string | undefined {
+  if (!/^\d+$/.test(cursor)) throw new RespError('ERR invalid cursor')
+  const n = BigInt(cursor)
+  if (n === 0n) return undefined
+  const shard = (n >> 32n) - 1n
+  const slot = n & 0xffffffffn
+  if (shard < 0n) throw new RespError('ERR invalid cursor')
+  return `${shard.toString(36)}.${slot.toString(36)}`
+}
+
+const scan: Handler = (ctx, args) => {
+  let pattern: string | undefined
+  let count = 10
+  for (let i = 2; i < args.length; i++) {
+    const opt = text(args[i]).toUpperCase()
+    if (opt === 'MATCH' && i + 1 < args.length) pattern = text(args[++i])
+    else if (opt === 'COUNT' && i + 1 < args.length) {
+      count = int(args[++i])
+      if (count < 1) throw new RespError('ERR syntax error')
+    } else if (opt === 'TYPE' && i + 1 < args.length) i++
+    else throw new RespError('ERR syntax error')
+  }
+  const match = pattern === undefined ? null : globToRegExp(pattern)
+  const prefix = pattern === undefined ? undefined : literalPrefix(pattern) || undefined
+  const page = ctx.daemon.store.keys({ prefix, limit: Math.min(count, 100_000), cursor: fromRedisCursor(text(args[1])) })
+  const found = match ? page.keys.filter((k) => match.test(k)) : page.keys
+  return reply.array([reply.bulk(toRedisCursor(page.cursor)), reply.array(found.map((k) => reply.bulk(k)))])
+}
+
+const flushall: Handler = (ctx, args) => {
+  if (args.length > 2 || (args.length === 2 && !/^(ASYNC|SYNC)$/i.test(text(args[1])))) throw new RespError('ERR syntax error')
+  ctx.daemon.store.clear()
+  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'flush' })
+  return reply.ok
+}
+
+// --- INFO ---------------------------------------------------------------------------------
+
+const info: Handler = (ctx, args) => {
+  const s = ctx.daemon.store.stats()
+  const sections: Record<string, Array<[string, string | number]>> = {
+    server: [
+      ['redis_version', '7.0.0'],
+      ['localcached_version', ctx.serverVersion],
+      ['redis_mode', 'standalone'],
+      ['process_id', process.pid],
+      ['uptime_in_seconds', Math.floor((Date.now() - s.startUnixMs) / 1000)],
+    ],
+    clients: [['connected_clients', ctx.connectedClients()], ['pubsub_clients', s.subscribersCurrent]],
+    memory: [
+      ['used_memory', s.bytesCurrent],
+      ['maxmemory', s.bytesMax],
+      ['maxmemory_policy', 'allkeys-lru'],
+      ['used_memory_rss', process.memoryUsage().rss],
+    ],
+    stats: [
+      ['keyspace_hits', s.getHits],
+      ['keyspace_misses', s.getMisses],
+      ['evicted_keys', s.evictions],
+      ['expired_keys', s.expiredRemovals],
+      ['total_commands_processed', s.getCalls + s.putCalls + s.delCalls],
+    ],
+    keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
+  }
+  const wanted = args.length > 1 ? text(args[1]).toLowerCase() : 'all'
+  const names = wanted === 'all' || wanted === 'default' || wanted === 'everything' ? Object.keys(sections) : [wanted]
+  const body = names
+    .filter((n) => sections[n])
+    .map((n) => `# ${n[0].toUpperCase()}${n.slice(1)}\r\n${sections[n].map(([k, v]) => `${k}:${v}\r\n`).join('')}`)
+    .join('\r\n')
+  return reply.bulk(body)
+}
+
+// --- our own verbs ------------------------------------------------------------------------
+
+const lcUpsert: Handler = (ctx, args) => {
+  const [svc, table, pk] = args.slice(1, 4).map(text)
+  let ttlMs: number | undefined
+  let version: number | undefined
+  for (let i = 5; i < args.length; i++) {
+    const opt = text(args[i]).toUpperCase()
+    if (opt === 'PX' && i + 1 < args.length) ttlMs = int(args[++i])
+    else if (opt === 'VERSION' && i + 1 < args.length) version = int(args[++i])
+    else throw new RespError('ERR syntax error')
+  }
+  const publishes = ctx.daemon.publishDefault
+  ctx.daemon.write(publishes, () => ctx.daemon.store.tableChangedUpsert(svc, table, pk, args[4], { ttlMs, version }))
+  if (publishes) ctx.daemon.publish({ type: 'table_changed', key: `${svc}:${table}:${pk}` })
+  return reply.ok
+}
+
+const lcInvalidate: Handler = (ctx, args) => {
+  const key = text(args[1])
+  const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.invalidate(key))
+  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key })
+  return reply.integer(existed ? 1 : 0)
+}
+
+const lcInvalidateTable: Handler = (ctx, args) => {
+  const [svc, table] = args.slice(1, 3).map(text)
+  const { removed } = ctx.daemon.store.invalidateTable(svc, table)
+  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate_scope', scope: 'table', svc, table, removed })
+  return reply.integer(removed)
+}
+
+const lcStats: Handler = (ctx) => reply.bulk(ctx.daemon.statsBinary())
+
+export const COMMANDS: Record<string, Command> = {
+  PING: { arity: -1, run: ping },
+  ECHO: { arity: 2, run: echo },
+  QUIT: { arity: -1, run: quit },
+  SELECT: { arity: 2, run: select },
+  CLIENT: { arity: -2, run: client },
+  HELLO: { arity: -1, run: hello },
+  COMMAND: { arity: -1, run: command },
+  GET: { arity: 2, run: get },
+  SET: { arity: -3, run: set },
+  GETDEL: { arity: 2, run: getdel },
+  DEL: { arity: -2, run: del },
+  EXISTS: { arity: -2, run: exists },
+  MGET: { arity: -2, run: mget },
+  MSET: { arity: -3, run: mset },
+  INCR: { arity: 2, run: incr },
+  DECR: { arity: 2, run: decr },
+  INCRBY: { arity: 3, run: incrby },
+  DECRBY: { arity: 3, run: decrby },
+  EXPIRE: { arity: 3, run: expire },
+  PEXPIRE: { arity: 3, run: pexpire },
+  TTL: { arity: 2, run: ttl },
+  PTTL: { arity: 2, run: pttl },
+  PERSIST: { arity: 2, run: persist },
+  DBSIZE: { arity: 1, run: dbsize },
+  KEYS: { arity: 2, run: keys },
+  SCAN: { arity: -2, run: scan },
+  FLUSHALL: { arity: -1, run: flushall },
+  FLUSHDB: { arity: -1, run: flushall },
+  INFO: { arity: -1, run: info },
+  'LC.UPSERT': { arity: -6, run: lcUpsert },
+  'LC.INVALIDATE': { arity: 2, run: lcInvalidate },
+  'LC.INVALIDATETABLE': { arity: 3, run: lcInvalidateTable },
+  'LC.STATS': { arity: 1, run: lcStats },
+}
+
+/** Runs one command; every failure becomes an error reply, never a thrown error. */
+export function runCommand(ctx: RespContext, args: Buffer[]): Buffer {
+  const name = text(args[0])
+  const cmd = COMMANDS[name.toUpperCase()]
+  if (!cmd) {
+    const rest = args.slice(1).map((a) => `'${text(a).slice(0, 64)}' `).join('')
+    return reply.error(`ERR unknown command '${name.slice(0, 64)}', with args beginning with: ${rest}`)
+  }
+  if (cmd.arity >= 0 ? args.length !== cmd.arity : args.length < -cmd.arity) {
+    return reply.error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
+  }
+  try {
+    return cmd.run(ctx, args)
+  } catch (err) {
+    return respError(err)
+  }
+}
