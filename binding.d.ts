@@ -33,7 +33,7 @@ export interface RawStore {
    * not fit in what is left of the slab.
    */
   get(key: string): number | Buffer
-  /** Returns how many entries were evicted to make room. VersionConflict if `version` is older than the stored one. */
+  /** Returns 1 when removals wait to be drained (evictions, a dependency cascade), else 0. VersionConflict if `version` is older than the stored one. */
   set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number, dependsOn?: string[]): number
   tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
   /** One result per key, each as `get` returns it. */
@@ -45,7 +45,7 @@ export interface RawStore {
   mgetPacked(joinedKeys: string, count: number, out: Int32Array, overflow: Buffer[]): void
   /** A miss as `get` returns it, or `[value as get returns it, version | null, ttlMs remaining | null]`. */
   getWithMeta(key: string): number | [number | Buffer, number | null, number | null]
-  /** All or nothing: every key and value is checked before any is stored. Returns evictions. */
+  /** All or nothing: every key and value is checked before any is stored. Returns 1 when removals wait to be drained. */
   mset(keys: string[], values: Array<Uint8Array | string>, ttlMs: number | undefined): number
   /** For each key, whether it existed. */
   mdel(keys: string[]): boolean[]

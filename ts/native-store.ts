@@ -181,8 +181,7 @@ export class NativeStore {
     } catch (err) {
       throw fromNative(err)
     }
-    if (evicted !== 0 || options?.dependsOn !== undefined) this.#deliverRemovals()
-    else if (this.#listeners.size !== 0) this.#deliverRemovals()
+    if (evicted !== 0) this.#deliverRemovals()
   }
 
   /** Values (or undefined for misses) in key order; one call into the store. */

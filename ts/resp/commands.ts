@@ -111,6 +111,11 @@ const get: Handler = (ctx, args) => reply.bulk(ctx.daemon.store.get(text(args[1]
 
 const set: Handler = (ctx, args) => {
   const key = text(args[1])
+  if (args.length === 3) {
+    // The common case, on the store's plain write path.
+    ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.set(key, args[2]))
+    return reply.ok
+  }
   let ttlMs: number | undefined
   let condition: 0 | 1 | 2 = 0
   let keepTtl = false

@@ -368,7 +368,8 @@ unsafe extern "C" fn mset(env: napi_env, info: napi_callback_info) -> napi_value
         }
         let ttl = read_ttl(env, call.args[2])?;
         let entries: Vec<(&[u8], &[u8])> = keys.iter().zip(&values).map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
-        env.int32(handle.store.mset(&entries, ttl)? as i32)
+        handle.store.mset(&entries, ttl)?;
+        env.int32(handle.sink.pending() as i32)
     })
 }
 
@@ -570,7 +571,10 @@ unsafe extern "C" fn set(env: napi_env, info: napi_callback_info) -> napi_value 
             let refs: Vec<&[u8]> = deps.iter().map(Vec::as_slice).collect();
             handle.store.set_with(key, value.as_slice(), ttl, version, Some(&refs))?
         };
-        env.int32(evicted as i32)
+        let _ = evicted;
+        // Whether removals (evictions, or a dependency cascade) wait for this handle: JS
+        // drains only then, so a plain write costs no second call.
+        env.int32(handle.sink.pending() as i32)
     })
 }
 
@@ -589,7 +593,10 @@ unsafe extern "C" fn table_changed_upsert(env: napi_env, info: napi_callback_inf
         let ttl = read_ttl(env, call.args[4])?;
         let version = read_version(env, call.args[5])?;
         let evicted = handle.store.table_changed_upsert(&parts[0], &parts[1], &parts[2], value.as_slice(), ttl, version)?;
-        env.int32(evicted as i32)
+        let _ = evicted;
+        // Whether removals (evictions, or a dependency cascade) wait for this handle: JS
+        // drains only then, so a plain write costs no second call.
+        env.int32(handle.sink.pending() as i32)
     })
 }
 
