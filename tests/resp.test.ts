@@ -135,6 +135,51 @@ describe('RESP with ioredis', () => {
   })
 })
 
+describe('RESP pub/sub', () => {
+  it('SUBSCRIBE and PSUBSCRIBE receive events from RESP and native writes, filtered by channel pattern', async () => {
+    const sub = new Redis({ path: respSocket, lazyConnect: true })
+    await sub.connect()
+    const messages: Array<[string, string]> = []
+    sub.on('message', (channel: string, message: string) => messages.push([channel, message]))
+    sub.on('pmessage', (_pattern: string, channel: string, message: string) => messages.push([`p:${channel}`, message]))
+    expect(await sub.subscribe('localcached:table_changed:shop:orders', 'localcached:flush')).toBe(2)
+    expect(await sub.psubscribe('localcached:*:blog:*')).toBe(3)
+    const native = await LocalCachedClient.connect(socket)
+    await native.tableChangedUpsert('shop', 'orders', '1', 'row')
+    await ioredis.call('LC.INVALIDATE', 'blog:posts:9')
+    await native.invalidate('shop:carts:1') // no one listens to this channel
+    await ioredis.flushall()
+    const deadline = Date.now() + 5000
+    while (messages.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect(messages).toEqual([
+      ['localcached:table_changed:shop:orders', JSON.stringify({ type: 'table_changed', key: 'shop:orders:1' })],
+      ['p:localcached:invalidate:blog:posts', JSON.stringify({ type: 'invalidate', key: 'blog:posts:9' })],
+      ['localcached:flush', JSON.stringify({ type: 'flush' })],
+    ])
+    expect((await native.stats()).subscribersCurrent).toBeGreaterThanOrEqual(1)
+    expect(await sub.unsubscribe('localcached:table_changed:shop:orders', 'localcached:flush')).toBe(1)
+    expect(await sub.punsubscribe()).toBe(0)
+    expect(await sub.get('a:b:c')).toBeNull() // back to normal mode
+    sub.disconnect()
+    await native.close()
+  })
+})
+
+describe('RESP subscribed mode', () => {
+  it('refuses other commands while subscribed, as Redis does', async () => {
+    const { connect } = await import('node:net')
+    const raw = connect(respSocket)
+    let got = ''
+    raw.on('data', (d) => (got += d))
+    raw.write('SUBSCRIBE localcached:flush\r\nGET a:b:c\r\nPING\r\n')
+    const deadline = Date.now() + 5000
+    while (!got.includes('pong') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    raw.destroy()
+    expect(got).toContain('*3\r\n$9\r\nsubscribe\r\n$17\r\nlocalcached:flush\r\n:1\r\n')
+    expect(got).toContain("-ERR Can't execute 'get': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+  })
+})
+
 describe('RESP with node-redis over TCP', () => {
   it('works for the common commands', async () => {
     // RESP2: localcached answers HELLO 3 with NOPROTO, as a Redis without RESP3 would.

@@ -7,6 +7,11 @@ import type { Logger } from '../logger'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
 import { runCommand, type RespContext } from './commands'
+import { RespSubscriber } from './pubsub'
+
+const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
+/** What a connection in subscribed mode may still send, as in Redis. */
+const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'PING', 'QUIT', 'RESET'])
 
 export interface RespServerOptions {
   daemon: Daemon
@@ -30,6 +35,30 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       serverVersion: options.serverVersion,
       connectedClients: () => sockets.size,
     }
+    let subscriber: RespSubscriber | undefined
+    socket.once('close', () => {
+      if (subscriber) options.daemon.pubsub.removeSink(subscriber)
+    })
+    /** The pub/sub commands, which change the connection's mode; null for any other. */
+    const pubsubCommand = (args: Buffer[]): Buffer | null => {
+      const name = args[0].toString().toUpperCase()
+      if (PUBSUB_COMMANDS.has(name)) {
+        if ((name === 'SUBSCRIBE' || name === 'PSUBSCRIBE') && args.length < 2) {
+          return reply.error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
+        }
+        if (!subscriber) subscriber = new RespSubscriber(socket)
+        const wasListening = subscriber.count > 0
+        const out = Buffer.concat(subscriber.change(name, args.slice(1).map((a) => a.toString())))
+        if (!wasListening && subscriber.count > 0) options.daemon.pubsub.addSink(subscriber)
+        if (wasListening && subscriber.count === 0) options.daemon.pubsub.removeSink(subscriber)
+        return out
+      }
+      if (subscriber && subscriber.count > 0 && !ALLOWED_WHILE_SUBSCRIBED.has(name)) {
+        return reply.error(`ERR Can't execute '${name.toLowerCase()}': only (P)SUBSCRIBE / (P)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)
+      }
+      if (subscriber && subscriber.count > 0 && name === 'PING') return reply.array([reply.bulk('pong'), reply.bulk(args[1] ?? '')])
+      return null
+    }
     let waitingForDrain = false
     const pump = () => {
       const replies: Buffer[] = []
@@ -44,7 +73,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           const args = parser.tryRead()
           if (args === null) break
           if (args.length === 0) continue
-          const out = runCommand(ctx, args)
+          const out = pubsubCommand(args) ?? runCommand(ctx, args)
           replies.push(out)
           bytes += out.length
           if (ctx.session.quit) break

@@ -74,8 +74,17 @@ export class Subscriber {
   }
 }
 
+/** A subscriber of another protocol (RESP): given each event, it encodes and filters itself. */
+export interface EventSink {
+  offerEvent(event: CacheEvent): void
+  /** Events were lost before reaching it (the store's removal hand-off overflowed). */
+  lagged(dropped: number): void
+  close(): void
+}
+
 export class PubSub {
   readonly #subscribers = new Set<Subscriber>()
+  readonly #sinks = new Set<EventSink>()
   readonly #queueLimit: number
   readonly counters: PubSubCounters = { published: 0, dropped: 0, lagged: 0 }
   #onCountChange: (count: number) => void
@@ -86,21 +95,31 @@ export class PubSub {
   }
 
   get size(): number {
-    return this.#subscribers.size
+    return this.#subscribers.size + this.#sinks.size
+  }
+
+  addSink(sink: EventSink): void {
+    this.#sinks.add(sink)
+    this.#onCountChange(this.size)
+  }
+
+  removeSink(sink: EventSink): void {
+    if (this.#sinks.delete(sink)) this.#onCountChange(this.size)
   }
 
   add(socket: Socket, filter: EventFilter): Subscriber {
     const subscriber = new Subscriber(socket, filter, this.#queueLimit, this.counters)
     this.#subscribers.add(subscriber)
-    this.#onCountChange(this.#subscribers.size)
+    this.#onCountChange(this.size)
     return subscriber
   }
 
   remove(subscriber: Subscriber): void {
-    if (this.#subscribers.delete(subscriber)) this.#onCountChange(this.#subscribers.size)
+    if (this.#subscribers.delete(subscriber)) this.#onCountChange(this.size)
   }
 
   publish(event: CacheEvent): void {
+    for (const sink of this.#sinks) sink.offerEvent(event)
     if (this.#subscribers.size === 0) return
     let frame: Buffer | undefined
     for (const subscriber of this.#subscribers) {
@@ -113,6 +132,7 @@ export class PubSub {
   /** The store's removal hand-off overflowed: every subscriber may have missed events. */
   laggedAll(dropped: number): void {
     for (const subscriber of this.#subscribers) subscriber.lagged(dropped)
+    for (const sink of this.#sinks) sink.lagged(dropped)
   }
 
   heartbeat(): void {
@@ -130,7 +150,9 @@ export class PubSub {
 
   closeAll(): void {
     for (const subscriber of this.#subscribers) subscriber.socket.end()
+    for (const sink of this.#sinks) sink.close()
     this.#subscribers.clear()
+    this.#sinks.clear()
     this.#onCountChange(0)
   }
 }
