@@ -36,8 +36,6 @@ export interface RawStore {
   /** Returns 1 when removals wait to be drained (evictions, a dependency cascade), else 0. VersionConflict if `version` is older than the stored one. */
   set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number, dependsOn?: string[]): number
   tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
-  /** One result per key, each as `get` returns it. */
-  mget(keys: string[]): Array<number | Buffer>
   /**
    * The fast batch read: keys joined by '\n', results into `out` as `get` packs them, -3
    * where the value is in `overflow[i]` as its own Buffer.

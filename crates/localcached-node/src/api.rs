@@ -163,7 +163,7 @@ pub unsafe extern "C" fn open_store(env: napi_env, info: napi_callback_info) -> 
 fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
     {
         handle.register_cleanup();
-        let functions: [(&CStr, Callback); 31] = [
+        let functions: [(&CStr, Callback); 30] = [
             (c"setScratch", set_scratch),
             (c"get", get),
             (c"set", set),
@@ -178,7 +178,6 @@ fn bound_store(env: Env, handle: Rc<Handle>) -> JsResult<napi_value> {
             (c"statsBinary", stats_binary),
             (c"setSubscribers", set_subscribers),
             (c"recordEvents", record_events),
-            (c"mget", mget),
             (c"mgetPacked", mget_packed),
             (c"setIf", set_if),
             (c"expire", expire),
@@ -273,24 +272,6 @@ unsafe extern "C" fn get(env: napi_env, info: napi_callback_info) -> napi_value 
         let key = read_key(env, call.args[0], &mut buf)?;
         let lookup = handle.store.get_with(key, |value| copy_out(handle, value))?;
         lookup_to_js(env, lookup)
-    })
-}
-
-/// `mget(keys)`: one result per key, in order, each as `get` returns it.
-unsafe extern "C" fn mget(env: napi_env, info: napi_callback_info) -> napi_value {
-    guard(env, |env| {
-        let call = call_args::<1>(env, info)?;
-        let handle = open_handle(call.data)?;
-        let keys = read_keys(env, call.args[0])?;
-        for key in &keys {
-            localcached_core::validate_key(key).map_err(|p| StoreError::invalid_key(key, p))?;
-        }
-        let out = env.array(keys.len())?;
-        for (i, key) in keys.iter().enumerate() {
-            let lookup = handle.store.get_with(key, |value| copy_out(handle, value))?;
-            env.set_element(out, i as u32, lookup_to_js(env, lookup)?)?;
-        }
-        Ok(out)
     })
 }
 
