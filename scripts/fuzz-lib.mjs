@@ -176,14 +176,17 @@ function checkReplies(replies, closed) {
   return { ok: true, closed };
 }
 
-/** Runs cases for `seconds`; pings on a separate connection between batches to prove others are served. */
-export async function fuzz({ path, seconds, seed = 1, limits, control, onProblem = () => {} }) {
+/**
+ * Runs cases for `seconds`; pings on a separate connection between batches to prove others are
+ * served. The native protocol's generator and runner are the default; the RESP fuzzer passes its own.
+ */
+export async function fuzz({ path, seconds, seed = 1, limits, control, onProblem = () => {}, makeCase: make = makeCase, runCase: run = runCase }) {
   const r = rng(seed);
   const deadline = Date.now() + seconds * 1000;
   const stats = { cases: 0, problems: 0, closed: 0, answered: 0, byKind: {} };
   for (let i = 0; Date.now() < deadline; i++) {
-    const fuzzCase = makeCase(r, i, limits);
-    const outcome = await runCase(path, fuzzCase);
+    const fuzzCase = make(r, i, limits);
+    const outcome = await run(path, fuzzCase);
     stats.cases++;
     const kind = fuzzCase.name.replace(/\d+/g, 'N');
     stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;

@@ -1,11 +1,15 @@
 // RESP compatibility: real Redis clients (ioredis, node-redis, redis-cli) against the daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import Redis from 'ioredis'
 import { createClient } from 'redis'
 import { LocalCachedClient, serve, type CacheEvent, type DaemonServer } from '../ts/index'
-import { tempSocketPath } from './helpers'
+import { ROOT, eventually, tempSocketPath } from './helpers'
+
+const run = promisify(execFile)
 
 let server: DaemonServer
 let socket: string
@@ -195,8 +199,7 @@ describe('RESP with node-redis over TCP', () => {
 })
 
 describe('RESP with redis-cli', () => {
-  // Asynchronous: the daemon answering redis-cli runs in this same process.
-  const run = promisify(execFile)
+  // Asynchronous (execFile, not execFileSync): the daemon answering redis-cli runs in this process.
   const cli = async (...args: string[]) => (await run('redis-cli', ['-s', respSocket, ...args], { encoding: 'utf8' })).stdout.trim()
 
   it('answers redis-cli commands with the output Redis would give', async () => {
@@ -211,5 +214,43 @@ describe('RESP with redis-cli', () => {
     expect(await cli('DBSIZE')).toMatch(/^\d+$/)
     expect(await cli('MSET', 'cli:r:a', '1', 'cli:r:b', '2')).toBe('OK')
     expect(await cli('MGET', 'cli:r:a', 'cli:r:b')).toBe('1\n2')
+  })
+})
+
+describe('RESP alone, without the native socket', () => {
+  it('serve({ socket: false }) binds only the RESP listener; without any listener it refuses', async () => {
+    const only = tempSocketPath()
+    const respOnly = await serve({ socket: false, respSocket: only, logLevel: 'silent' })
+    try {
+      expect(respOnly.socketPath).toBeNull()
+      const client = new Redis({ path: only, lazyConnect: true, maxRetriesPerRequest: 0 })
+      await client.connect()
+      expect(await client.set('alone:k:1', 'v')).toBe('OK')
+      expect(await client.get('alone:k:1')).toBe('v')
+      client.disconnect()
+    } finally {
+      await respOnly.close()
+    }
+    expect(existsSync(only)).toBe(false)
+    await expect(serve({ socket: false, logLevel: 'silent' })).rejects.toMatchObject({ code: 'BadArgument' })
+  })
+
+  it('`serve --no-socket --resp-socket` runs a RESP-only daemon from the CLI', async () => {
+    const only = tempSocketPath()
+    const nativeDefault = tempSocketPath()
+    const child = spawn(process.execPath, [join(ROOT, 'dist/cjs/cli.js'), 'serve', '--no-socket', '--resp-socket', only, '--log-level', 'silent'], {
+      stdio: 'ignore',
+      env: { ...process.env, LOCALCACHED_SOCKET: nativeDefault },
+    })
+    try {
+      await eventually(() => existsSync(only))
+      expect((await run('redis-cli', ['-s', only, 'PING'], { encoding: 'utf8' })).stdout.trim()).toBe('PONG')
+      expect(existsSync(nativeDefault)).toBe(false)
+    } finally {
+      const exited = new Promise((resolve) => child.on('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    expect(existsSync(only)).toBe(false)
   })
 })

@@ -36,6 +36,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the daemon on a Unix socket')
     .option('--socket <path>', `socket path (default: ${defaultSocketPath()})`)
+    .option('--no-socket', 'no native socket: serve RESP only (needs --resp-socket or --resp-port)')
     .option('--max-bytes <size>', 'byte budget: 134217728, 128mb, 1gb (kb/mb/gb are powers of 1024)', '128mb')
     .option('--publish-default <on|off>', 'whether requests publish events unless they say otherwise', 'on')
     .option('--shards <n>', 'store shards (default: 4 x cores, a power of two)')
@@ -56,8 +57,9 @@ export function registerServe(program: Command): void {
     .option('--resp-host <host>', 'address for --resp-port', '127.0.0.1')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .action(async (flags: Record<string, string | undefined>) => {
+      const socket = flags.socket as string | false | undefined
       const options: ServeOptions = {
-        socket: flags.socket,
+        socket,
         maxBytes: parseSize(flags.maxBytes!, '--max-bytes'),
         publishDefault: onOff(flags.publishDefault!),
         shards: flags.shards === undefined ? undefined : integer('--shards')(flags.shards),

@@ -4,7 +4,7 @@
 import { fromNative, LocalCachedError } from '../errors'
 import { rawStoreOf } from '../native-store'
 import type { Daemon } from '../server/daemon'
-import { globToRegExp, literalPrefix } from './glob'
+import { compileGlob, literalPrefix } from './glob'
 import { reply } from './codec'
 
 export interface RespSession {
@@ -225,7 +225,7 @@ const dbsize: Handler = (ctx) => reply.integer(ctx.daemon.store.stats().itemsCur
 
 const keys: Handler = (ctx, args) => {
   const pattern = text(args[1])
-  const match = globToRegExp(pattern)
+  const match = compileGlob(pattern)
   const prefix = literalPrefix(pattern) || undefined
   const out: Buffer[] = []
   let cursor: string | undefined
@@ -266,7 +266,7 @@ const scan: Handler = (ctx, args) => {
     } else if (opt === 'TYPE' && i + 1 < args.length) i++
     else throw new RespError('ERR syntax error')
   }
-  const match = pattern === undefined ? null : globToRegExp(pattern)
+  const match = pattern === undefined ? null : compileGlob(pattern)
   const prefix = pattern === undefined ? undefined : literalPrefix(pattern) || undefined
   const page = ctx.daemon.store.keys({ prefix, limit: Math.min(count, 100_000), cursor: fromRedisCursor(text(args[1])) })
   const found = match ? page.keys.filter((k) => match.test(k)) : page.keys

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net'
 import type { CacheEvent } from '../protocol/events'
 import type { EventSink } from '../server/pubsub'
 import { reply } from './codec'
-import { globToRegExp } from './glob'
+import { compileGlob, type GlobMatcher } from './glob'
 
 /** Unsent bytes a RESP subscriber may have before its messages are dropped (and counted). */
 export const RESP_SUBSCRIBER_HIGH_WATER = 1024 * 1024
@@ -24,7 +24,7 @@ export function channelOf(event: CacheEvent): string {
 
 export class RespSubscriber implements EventSink {
   readonly channels = new Set<string>()
-  readonly patterns = new Map<string, RegExp>()
+  readonly patterns = new Map<string, GlobMatcher>()
   readonly #socket: Socket
   #dropped = 0
 
@@ -90,7 +90,7 @@ export class RespSubscriber implements EventSink {
     const out: Buffer[] = []
     const confirm = (name: string | null) => out.push(reply.array([reply.bulk(kind), reply.bulk(name), reply.integer(this.count)]))
     if (kind === 'subscribe') for (const n of names) (this.channels.add(n), confirm(n))
-    else if (kind === 'psubscribe') for (const n of names) (this.patterns.set(n, globToRegExp(n)), confirm(n))
+    else if (kind === 'psubscribe') for (const n of names) (this.patterns.set(n, compileGlob(n)), confirm(n))
     else {
       const set = kind === 'unsubscribe' ? this.channels : this.patterns
       const targets = names.length ? names : [...set.keys()]

@@ -73,7 +73,14 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           const args = parser.tryRead()
           if (args === null) break
           if (args.length === 0) continue
-          const out = pubsubCommand(args) ?? runCommand(ctx, args)
+          let out: Buffer
+          try {
+            out = pubsubCommand(args) ?? runCommand(ctx, args)
+          } catch (err) {
+            // A bug of ours must cost this one command, not the daemon: log it and answer.
+            options.log.error({ err, command: args[0].toString('latin1').slice(0, 64) }, 'resp command failed')
+            out = reply.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`)
+          }
           replies.push(out)
           bytes += out.length
           if (ctx.session.quit) break

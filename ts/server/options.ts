@@ -7,8 +7,12 @@ import { LocalCachedError } from '../errors'
 import { join } from 'node:path'
 
 export interface ServeOptions {
-  /** Unix socket path. Default: $LOCALCACHED_SOCKET, $XDG_RUNTIME_DIR/localcached.sock, /tmp/localcached-<uid>.sock */
-  socket?: string
+  /**
+   * Unix socket path for the native protocol. Default: $LOCALCACHED_SOCKET,
+   * $XDG_RUNTIME_DIR/localcached.sock, /tmp/localcached-<uid>.sock. `false` runs without the
+   * native socket, for a RESP-only daemon (then respSocket or respPort is required).
+   */
+  socket?: string | false
   /** Byte budget of the store. Default 128 MiB. */
   maxBytes?: number
   /** Whether requests publish events when they do not say. Default true. */
@@ -53,7 +57,8 @@ export interface ServeOptions {
 }
 
 export interface ResolvedServeOptions {
-  socket: string
+  /** null: no native socket (RESP only). */
+  socket: string | null
   maxBytes: number
   publishDefault: boolean
   shards: number | undefined
@@ -108,8 +113,12 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
   if (!Number.isInteger(socketMode) || socketMode < 0 || socketMode > 0o777) {
     throw new LocalCachedError('BadArgument', `socketMode must be a file mode from 0 to 0o777, got ${socketMode}`)
   }
+  const socket = options.socket === false ? null : (options.socket ?? defaultSocketPath())
+  if (socket === null && options.respSocket === undefined && options.respPort === undefined) {
+    throw new LocalCachedError('BadArgument', 'without the native socket (socket: false, --no-socket) the daemon needs a RESP listener: give respSocket or respPort')
+  }
   return {
-    socket: options.socket ?? defaultSocketPath(),
+    socket,
     maxBytes: positiveInteger(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes'),
     publishDefault: options.publishDefault ?? true,
     shards: options.shards,

@@ -18,7 +18,8 @@ import { createRespServer } from '../resp/server'
 export const SERVER_VERSION = PACKAGE_VERSION
 
 export interface DaemonServer {
-  readonly socketPath: string
+  /** The native protocol's socket; null when the daemon runs RESP only (`socket: false`). */
+  readonly socketPath: string | null
   /** The RESP TCP port actually bound, if `respPort` was given. */
   readonly respPort: number | undefined
   readonly options: ResolvedServeOptions
@@ -29,7 +30,7 @@ export interface DaemonServer {
 export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   const resolved = resolveOptions(options)
   const log: Logger = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination)
-  await prepareSocketPath(resolved.socket)
+  if (resolved.socket !== null) await prepareSocketPath(resolved.socket)
   // The daemon's process exists for the cache: keep evicted large values from pinning RSS.
   loadBinding().tuneAllocatorForDaemon()
 
@@ -52,12 +53,15 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   })
   server.on('error', (err) => log.error({ err }, 'server error'))
 
-  let bound: FileStats
+  let bound: FileStats | undefined
   try {
-    bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
+    if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
     daemon.close()
     throw err
+  }
+  const removeNativeSocket = () => {
+    if (resolved.socket !== null && bound) removeOwnSocket(resolved.socket, bound)
   }
   // RESP listeners share the daemon: the same store, the same pub/sub.
   const resp = createRespServer({ daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes })
@@ -79,8 +83,12 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       respListeners.push({ server: resp.server, close: () => resp.sockets.forEach((s) => s.destroy()) })
     }
   } catch (err) {
-    server.close()
-    removeOwnSocket(resolved.socket, bound)
+    if (bound) server.close()
+    removeNativeSocket()
+    for (const r of respListeners) {
+      r.server.close()
+      r.close()
+    }
     daemon.close()
     throw err
   }
@@ -93,7 +101,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     closing ??= (async () => {
       log.info({ connections: connections.size }, 'shutting down')
       clearInterval(heartbeat)
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const stopped = bound ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
       for (const r of respListeners) {
         r.server.close()
         r.close()
@@ -104,7 +112,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, resolved.shutdownTimeoutMs).unref())
       await Promise.race([stopped, timeout])
       for (const connection of connections) connection.socket.destroy()
-      removeOwnSocket(resolved.socket, bound)
+      removeNativeSocket()
       daemon.close()
       log.info('stopped')
     })()
