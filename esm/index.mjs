@@ -14,5 +14,6 @@ export const {
   defaultSocketPath,
   parseSize,
   PROTOCOL_VERSION,
+  resolveCodec,
 } = cjs
 export default cjs

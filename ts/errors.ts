@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   NotAnInteger: 'incr on a value that is not an ASCII decimal integer in the signed 64-bit range.',
   Overflow: 'incr whose result would leave the signed 64-bit range (or, on the JS API, the safe-integer range); nothing was stored.',
   VersionConflict: 'A versioned write older than the version stored with the entry; the stored value stays.',
+  LoaderFailed: 'The loader given to getOrLoad threw or rejected; nothing was cached. The loader\'s error is the cause.',
+  LoaderTimeout: 'The loader given to getOrLoad did not settle within loaderTimeoutMs; nothing was cached.',
   Internal: 'A bug in localcached-native (a failed N-API call, a caught panic, an unexpected reply). Please report it.',
 } as const
 

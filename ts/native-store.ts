@@ -6,6 +6,8 @@ import { fromNative, LocalCachedError } from './errors'
 import { decodeStats, type Stats } from './stats'
 import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
+import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
+import { typedCache, type Cache, type TypedOptions } from './typed'
 
 export interface NativeStoreOptions {
   /** Byte budget for keys + values + per-entry overhead. Default 64 MiB. */
@@ -376,6 +378,37 @@ export class NativeStore {
   }
 
   /** Frees every entry and stops the sweeper. Idempotent; later calls throw `Closed`. */
+  /**
+   * The value, or the loader's (stored with options.ttlMs) on a miss. Concurrent misses of a
+   * key in this process call the loader once; see GetOrLoadOptions for stale-while-revalidate
+   * and loader failures.
+   */
+  getOrLoad(key: string, loader: Loader, options?: GetOrLoadOptions): Promise<Buffer> {
+    this.#loads ??= new LoadCoordinator({
+      read: (k) => {
+        const meta = this.getWithMeta(k)
+        return meta ? { value: meta.value, ttlMs: meta.ttlMs } : null
+      },
+      write: (k, value, ttlMs) => this.set(k, value, { ttlMs }),
+    })
+    return this.#loads.getOrLoad(key, loader, options)
+  }
+
+  #loads: LoadCoordinator | undefined
+
+  /** A Cache<T> over this store that encodes values with one codec ('raw', 'json', 'cbor' or yours). */
+  typed<T>(options?: TypedOptions<T>): Cache<T> {
+    return typedCache<T>(
+      {
+        get: async (key) => this.get(key) ?? null,
+        set: async (key, value, setOptions) => this.set(key, value, setOptions),
+        delete: async (key) => this.delete(key),
+        getOrLoad: (key, loader, loadOptions) => this.getOrLoad(key, loader, loadOptions),
+      },
+      options,
+    )
+  }
+
   close(): void {
     this.#native.close()
     this.#listeners.clear()

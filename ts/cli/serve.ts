@@ -52,6 +52,8 @@ export function registerServe(program: Command): void {
     .option('--max-pending-reply-bytes <size>', 'unsent replies per connection past which the daemon stops reading it', '4mb')
     .option('--max-keys <n>', 'at most this many entries (LRU eviction past it)')
     .option('--svc-cap <svc=size>', 'byte cap of one service, e.g. orders=64mb (repeatable)', collectCaps, {})
+    .option('--max-tracked-keys <n>', 'keys remembered for near-cache clients; past it the oldest is invalidated', '1000000')
+    .option('--max-leases <n>', 'getOrLoad load leases held at once', '100000')
     .option('--resp-socket <path>', 'also speak RESP (Redis protocol) on this Unix socket')
     .option('--resp-port <port>', 'also speak RESP on this TCP port')
     .option('--resp-host <host>', 'address for --resp-port', '127.0.0.1')
@@ -75,6 +77,8 @@ export function registerServe(program: Command): void {
         maxPendingReplyBytes: parseSize(flags.maxPendingReplyBytes!, '--max-pending-reply-bytes'),
         maxKeys: flags.maxKeys === undefined ? undefined : integer('--max-keys')(flags.maxKeys),
         svcCaps: Object.keys(flags.svcCap as unknown as Record<string, number>).length ? (flags.svcCap as unknown as Record<string, number>) : undefined,
+        maxTrackedKeys: integer('--max-tracked-keys')(flags.maxTrackedKeys!),
+        maxLeases: integer('--max-leases')(flags.maxLeases!),
         respSocket: flags.respSocket,
         respPort: flags.respPort === undefined ? undefined : integer('--resp-port')(flags.respPort),
         respHost: flags.respHost,

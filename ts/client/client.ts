@@ -6,18 +6,26 @@
 import type { Socket } from 'node:net'
 import { LocalCachedError } from '../errors'
 import { encodeMessage } from '../protocol/codec'
-import type { Response, ServerLimits } from '../protocol/messages'
+import type { Push, Response, ServerLimits } from '../protocol/messages'
 import { decodeStats, type Stats } from '../stats'
 import { defaultSocketPath } from '../server/options'
 import { connectionLost, openWire, wireError } from './wire'
 import { Subscription, type SubscribeOptions } from './subscription'
 import { backoffDelay, resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './backoff'
+import { NearCache, type NearCacheOptions, type NearCacheStats } from './near-cache'
+import { LoadCoordinator, type GetOrLoadOptions, type Loader } from '../load/get-or-load'
+import { typedCache, type Cache, type TypedOptions } from '../typed'
 
 export interface ConnectOptions {
   /** Default timeout for the handshake and for every call, in ms. Default 5000. */
   timeoutMs?: number
   /** Reconnect after the connection breaks: { enabled: true, initialDelayMs: 50, maxDelayMs: 2000 } by default. */
   reconnect?: ReconnectOptions
+  /**
+   * Serve hot reads from an in-process NativeStore kept coherent by the daemon (client
+   * tracking on this connection). See docs/near-cache.md for the guarantees.
+   */
+  nearCache?: NearCacheOptions
 }
 
 export interface CallOptions {
@@ -67,6 +75,10 @@ interface Pending {
   cleanup: () => void
 }
 
+function copy(value: Buffer | null): Buffer | null {
+  return value === null ? null : Buffer.from(value)
+}
+
 function toBytes(value: ClientValue): Uint8Array {
   if (typeof value === 'string') return Buffer.from(value)
   if (value instanceof Uint8Array) return value
@@ -88,17 +100,27 @@ export class LocalCachedClient {
   #reconnectTimer: NodeJS.Timeout | undefined
   #attempt = 0
   #reconnects = 0
+  readonly #near: NearCache | undefined
+  /** Near-cache misses in flight, one per key, shared by concurrent gets. */
+  readonly #nearGets = new Map<string, Promise<Buffer | null>>()
+  #loads: LoadCoordinator | undefined
 
   private constructor(socketPath: string, options: ConnectOptions) {
     this.socketPath = socketPath
     this.#timeoutMs = options.timeoutMs ?? 5000
     this.#reconnect = resolveReconnect(options.reconnect)
+    this.#near = options.nearCache === undefined ? undefined : new NearCache(options.nearCache)
   }
 
   /** Connects and completes the handshake; rejects (ConnectionLost, Timeout, …) if it cannot. */
   static async connect(socketPath: string = defaultSocketPath(), options: ConnectOptions = {}): Promise<LocalCachedClient> {
     const client = new LocalCachedClient(socketPath, options)
-    await client.#open()
+    try {
+      await client.#open()
+    } catch (err) {
+      client.#near?.close()
+      throw err
+    }
     return client
   }
 
@@ -132,6 +154,16 @@ export class LocalCachedClient {
     this.limits = opened.handshake.limits
     this.#failure = undefined
     this.#attempt = 0
+    if (this.#near) {
+      // Tracking is asked for on every (re)connection; until it is on, reads skip the near cache.
+      try {
+        await this.#call({ type: 'Track' }, 'Ok')
+      } catch (err) {
+        socket.destroy()
+        throw err
+      }
+      if (this.#socket === socket) this.#near.connected(this.limits.heartbeatMs)
+    }
   }
 
   async ping(options?: CallOptions): Promise<void> {
@@ -140,30 +172,82 @@ export class LocalCachedClient {
 
   /** The value, or null on a miss (like Redis clients). */
   async get(key: string, options?: CallOptions): Promise<Buffer | null> {
+    const near = this.#near
+    if (near !== undefined && near.active) {
+      const hit = near.lookup(key)
+      if (hit !== undefined) return hit
+      const shared = this.#nearGets.get(key)
+      if (shared) return copy(await shared)
+      const fetch = this.#fetchAndFill(near, key, options).then((meta) => meta?.value ?? null).finally(() => this.#nearGets.delete(key))
+      this.#nearGets.set(key, fetch)
+      return fetch
+    }
     const reply = await this.#call({ type: 'Get', key }, 'Value', options)
     // Copy: the decoded bytes are a view of a socket read buffer we should not pin.
     return reply.value === null ? null : Buffer.from(reply.value)
   }
 
+  /** A near miss: fetch with tracking, and fill unless the key changed meanwhile. */
+  async #fetchAndFill(near: NearCache, key: string, options: CallOptions | undefined): Promise<{ value: Buffer; ttlMs: number | null } | null> {
+    const fill = near.beginFill(key)
+    let reply: Extract<Response, { type: 'Meta' }>
+    try {
+      reply = await this.#call({ type: 'GetWithMeta', key, track: true }, 'Meta', options)
+    } catch (err) {
+      near.abandonFill(key, fill)
+      throw err
+    }
+    const value = reply.value === null ? null : Buffer.from(reply.value)
+    near.finishFill(key, fill, value, reply.ttlMs)
+    return value === null ? null : { value, ttlMs: reply.ttlMs }
+  }
+
+  /** Runs a write, then drops what it changed from the near cache (also when its outcome is unknown). */
+  async #write<T>(keys: readonly string[] | string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } finally {
+      if (this.#near) {
+        if (typeof keys === 'string') this.#near.drop(keys)
+        else for (const key of keys) this.#near.drop(key)
+      }
+    }
+  }
+
   async put(key: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options)
+    await this.#write(key, () => this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options))
   }
 
   /** Values (null for misses) in key order, in one request. */
   async mget(keys: readonly string[], options?: CallOptions): Promise<Array<Buffer | null>> {
-    const reply = await this.#call({ type: 'MGet', keys }, 'Values', options)
-    return reply.values.map((v) => (v === null ? null : Buffer.from(v)))
+    const near = this.#near
+    if (near === undefined || !near.active) {
+      const reply = await this.#call({ type: 'MGet', keys }, 'Values', options)
+      return reply.values.map((v) => (v === null ? null : Buffer.from(v)))
+    }
+    // Near hits answer here; the rest come from the daemon in one request (and are not filled).
+    const out: Array<Buffer | null> = keys.map((k) => near.lookup(k) ?? null)
+    const missing = keys.filter((_, i) => out[i] === null)
+    if (missing.length === 0) return out
+    const reply = await this.#call({ type: 'MGet', keys: missing }, 'Values', options)
+    let j = 0
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] !== null) continue
+      const v = reply.values[j++]
+      out[i] = v === null ? null : Buffer.from(v)
+    }
+    return out
   }
 
   /** Stores every entry or none, in one request. */
   async mset(entries: ReadonlyArray<readonly [string, ClientValue]>, options: TtlWriteOptions = {}): Promise<void> {
     const wire = entries.map(([k, v]) => [k, toBytes(v)])
-    await this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options)
+    await this.#write(entries.map(([k]) => k), () => this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options))
   }
 
   /** Deletes the keys; resolves how many existed. Publishes invalidate for each that did. */
   async mdel(keys: readonly string[], options: WriteOptions = {}): Promise<number> {
-    return (await this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options)).value
+    return (await this.#write(keys, () => this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options))).value
   }
 
   /** How many of the keys are present (a key named twice counts twice). */
@@ -173,7 +257,7 @@ export class LocalCachedClient {
 
   /** Atomically adds `delta` (default 1) to the integer at `key`; resolves the new value. */
   async incr(key: string, delta = 1, options: TtlWriteOptions = {}): Promise<number> {
-    return (await this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options)).value
+    return (await this.#write(key, () => this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options))).value
   }
 
   /** The value with its version and remaining TTL, or null on a miss. */
@@ -185,7 +269,7 @@ export class LocalCachedClient {
   /** Stores `next` only if the value equals `expected` (null: only if absent); resolves whether it swapped. */
   async cas(key: string, expected: ClientValue | null, next: ClientValue, options: WriteOptions = {}): Promise<boolean> {
     const message = { type: 'Cas', key, expected: expected === null ? null : toBytes(expected), next: toBytes(next), publish: options.publish }
-    return (await this.#call(message, 'Bool', options)).value
+    return (await this.#write(key, () => this.#call(message, 'Bool', options))).value
   }
 
   /** A page of keys; pass `cursor` back until it is null. See NativeStore.keys for the guarantees. */
@@ -197,38 +281,56 @@ export class LocalCachedClient {
 
   /** Removes a table's entries; publishes one invalidate_scope event. */
   async invalidateTable(svc: string, table: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    return { removed: (await this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options)).value }
+    try {
+      return { removed: (await this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options)).value }
+    } finally {
+      this.#near?.dropScope({ scope: 'table', svc, table })
+    }
   }
 
   /** Removes a service's entries; publishes one invalidate_scope event. */
   async invalidateService(svc: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    return { removed: (await this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options)).value }
+    try {
+      return { removed: (await this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options)).value }
+    } finally {
+      this.#near?.dropScope({ scope: 'service', svc })
+    }
   }
 
   /** Removes the entries whose key starts with `prefix`; publishes one invalidate_scope event. */
   async invalidatePrefix(prefix: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    return { removed: (await this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options)).value }
+    try {
+      return { removed: (await this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options)).value }
+    } finally {
+      this.#near?.dropScope({ scope: 'prefix', prefix })
+    }
   }
 
   /** Empties the daemon's store; resolves how many entries it held. Publishes one flush event. */
   async clear(options: WriteOptions = {}): Promise<number> {
-    return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value
+    try {
+      return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value
+    } finally {
+      this.#near?.flush()
+    }
   }
 
   /** Deletes the key; resolves whether it existed. */
   async del(key: string, options: WriteOptions = {}): Promise<boolean> {
-    return (await this.#call({ type: 'Del', key, publish: options.publish }, 'Deleted', options)).existed
+    return (await this.#write(key, () => this.#call({ type: 'Del', key, publish: options.publish }, 'Deleted', options))).existed
   }
 
   async invalidate(key: string, options: WriteOptions = {}): Promise<void> {
-    await this.#call({ type: 'Invalidate', key, publish: options.publish }, 'Ok', options)
+    await this.#write(key, () => this.#call({ type: 'Invalidate', key, publish: options.publish }, 'Ok', options))
   }
 
   async tableChangedUpsert(svc: string, table: string, pk: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#call(
-      { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish },
-      'Ok',
-      options,
+    await this.#write(`${svc}:${table}:${pk}`, () =>
+      this.#call(
+        { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish },
+        'Ok',
+        options,
+      ),
     )
   }
 
@@ -253,6 +355,53 @@ export class LocalCachedClient {
     return subscription
   }
 
+  /**
+   * The value, or the loader's on a miss (stored in the daemon with options.ttlMs). Concurrent
+   * misses in this process share one loader call; across processes a lease in the daemon lets
+   * one load while the others wait for its value (up to lockTimeoutMs). See GetOrLoadOptions.
+   */
+  getOrLoad(key: string, loader: Loader, options?: GetOrLoadOptions): Promise<Buffer> {
+    this.#loads ??= new LoadCoordinator({
+      read: async (k, staleBelowMs) => {
+        const near = this.#near
+        if (near === undefined || !near.active) {
+          const meta = await this.getWithMeta(k)
+          return meta ? { value: meta.value, ttlMs: meta.ttlMs } : null
+        }
+        // A near copy's TTL may be cut short by nearCache.ttlMs: only a copy with more than the
+        // stale window left is proof of freshness; otherwise the daemon's TTL decides.
+        const hit = near.lookupMeta(k)
+        if (hit && (hit.ttlMs === null || hit.ttlMs > staleBelowMs)) return hit
+        return this.#fetchAndFill(near, k, undefined)
+      },
+      write: (k, value, ttlMs) => this.put(k, value, { ttlMs }),
+      lease: async (k, ttlMs) => (await this.#call({ type: 'Lease', key: k, ttlMs }, 'Bool')).value,
+      release: async (k) => {
+        await this.#call({ type: 'LeaseRelease', key: k }, 'Bool')
+      },
+    })
+    return this.#loads.getOrLoad(key, loader, options)
+  }
+
+  /** A Cache<T> over this client that encodes values with one codec ('raw', 'json', 'cbor' or yours). */
+  typed<T>(options?: TypedOptions<T>): Cache<T> {
+    return typedCache<T>(
+      {
+        get: (key) => this.get(key),
+        set: (key, value, setOptions) => this.put(key, value, setOptions),
+        delete: (key) => this.del(key),
+        getOrLoad: (key, loader, loadOptions) => this.getOrLoad(key, loader, loadOptions),
+      },
+      options,
+    )
+  }
+
+  /** The near cache's counters; throws BadArgument if the client was made without nearCache. */
+  nearCacheStats(): NearCacheStats {
+    if (!this.#near) throw new LocalCachedError('BadArgument', 'this client has no near cache: connect with { nearCache: { maxBytes } }')
+    return this.#near.stats()
+  }
+
   /** Closes the connection and every subscription; pending calls fail with `Closed`. */
   async close(): Promise<void> {
     if (this.#failure?.code === 'Closed') return
@@ -260,6 +409,7 @@ export class LocalCachedClient {
     clearTimeout(this.#reconnectTimer)
     this.#rejectAll(this.#pending, this.#failure)
     for (const subscription of this.#subscriptions) subscription.close()
+    this.#near?.close()
     this.#socket?.end()
     this.#socket?.destroySoon()
     this.#socket = undefined
@@ -317,7 +467,12 @@ export class LocalCachedClient {
     })
   }
 
-  #onReply(pending: Pending[], response: Response): void {
+  #onReply(pending: Pending[], response: Response | Push): void {
+    if (this.#near) {
+      if (pending !== this.#pending) return // an older connection's last bytes
+      this.#near.onMessage(response)
+    }
+    if (response.type === 'Invalidated' || response.type === 'Heartbeat' || response.type === 'Event') return
     const entry = pending.shift()
     if (!entry) {
       this.#socket?.destroy(new Error(`unexpected ${response.type} with no call pending`))
@@ -343,6 +498,7 @@ export class LocalCachedClient {
     const failure = reason.code === 'ConnectionLost' ? reason : connectionLost(this.socketPath, reason)
     this.#rejectAll(pending, failure)
     if (socket !== undefined && socket !== this.#socket) return // an older connection
+    this.#near?.disconnected()
     this.#socket = undefined
     if (this.#failure?.code === 'Closed') return
     this.#failure = failure

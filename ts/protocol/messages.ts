@@ -32,13 +32,16 @@ export type Request =
   | { type: 'MDel'; keys: string[]; publish?: boolean }
   | { type: 'Exists'; keys: string[] }
   | { type: 'Incr'; key: string; delta: number; ttlMs?: number; publish?: boolean }
-  | { type: 'GetWithMeta'; key: string }
+  | { type: 'GetWithMeta'; key: string; track?: boolean }
   | { type: 'Cas'; key: string; expected: Uint8Array | null; next: Uint8Array; publish?: boolean }
   | { type: 'Keys'; svc?: string; table?: string; prefix?: string; limit?: number; cursor?: string }
   | { type: 'Clear'; publish?: boolean }
   | { type: 'InvalidateTable'; svc: string; table: string; publish?: boolean }
   | { type: 'InvalidateService'; svc: string; publish?: boolean }
   | { type: 'InvalidatePrefix'; prefix: string; publish?: boolean }
+  | { type: 'Track' }
+  | { type: 'Lease'; key: string; ttlMs: number }
+  | { type: 'LeaseRelease'; key: string }
 
 export type RequestType = Request['type']
 
@@ -56,15 +59,30 @@ export type Response =
   | { type: 'Meta'; value: Uint8Array | null; version: number | null; ttlMs: number | null }
   | { type: 'Keys'; keys: string[]; cursor: string | null }
 
-/** What a subscribed connection receives after its `Ok`. */
-export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; unixMs: number }
+/**
+ * What the daemon sends unasked: events and heartbeats on a subscribed connection; on a
+ * tracking connection (after `Track`), heartbeats and `Invalidated` between its replies.
+ */
+export type Push =
+  | { type: 'Event'; event: CacheEvent }
+  | { type: 'Heartbeat'; unixMs: number }
+  | { type: 'Invalidated'; keys: string[] }
+  | { type: 'Invalidated'; scope: 'table'; svc: string; table: string }
+  | { type: 'Invalidated'; scope: 'service'; svc: string }
+  | { type: 'Invalidated'; scope: 'prefix'; prefix: string }
+  | { type: 'Invalidated'; all: true; reason: 'clear' | 'lagged' }
+
+export const PUSH_TYPES: readonly Push['type'][] = ['Event', 'Heartbeat', 'Invalidated']
 
 export const REQUEST_TYPES: readonly RequestType[] = [
   'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
   'MGet', 'MSet', 'MDel', 'Exists', 'Incr', 'GetWithMeta', 'Cas', 'Keys', 'Clear',
-  'InvalidateTable', 'InvalidateService', 'InvalidatePrefix',
+  'InvalidateTable', 'InvalidateService', 'InvalidatePrefix', 'Track', 'Lease', 'LeaseRelease',
 ]
 export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err', 'Values', 'Integer', 'Bool', 'Meta', 'Keys']
+
+/** Longest load lease: a loader that needs longer should not hold other processes back. */
+export const MAX_LEASE_MS = 10 * 60 * 1000
 
 /** Most keys one batch request may carry. */
 export const MAX_BATCH_KEYS = 10_000
@@ -195,7 +213,16 @@ export function parseRequest(decoded: unknown): Request {
     case 'Incr':
       return { type: 'Incr', key: string(m, 'key'), delta: optionalInteger(m, 'delta', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? 1, ttlMs: optionalTtl(m), publish: optionalBoolean(m, 'publish') }
     case 'GetWithMeta':
-      return { type: 'GetWithMeta', key: string(m, 'key') }
+      return { type: 'GetWithMeta', key: string(m, 'key'), track: optionalBoolean(m, 'track') }
+    case 'Track':
+      return { type: 'Track' }
+    case 'Lease': {
+      const ttlMs = optionalTtl(m)
+      if (ttlMs === undefined || ttlMs > MAX_LEASE_MS) bad(`Lease: 'ttlMs' must be an integer from 1 to ${MAX_LEASE_MS}`)
+      return { type: 'Lease', key: string(m, 'key'), ttlMs }
+    }
+    case 'LeaseRelease':
+      return { type: 'LeaseRelease', key: string(m, 'key') }
     case 'Cas': {
       const expected = field(m, 'expected')
       if (expected !== null && expected !== undefined && !(expected instanceof Uint8Array)) bad("Cas: 'expected' must be a byte string or null")
@@ -237,5 +264,5 @@ export function isErr(value: Response): value is Extract<Response, { type: 'Err'
 
 export function isPush(value: unknown): value is Push {
   const type = (value as { type?: unknown } | null)?.type
-  return type === 'Event' || type === 'Heartbeat'
+  return type === 'Event' || type === 'Heartbeat' || type === 'Invalidated'
 }

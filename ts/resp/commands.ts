@@ -114,6 +114,7 @@ const set: Handler = (ctx, args) => {
   if (args.length === 3) {
     // The common case, on the store's plain write path.
     ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.set(key, args[2]))
+    ctx.daemon.changed(key)
     return reply.ok
   }
   let ttlMs: number | undefined
@@ -134,6 +135,7 @@ const set: Handler = (ctx, args) => {
   }
   const raw = rawStoreOf(ctx.daemon.store)
   const [stored, old] = ctx.daemon.write(ctx.daemon.publishDefault, () => raw.setIf(key, args[2], ttlMs, condition, keepTtl, wantOld))
+  if (stored) ctx.daemon.changed(key)
   if (wantOld) return reply.bulk(old)
   return stored ? reply.ok : reply.nil
 }
@@ -149,7 +151,9 @@ const del: Handler = (ctx, args) => {
   const keys = args.slice(1).map(text)
   const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mdelEach(keys))
   existed.forEach((e, i) => {
-    if (e && ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key: keys[i] })
+    if (!e) return
+    ctx.daemon.changed(keys[i])
+    if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key: keys[i] })
   })
   return reply.integer(existed.filter(Boolean).length)
 }
@@ -163,12 +167,15 @@ const mset: Handler = (ctx, args) => {
   const entries: Array<[string, Buffer]> = []
   for (let i = 1; i < args.length; i += 2) entries.push([text(args[i]), args[i + 1]])
   ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mset(entries))
+  for (const [key] of entries) ctx.daemon.changed(key)
   return reply.ok
 }
 
 function incrBy(ctx: RespContext, key: string, delta: string): Buffer {
   const raw = rawStoreOf(ctx.daemon.store)
-  return reply.integer(ctx.daemon.write(ctx.daemon.publishDefault, () => raw.incrText(key, delta, undefined)))
+  const value = ctx.daemon.write(ctx.daemon.publishDefault, () => raw.incrText(key, delta, undefined))
+  ctx.daemon.changed(key)
+  return reply.integer(value)
 }
 
 const incr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), '1')
@@ -196,8 +203,10 @@ const decrby: Handler = (ctx, args) => {
 
 function expireMs(ctx: RespContext, key: string, ms: number): Buffer {
   // Redis: a non-positive TTL deletes the key.
-  if (ms <= 0) return reply.integer(ctx.daemon.store.delete(key) ? 1 : 0)
-  return reply.integer(rawStoreOf(ctx.daemon.store).expire(key, ms) ? 1 : 0)
+  const changed = ms <= 0 ? ctx.daemon.store.delete(key) : rawStoreOf(ctx.daemon.store).expire(key, ms)
+  // A new TTL changes when the key leaves: near caches re-read it rather than outlive it.
+  if (changed) ctx.daemon.changed(key)
+  return reply.integer(changed ? 1 : 0)
 }
 
 const expire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]) * 1000)
@@ -216,7 +225,9 @@ const persist: Handler = (ctx, args) => {
   const key = text(args[1])
   const meta = ctx.daemon.store.getWithMeta(key)
   if (!meta || meta.ttlMs === null) return reply.integer(0)
-  return reply.integer(rawStoreOf(ctx.daemon.store).expire(key, null) ? 1 : 0)
+  const changed = rawStoreOf(ctx.daemon.store).expire(key, null)
+  if (changed) ctx.daemon.changed(key)
+  return reply.integer(changed ? 1 : 0)
 }
 
 // --- keyspace -----------------------------------------------------------------------------
@@ -276,6 +287,7 @@ const scan: Handler = (ctx, args) => {
 const flushall: Handler = (ctx, args) => {
   if (args.length > 2 || (args.length === 2 && !/^(ASYNC|SYNC)$/i.test(text(args[1])))) throw new RespError('ERR syntax error')
   ctx.daemon.store.clear()
+  ctx.daemon.cleared()
   if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'flush' })
   return reply.ok
 }
@@ -331,6 +343,7 @@ const lcUpsert: Handler = (ctx, args) => {
   }
   const publishes = ctx.daemon.publishDefault
   ctx.daemon.write(publishes, () => ctx.daemon.store.tableChangedUpsert(svc, table, pk, args[4], { ttlMs, version }))
+  ctx.daemon.changed(`${svc}:${table}:${pk}`)
   if (publishes) ctx.daemon.publish({ type: 'table_changed', key: `${svc}:${table}:${pk}` })
   return reply.ok
 }
@@ -338,6 +351,7 @@ const lcUpsert: Handler = (ctx, args) => {
 const lcInvalidate: Handler = (ctx, args) => {
   const key = text(args[1])
   const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.invalidate(key))
+  ctx.daemon.changed(key)
   if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key })
   return reply.integer(existed ? 1 : 0)
 }
@@ -345,6 +359,7 @@ const lcInvalidate: Handler = (ctx, args) => {
 const lcInvalidateTable: Handler = (ctx, args) => {
   const [svc, table] = args.slice(1, 3).map(text)
   const { removed } = ctx.daemon.store.invalidateTable(svc, table)
+  ctx.daemon.changedScope({ scope: 'table', svc, table })
   if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate_scope', scope: 'table', svc, table, removed })
   return reply.integer(removed)
 }

@@ -11,6 +11,7 @@ import { parseRequest, PROTOCOL_VERSION, type Request, type Response, type Serve
 import { handleRequest } from './handlers'
 import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
+import type { TrackingPeer } from './tracking'
 
 type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
 
@@ -33,6 +34,9 @@ export class Connection {
   readonly #log: Logger
   #state: State = 'handshake'
   #subscriber: Subscriber | undefined
+  /** Set by `Track`: this connection's near cache is told of changes to what it was served. */
+  #tracking: TrackingPeer | undefined
+  #tookLeases = false
 
   constructor(socket: Socket, ctx: ConnectionContext, id: number) {
     this.socket = socket
@@ -44,6 +48,8 @@ export class Connection {
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'))
     socket.on('close', () => {
       if (this.#subscriber) ctx.daemon.pubsub.remove(this.#subscriber)
+      if (this.#tracking) ctx.daemon.tracker.removePeer(this.#tracking)
+      if (this.#tookLeases) ctx.daemon.leases.releaseAll(this)
       this.#state = 'closing'
     })
   }
@@ -139,13 +145,41 @@ export class Connection {
         this.socket.write(Buffer.concat(replies.splice(0)))
         this.#subscriber = this.#ctx.daemon.pubsub.add(this.socket, { svc: request.svc, table: request.table })
         return true
+      case 'Track':
+        this.#tracking ??= this.#ctx.daemon.tracker.addPeer(this.socket)
+        replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
+        return true
       default:
         try {
-          replies.push(encodeMessage(handleRequest(this.#ctx.daemon, request)))
+          replies.push(encodeMessage(this.#handleOwn(request) ?? handleRequest(this.#ctx.daemon, request as Parameters<typeof handleRequest>[1])))
         } catch (err) {
           replies.push(errorFrame(err))
         }
         return true
+    }
+  }
+
+  /** Requests whose answer depends on this connection (tracking, leases); null for the rest. */
+  #handleOwn(request: Request): Response | null {
+    const daemon = this.#ctx.daemon
+    switch (request.type) {
+      case 'GetWithMeta': {
+        if (!request.track) return null
+        if (!this.#tracking) throw new LocalCachedError('BadRequest', 'GetWithMeta with track needs Track first on this connection')
+        const meta = daemon.store.getWithMeta(request.key)
+        if (!meta) return { type: 'Meta', value: null, version: null, ttlMs: null }
+        daemon.tracker.track(request.key, this.#tracking)
+        return { type: 'Meta', ...meta }
+      }
+      case 'Lease': {
+        daemon.store.has(request.key) // checks the key
+        this.#tookLeases = true
+        return { type: 'Bool', value: daemon.leases.acquire(request.key, this, request.ttlMs, isOpenConnection) }
+      }
+      case 'LeaseRelease':
+        return { type: 'Bool', value: daemon.leases.release(request.key, this) }
+      default:
+        return null
     }
   }
 
@@ -167,6 +201,11 @@ export class Connection {
     this.#state = 'ready'
     return true
   }
+}
+
+/** Whether a lease holder (a Connection) can still finish: its socket is open. */
+function isOpenConnection(holder: object): boolean {
+  return holder instanceof Connection && !holder.socket.destroyed
 }
 
 function decode(payload: Buffer): unknown {

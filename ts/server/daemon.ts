@@ -3,12 +3,17 @@
 
 import { NativeStore, rawStoreOf } from '../native-store'
 import { PubSub } from './pubsub'
+import { Tracker, type InvalidationScope } from './tracking'
+import { Leases } from './leases'
 import type { CacheEvent } from '../protocol/events'
 import type { ResolvedServeOptions } from './options'
 
 export class Daemon {
   readonly store: NativeStore
   readonly pubsub: PubSub
+  /** Which keys near-cache clients hold; told of every change, whatever `publish` says. */
+  readonly tracker: Tracker
+  readonly leases: Leases
   readonly publishDefault: boolean
   /** The publish decision of the write in progress, while the store is running it. */
   #writePublishes: boolean | undefined
@@ -25,11 +30,18 @@ export class Daemon {
     this.publishDefault = options.publishDefault
     const raw = rawStoreOf(this.store)
     this.pubsub = new PubSub(options.subscriberQueue, (count) => raw.setSubscribers(count))
+    this.tracker = new Tracker(options.maxTrackedKeys, options.maxPendingReplyBytes)
+    this.leases = new Leases(options.maxLeases)
     // Evictions happen inside a write, so they follow that write's publish decision;
     // expiries (lazy on a read, or by the sweeper) follow --publish-default.
     this.store.onRemoval((removal) => {
-      if (removal.cause === 'overflow') this.pubsub.laggedAll(removal.dropped)
-      else if (removal.cause === 'evicted') {
+      if (removal.cause === 'overflow') {
+        this.pubsub.laggedAll(removal.dropped)
+        this.tracker.flushAll('lagged')
+        return
+      }
+      this.changed(removal.key)
+      if (removal.cause === 'evicted') {
         if (this.#writePublishes ?? this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'memory_pressure' })
       } else if (removal.cause === 'dependency') {
         // Derived entries removed because something they depend on changed: they follow the
@@ -37,6 +49,29 @@ export class Daemon {
         if (this.#writePublishes ?? this.publishDefault) this.publish({ type: 'invalidate', key: removal.key, cause: 'dependency' })
       } else if (this.publishDefault) this.publish({ type: 'evicted', key: removal.key, reason: 'expired' })
     })
+  }
+
+  /**
+   * Every change to a key's value or presence comes through here (or changedScope/cleared),
+   * from both protocols, whatever the request's publish flag: near caches must drop it, and a
+   * load lease on it is over.
+   */
+  changed(key: string): void {
+    this.tracker.changed(key)
+    this.leases.changed(key)
+  }
+
+  changedMany(keys: readonly string[]): void {
+    for (const key of keys) this.changed(key)
+  }
+
+  changedScope(scope: InvalidationScope): void {
+    this.tracker.changedScope(scope)
+  }
+
+  /** The store was emptied. */
+  cleared(): void {
+    this.tracker.flushAll('clear')
   }
 
   publishes(requested: boolean | undefined): boolean {

@@ -14,6 +14,7 @@ const handleGet: Handler<'Get'> = (daemon, { key }) => ({ type: 'Value', value: 
 
 const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, version, dependsOn, publish }) => {
   daemon.write(daemon.publishes(publish), () => daemon.store.set(key, value, { ttlMs, version, dependsOn }))
+  daemon.changed(key)
   return OK
 }
 
@@ -21,6 +22,7 @@ const handleMGet: Handler<'MGet'> = (daemon, { keys }) => ({ type: 'Values', val
 
 const handleMSet: Handler<'MSet'> = (daemon, { entries, ttlMs, publish }) => {
   daemon.write(daemon.publishes(publish), () => daemon.store.mset(entries, { ttlMs }))
+  for (const [key] of entries) daemon.changed(key)
   return OK
 }
 
@@ -28,27 +30,31 @@ const handleMDel: Handler<'MDel'> = (daemon, { keys, publish }) => {
   const existed = daemon.store.mdelEach(keys)
   const publishes = daemon.publishes(publish)
   existed.forEach((e, i) => {
-    if (e && publishes) daemon.publish({ type: 'invalidate', key: keys[i] })
+    if (!e) return
+    daemon.changed(keys[i])
+    if (publishes) daemon.publish({ type: 'invalidate', key: keys[i] })
   })
   return { type: 'Integer', value: existed.filter(Boolean).length }
 }
 
 const handleExists: Handler<'Exists'> = (daemon, { keys }) => ({ type: 'Integer', value: daemon.store.exists(keys) })
 
-const handleIncr: Handler<'Incr'> = (daemon, { key, delta, ttlMs, publish }) => ({
-  type: 'Integer',
-  value: daemon.write(daemon.publishes(publish), () => daemon.store.incr(key, delta, { ttlMs })),
-})
+const handleIncr: Handler<'Incr'> = (daemon, { key, delta, ttlMs, publish }) => {
+  const value = daemon.write(daemon.publishes(publish), () => daemon.store.incr(key, delta, { ttlMs }))
+  daemon.changed(key)
+  return { type: 'Integer', value }
+}
 
 const handleGetWithMeta: Handler<'GetWithMeta'> = (daemon, { key }) => {
   const meta = daemon.store.getWithMeta(key)
   return meta ? { type: 'Meta', ...meta } : { type: 'Meta', value: null, version: null, ttlMs: null }
 }
 
-const handleCas: Handler<'Cas'> = (daemon, { key, expected, next, publish }) => ({
-  type: 'Bool',
-  value: daemon.write(daemon.publishes(publish), () => daemon.store.cas(key, expected, next)),
-})
+const handleCas: Handler<'Cas'> = (daemon, { key, expected, next, publish }) => {
+  const swapped = daemon.write(daemon.publishes(publish), () => daemon.store.cas(key, expected, next))
+  if (swapped) daemon.changed(key)
+  return { type: 'Bool', value: swapped }
+}
 
 const handleKeys: Handler<'Keys'> = (daemon, { svc, table, prefix, limit, cursor }) => ({ type: 'Keys', ...daemon.store.keys({ svc, table, prefix, limit, cursor }) })
 
@@ -56,18 +62,21 @@ const handleKeys: Handler<'Keys'> = (daemon, { svc, table, prefix, limit, cursor
 // table (where the scope names them) let subscribers' filters apply.
 const handleInvalidateTable: Handler<'InvalidateTable'> = (daemon, { svc, table, publish }) => {
   const { removed } = daemon.store.invalidateTable(svc, table)
+  daemon.changedScope({ scope: 'table', svc, table })
   if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate_scope', scope: 'table', svc, table, removed })
   return { type: 'Integer', value: removed }
 }
 
 const handleInvalidateService: Handler<'InvalidateService'> = (daemon, { svc, publish }) => {
   const { removed } = daemon.store.invalidateService(svc)
+  daemon.changedScope({ scope: 'service', svc })
   if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate_scope', scope: 'service', svc, removed })
   return { type: 'Integer', value: removed }
 }
 
 const handleInvalidatePrefix: Handler<'InvalidatePrefix'> = (daemon, { prefix, publish }) => {
   const { removed } = daemon.store.invalidatePrefix(prefix)
+  daemon.changedScope({ scope: 'prefix', prefix })
   if (daemon.publishes(publish)) {
     // A prefix that spells out its svc (and table) reaches only subscribers of those.
     const [svc, table, rest] = prefix.split(':')
@@ -81,18 +90,21 @@ const handleInvalidatePrefix: Handler<'InvalidatePrefix'> = (daemon, { prefix, p
 
 const handleClear: Handler<'Clear'> = (daemon, { publish }) => {
   const removed = daemon.store.clear()
+  daemon.cleared()
   if (daemon.publishes(publish)) daemon.publish({ type: 'flush' })
   return { type: 'Integer', value: removed }
 }
 
 const handleDel: Handler<'Del'> = (daemon, { key, publish }) => {
   const existed = daemon.write(daemon.publishes(publish), () => daemon.store.delete(key))
+  if (existed) daemon.changed(key)
   if (existed && daemon.publishes(publish)) daemon.publish({ type: 'invalidate', key })
   return { type: 'Deleted', existed }
 }
 
 const handleInvalidate: Handler<'Invalidate'> = (daemon, { key, publish }) => {
   daemon.write(daemon.publishes(publish), () => daemon.store.invalidate(key))
+  daemon.changed(key)
   // Published even if the key was absent: other processes may hold it in their own caches.
   if (daemon.publishes(publish)) daemon.publish({ type: 'invalidate', key })
   return OK
@@ -101,6 +113,7 @@ const handleInvalidate: Handler<'Invalidate'> = (daemon, { key, publish }) => {
 const handleTableChangedUpsert: Handler<'TableChangedUpsert'> = (daemon, { svc, table, pk, value, ttlMs, version, publish }) => {
   const publishes = daemon.publishes(publish)
   daemon.write(publishes, () => daemon.store.tableChangedUpsert(svc, table, pk, value, { ttlMs, version }))
+  daemon.changed(`${svc}:${table}:${pk}`)
   if (publishes) daemon.publish({ type: 'table_changed', key: `${svc}:${table}:${pk}` })
   return OK
 }
@@ -108,7 +121,7 @@ const handleTableChangedUpsert: Handler<'TableChangedUpsert'> = (daemon, { svc, 
 const handleStats: Handler<'Stats'> = (daemon) => ({ type: 'StatsBinary', stats: daemon.statsBinary() })
 
 /** Requests answered by a handler here; Hello and Subscribe change the connection's state and live in connection.ts. */
-export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' }>): Response {
+export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' | 'Track' | 'Lease' | 'LeaseRelease' }>): Response {
   switch (request.type) {
     case 'Ping':
       return handlePing(daemon, request)

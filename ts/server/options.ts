@@ -48,6 +48,10 @@ export interface ServeOptions {
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
   svcCaps?: Record<string, number>
+  /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 1,000,000. */
+  maxTrackedKeys?: number
+  /** Load leases (getOrLoad stampede protection) held at once. Default 100,000. */
+  maxLeases?: number
   /** Also speak RESP (Redis's protocol) on this Unix socket. */
   respSocket?: string
   /** Also speak RESP on this TCP port (0: any free port), bound to respHost. */
@@ -74,6 +78,8 @@ export interface ResolvedServeOptions {
   maxPendingReplyBytes: number
   maxKeys: number | undefined
   svcCaps: Record<string, number> | undefined
+  maxTrackedKeys: number
+  maxLeases: number
   respSocket: string | undefined
   respPort: number | undefined
   respHost: string
@@ -134,6 +140,8 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
     maxKeys: options.maxKeys === undefined ? undefined : positiveInteger(options.maxKeys, 'maxKeys'),
     svcCaps: options.svcCaps,
+    maxTrackedKeys: positiveInteger(options.maxTrackedKeys ?? 1_000_000, 'maxTrackedKeys'),
+    maxLeases: positiveInteger(options.maxLeases ?? 100_000, 'maxLeases'),
     respSocket: options.respSocket,
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost: options.respHost ?? '127.0.0.1',

@@ -14,6 +14,7 @@ import { PACKAGE_VERSION } from '../version'
 import { loadBinding } from '../loader'
 import { readGarbageCollector } from './read-garbage'
 import { createRespServer } from '../resp/server'
+import { encodeMessage } from '../protocol/codec'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -92,7 +93,10 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.close()
     throw err
   }
-  const heartbeat = setInterval(() => daemon.pubsub.heartbeat(), resolved.heartbeatMs)
+  const heartbeat = setInterval(() => {
+    daemon.pubsub.heartbeat()
+    if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
+  }, resolved.heartbeatMs)
   const { socketMode, shards, ...rest } = resolved
   log.info({ ...rest, shards: daemon.store.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
 

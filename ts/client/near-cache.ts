@@ -1,0 +1,207 @@
+// The near cache: an in-process NativeStore in front of the daemon, kept coherent by the
+// daemon's tracking pushes on the client's own connection (see ts/server/tracking.ts and
+// docs/near-cache.md for the guarantees).
+//
+// The fill rule: a miss fetches with `GetWithMeta{track}` and fills only if no invalidation
+// touching that key (by key, scope or flush) arrived while the fetch was in flight, and the
+// cache stayed usable throughout. Otherwise the fill is discarded (counted in discardedFills)
+// and the fetched value is only returned, never cached.
+
+import { NativeStore } from '../native-store'
+import { LocalCachedError } from '../errors'
+import type { Push } from '../protocol/messages'
+
+export interface NearCacheOptions {
+  /** Byte budget of the in-process store (same accounting as NativeStore). */
+  maxBytes: number
+  /** Longest a value stays in the near cache; the daemon's own TTL also bounds it. */
+  ttlMs?: number
+  /** Largest value kept near; larger ones are always read from the daemon. Default 1 MiB. */
+  maxValueBytes?: number
+}
+
+export interface NearCacheStats {
+  hits: number
+  misses: number
+  /** Keys dropped because they changed (pushes, scopes, this client's own writes). */
+  invalidations: number
+  /** Whole-cache flushes: clear, lagged, reconnect, missed heartbeats. */
+  flushes: number
+  /** Fetched values not cached because the key changed while the fetch was in flight. */
+  discardedFills: number
+  /** Entries and bytes held now. */
+  entries: number
+  bytes: number
+  /** Whether reads are served near right now (false while disconnected or heartbeats are missing). */
+  active: boolean
+}
+
+type Invalidated = Extract<Push, { type: 'Invalidated' }>
+
+interface Fill {
+  dirty: boolean
+}
+
+/** Heartbeats missed before the near cache stops trusting the connection. */
+const MISSED_HEARTBEATS = 3
+
+export class NearCache {
+  readonly #store: NativeStore
+  readonly #ttlMs: number | undefined
+  readonly #maxValueBytes: number
+  readonly #fills = new Map<string, Fill>()
+  #connected = false
+  #silent = false
+  #lastMessageAt = 0
+  #watchdog: NodeJS.Timeout | undefined
+  readonly #counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0, discardedFills: 0 }
+
+  constructor(options: NearCacheOptions) {
+    if (typeof options !== 'object' || options === null) throw new LocalCachedError('BadArgument', 'nearCache takes { maxBytes, ttlMs? }')
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(options.ttlMs) || options.ttlMs < 1)) {
+      throw new LocalCachedError('BadArgument', `nearCache.ttlMs must be a positive integer, got ${String(options.ttlMs)}`)
+    }
+    this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024
+    this.#store = new NativeStore({ maxBytes: options.maxBytes, maxValueBytes: this.#maxValueBytes })
+    this.#ttlMs = options.ttlMs
+  }
+
+  /** Whether reads may be served near: connected, tracking on, heartbeats arriving. */
+  get active(): boolean {
+    return this.#connected && !this.#silent
+  }
+
+  /** A near hit, or undefined (counted as a miss) when absent or the cache is not active. */
+  lookup(key: string): Buffer | undefined {
+    if (!this.active) return undefined
+    const value = this.#store.get(key)
+    if (value === undefined) this.#counts.misses++
+    else this.#counts.hits++
+    return value
+  }
+
+  /** A near hit with its remaining TTL (for getOrLoad's staleness check). */
+  lookupMeta(key: string): { value: Buffer; ttlMs: number | null } | undefined {
+    if (!this.active) return undefined
+    const meta = this.#store.getWithMeta(key)
+    if (meta === undefined) {
+      this.#counts.misses++
+      return undefined
+    }
+    this.#counts.hits++
+    return { value: meta.value, ttlMs: meta.ttlMs }
+  }
+
+  /** Starts a fill of `key`; pass the token to finishFill with what the daemon returned. */
+  beginFill(key: string): Fill | undefined {
+    if (!this.active || this.#fills.has(key)) return undefined
+    const fill: Fill = { dirty: false }
+    this.#fills.set(key, fill)
+    return fill
+  }
+
+  finishFill(key: string, fill: Fill | undefined, value: Buffer | null, daemonTtlMs: number | null): void {
+    if (fill === undefined) return
+    if (this.#fills.get(key) === fill) this.#fills.delete(key)
+    if (fill.dirty || !this.active) {
+      this.#counts.discardedFills++
+      return
+    }
+    if (value === null || value.length > this.#maxValueBytes) return
+    const ttlMs = minTtl(this.#ttlMs, daemonTtlMs)
+    try {
+      this.#store.set(key, value, { ttlMs })
+    } catch (err) {
+      // Too large for the near budget: it is simply read from the daemon each time.
+      if (!(err instanceof LocalCachedError && err.code === 'ValueTooLarge')) throw err
+    }
+  }
+
+  abandonFill(key: string, fill: Fill | undefined): void {
+    if (fill !== undefined && this.#fills.get(key) === fill) this.#fills.delete(key)
+  }
+
+  /** This client changed `key` (its write was acknowledged, or its outcome is unknown). */
+  drop(key: string): void {
+    const fill = this.#fills.get(key)
+    if (fill) fill.dirty = true
+    if (this.#store.delete(key)) this.#counts.invalidations++
+  }
+
+  dropScope(scope: { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string }): void {
+    let removed: number
+    let prefix: string
+    if (scope.scope === 'table') {
+      removed = this.#store.invalidateTable(scope.svc, scope.table).removed
+      prefix = `${scope.svc}:${scope.table}:`
+    } else if (scope.scope === 'service') {
+      removed = this.#store.invalidateService(scope.svc).removed
+      prefix = `${scope.svc}:`
+    } else {
+      removed = this.#store.invalidatePrefix(scope.prefix).removed
+      prefix = scope.prefix
+    }
+    this.#counts.invalidations += removed
+    for (const [key, fill] of this.#fills) if (key.startsWith(prefix)) fill.dirty = true
+  }
+
+  /** Drops everything, and every fill in flight. */
+  flush(): void {
+    for (const fill of this.#fills.values()) fill.dirty = true
+    this.#fills.clear()
+    this.#store.clear()
+    this.#counts.flushes++
+  }
+
+  /** Every message on the connection proves it alive; an Invalidated push also says what changed. */
+  onMessage(message: { type: string }): void {
+    this.#lastMessageAt = Date.now()
+    if (this.#silent) this.#silent = false // heard again: fills from here on are ordered after the flush
+    if (message.type !== 'Invalidated') return
+    const push = message as Invalidated
+    if ('keys' in push) for (const key of push.keys) this.drop(key)
+    else if ('all' in push) this.flush()
+    else this.dropScope(push)
+  }
+
+  /** Tracking is on for a new connection: start serving near, and watching heartbeats. */
+  connected(heartbeatMs: number): void {
+    this.#connected = true
+    this.#silent = false
+    this.#lastMessageAt = Date.now()
+    clearInterval(this.#watchdog)
+    this.#watchdog = setInterval(() => {
+      if (this.#connected && !this.#silent && Date.now() - this.#lastMessageAt > MISSED_HEARTBEATS * heartbeatMs) {
+        // The daemon may be hung or the connection dead: nothing near can be trusted.
+        this.#silent = true
+        this.flush()
+      }
+    }, heartbeatMs)
+    this.#watchdog.unref()
+  }
+
+  /** The connection ended: invalidations may be lost, so nothing near can be trusted. */
+  disconnected(): void {
+    if (!this.#connected) return
+    this.#connected = false
+    clearInterval(this.#watchdog)
+    this.flush()
+  }
+
+  stats(): NearCacheStats {
+    const s = this.#store.stats()
+    return { ...this.#counts, entries: s.itemsCurrent, bytes: s.bytesCurrent, active: this.active }
+  }
+
+  close(): void {
+    this.#connected = false
+    clearInterval(this.#watchdog)
+    this.#store.close()
+  }
+}
+
+function minTtl(a: number | undefined, b: number | null): number | undefined {
+  if (a === undefined) return b ?? undefined
+  if (b === null) return a
+  return Math.min(a, b)
+}
