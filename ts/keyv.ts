@@ -59,7 +59,8 @@ export function decodeValue(bytes: Buffer): unknown {
 }
 
 export class KeyvLocalcached extends EventEmitter {
-  readonly opts: KeyvLocalcachedOptions
+  /** Keyv reads `dialect` and `url` from here to decide what an adapter supports. */
+  readonly opts: KeyvLocalcachedOptions & { dialect: 'localcached'; url: string }
   /** Set by Keyv; keys arrive already prefixed with `${namespace}:`. */
   namespace: string | undefined
   readonly #svc: string
@@ -75,13 +76,16 @@ export class KeyvLocalcached extends EventEmitter {
         throw new LocalCachedError('BadArgument', `KeyvLocalcached: ${name} must be a key segment of [A-Za-z0-9._-], got ${JSON.stringify(options[name])}`)
       }
     }
-    this.opts = options
+    this.opts = { ...options, dialect: 'localcached', url: options.socket ?? '' }
     this.#svc = options.svc
     this.#table = options.table
     this.#ownsClient = options.client === undefined
     this.#client = options.client ? Promise.resolve(options.client) : LocalCachedClient.connect(options.socket, options.connect)
-    // Keyv listens for 'error'; an unobserved rejection here would otherwise be lost.
-    this.#client.catch((err) => this.emit('error', err))
+    // Keyv listens for 'error'; each call also rejects with the same error, so without a
+    // listener there is nothing more to tell.
+    this.#client.catch((err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+    })
   }
 
   /** Our key for a Keyv key (see the module comment for the encoding). */
@@ -145,7 +149,10 @@ export class KeyvLocalcached extends EventEmitter {
     else await client.invalidatePrefix(`${this.#svc}:${this.#table}:${b64(this.namespace)}.`)
   }
 
-  /** Every [key, value] of a namespace, a page at a time. */
+  /**
+   * Every [Keyv key, stored value] of a namespace, a page at a time. Keyv itself only wires
+   * iterators of adapters it knows, so call this on the adapter: `store.iterator('ns')`.
+   */
   async *iterator<Value>(namespace?: string): AsyncGenerator<[string, Value], void> {
     const client = await this.#client
     const ns = namespace ?? this.namespace

@@ -76,7 +76,9 @@ export function typedCache<T>(cache: ByteCache, options: TypedOptions<T> = {}): 
       const bytes = await cache.get(key)
       return bytes === null ? undefined : decode(bytes)
     },
-    set: (key, value, setOptions) => cache.set(key, codec.encode(value), setOptions),
+    async set(key, value, setOptions) {
+      await cache.set(key, codec.encode(value), setOptions)
+    },
     delete: (key) => cache.delete(key),
     async getOrLoad(key, loader, loadOptions) {
       // The loader's value is encoded once; what comes back (ours or another process's) is decoded.

@@ -136,10 +136,11 @@ export class LoadCoordinator {
       leased = await backend.lease(key, options.lockTimeoutMs)
       if (!leased) {
         this.counters.waitedForLease++
-        const theirs = await this.#waitForValue(key, deadline)
-        if (theirs) return theirs
-        // Their lease ran out without a value: load here (taking the lease if it is free).
-        leased = await backend.lease(key, options.lockTimeoutMs)
+        const theirs = await this.#waitForValue(key, deadline, options.lockTimeoutMs)
+        if (theirs === 'leased') leased = true
+        else if (theirs !== null) return theirs
+        // Their lease ran out without a value: load here, with the lease if it is free now.
+        else leased = await backend.lease(key, options.lockTimeoutMs)
       }
     }
     let value: Buffer
@@ -160,11 +161,26 @@ export class LoadCoordinator {
     return value
   }
 
-  async #waitForValue(key: string, deadline: number): Promise<Buffer | null> {
+  /**
+   * Polls for the lease holder's value. Between polls it asks for the lease again: a holder
+   * whose loader failed releases it, and one that vanished loses it, so a waiter takes over
+   * at once instead of waiting out lockTimeoutMs.
+   */
+  async #waitForValue(key: string, deadline: number, leaseMs: number): Promise<Buffer | 'leased' | null> {
+    const backend = this.#backend
     for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, MAX_POLL_MS)) {
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())))
-      const stored = await this.#backend.read(key, 0)
+      const stored = await backend.read(key, 0)
       if (stored !== null) return stored.value
+      if (backend.lease && (await backend.lease(key, leaseMs))) {
+        // Taken over; the holder may have written just before releasing: use that if so.
+        const late = await backend.read(key, 0)
+        if (late !== null) {
+          await backend.release?.(key).catch(() => {})
+          return late.value
+        }
+        return 'leased'
+      }
     }
     return null
   }
