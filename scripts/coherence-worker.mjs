@@ -1,0 +1,172 @@
+// One process of the coherence checker (see coherence-lib.mjs): a writer or a reader, both
+// with near caches, talking to the daemon through an in-process proxy the coordinator can
+// tell to drop the connection. Logs go back to the coordinator over IPC when told to stop.
+import { createServer, connect } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+
+const require = createRequire(import.meta.url);
+const { LocalCachedClient } = require(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cjs', 'index.js'));
+
+const [role, indexText, socket, configText] = process.argv.slice(2);
+const index = Number(indexText);
+const config = JSON.parse(configText);
+const now = () => performance.timeOrigin + performance.now();
+const keyName = (k) => `coh:t${k % config.tables}:k${k}`;
+
+// A proxy in front of the daemon, so that "drop" breaks this client's connection for real.
+const proxyPath = join(tmpdir(), `lc-coh-${process.pid}.sock`);
+const pairs = new Set();
+const proxy = createServer((downstream) => {
+  const upstream = connect(socket);
+  const pair = [downstream, upstream];
+  pairs.add(pair);
+  downstream.pipe(upstream);
+  upstream.pipe(downstream);
+  const end = () => {
+    downstream.destroy();
+    upstream.destroy();
+    pairs.delete(pair);
+  };
+  for (const s of pair) s.on('error', end).on('close', end);
+});
+await new Promise((resolve) => proxy.listen(proxyPath, resolve));
+
+const client = await LocalCachedClient.connect(proxyPath, {
+  nearCache: { maxBytes: 8 * 1024 * 1024 },
+  reconnect: { initialDelayMs: 5, maxDelayMs: 100 },
+  timeoutMs: 3000,
+});
+
+let running = true;
+let unblocking = null;
+const log = { reads: [], events: [], scopes: [], violations: { readYourWrites: 0, monotonic: 0 }, errors: 0, ops: 0, errorSamples: [] };
+const lastSeen = new Map(); // key -> highest value this process has read (monotonic reads)
+const counters = new Map(); // key -> last value written (writers)
+
+function record(key, value, tStart, near) {
+  if (value === null) return;
+  const n = Number(value.toString());
+  const prev = lastSeen.get(key) ?? -1;
+  if (n < prev) log.violations.monotonic++;
+  else lastSeen.set(key, n);
+  log.reads.push(key, n, tStart, near ? 1 : 0, now());
+}
+
+async function read(key) {
+  if (unblocking) {
+    await unblocking;
+    unblocking = null;
+  }
+  const tStart = now();
+  const hits = client.nearCacheStats().hits;
+  const value = await client.get(keyName(key));
+  record(key, value, tStart, client.nearCacheStats().hits > hits);
+  return value;
+}
+
+const ownKeys = [];
+for (let k = 0; k < config.keys; k++) if (k % config.writers === index) ownKeys.push(k);
+
+async function writeOne(rand) {
+  const key = ownKeys[Math.floor(rand * ownKeys.length)];
+  const name = keyName(key);
+  const op = Math.random();
+  const publish = Math.random() < 0.5;
+  const current = counters.get(key) ?? 0;
+  if (op < 0.6) {
+    const n = current + 1;
+    if (Math.random() < 0.5) await client.put(name, String(n), { publish });
+    else await client.tableChangedUpsert('coh', `t${key % config.tables}`, `k${key}`, String(n), { publish });
+    counters.set(key, n);
+    log.events.push(key, n, now(), 1); // a write of n: values below n are stale from here on
+    // Read your writes: the writer's own near cache must not answer an older value.
+    const tStart = now();
+    const back = await client.get(name);
+    if (back !== null && Number(back.toString()) !== n) log.violations.readYourWrites++;
+    record(key, back, tStart, false);
+  } else if (op < 0.8) {
+    if (Math.random() < 0.5) await client.del(name, { publish });
+    else await client.invalidate(name, { publish });
+    log.events.push(key, current + 1, now(), 0); // a removal: the current value is gone too
+    const back = await client.get(name);
+    if (back !== null && Number(back.toString()) <= current) log.violations.readYourWrites++;
+  } else {
+    await read(key);
+  }
+}
+
+async function scopedOne() {
+  const sendTime = now();
+  const choice = Math.random();
+  let scope;
+  if (choice < 0.6) {
+    const t = Math.floor(Math.random() * config.tables);
+    await client.invalidateTable('coh', `t${t}`, { publish: Math.random() < 0.5 });
+    scope = { kind: 'table', table: t };
+  } else if (choice < 0.9) {
+    const t = Math.floor(Math.random() * config.tables);
+    await client.invalidatePrefix(`coh:t${t}:k1`, { publish: false });
+    scope = { kind: 'prefix', table: t, prefix: `coh:t${t}:k1` };
+  } else {
+    await client.clear({ publish: false });
+    scope = { kind: 'all' };
+  }
+  log.scopes.push({ ...scope, sendTime, ackTime: now() });
+}
+
+/** Evicts tens of thousands of entries in one write: the store's removal hand-off overflows → lagged. */
+async function evictionBurst() {
+  for (let i = 0; i < config.fillerKeys; i += 1000) {
+    const batch = [];
+    for (let j = i; j < Math.min(i + 1000, config.fillerKeys); j++) batch.push([`cohfill:f:${j}`, 'x'.repeat(16)]);
+    await client.mset(batch, { publish: false });
+  }
+  await client.put('cohfill:big:1', Buffer.alloc(config.bigValueBytes, 1), { publish: false });
+  await client.del('cohfill:big:1', { publish: false });
+}
+
+process.on('message', async (message) => {
+  if (message.cmd === 'stop') running = false;
+  else if (message.cmd === 'drop') for (const [a, b] of pairs) (a.destroy(), b.destroy());
+  else if (message.cmd === 'block') {
+    const until = Date.now() + message.ms; // a blocked event loop (a long GC, a CPU-bound task)
+    while (Date.now() < until);
+    // The staleness bound holds for reads made while the event loop runs: reads resume once
+    // it has had a turn to take in what arrived during the block.
+    unblocking = new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+  } else if (message.cmd === 'burst') {
+    try {
+      await evictionBurst();
+    } catch (err) {
+      log.errors++;
+    }
+  }
+});
+
+process.send({ ready: true });
+let i = 0;
+while (running) {
+  try {
+    if (role === 'writer') {
+      if (index === 0 && i % 200 === 199) await scopedOne();
+      else await writeOne(Math.random());
+    } else {
+      await read(Math.floor(Math.random() * config.keys));
+    }
+    log.ops++;
+  } catch (err) {
+    // Outages (a stopped daemon, a dropped connection) fail calls with coded errors: counted,
+    // and never a correctness problem, since nothing is recorded for a failed call.
+    log.errors++;
+    if (log.errorSamples.length < 5) log.errorSamples.push(`${err.code}: ${err.message}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (++i % 64 === 0) await new Promise((r) => setImmediate(r));
+}
+log.near = client.nearCacheStats();
+await client.close();
+proxy.close();
+process.send({ log }, () => process.exit(0));
