@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Redis from 'ioredis'
 import { LocalCachedClient, serve, type DaemonServer } from '../ts/index'
-import { eventually, tempSocketPath } from './helpers'
+import { RawConnection, eventually, tempSocketPath } from './helpers'
 import { HoldingProxy } from './proxy'
 
 let server: DaemonServer
@@ -341,4 +341,48 @@ describe('flushes', () => {
       await daemon.close()
     }
   }, 30_000)
+})
+
+describe('tracking limits', () => {
+  it('past --max-tracked-keys the oldest key is invalidated at its holder, so nothing is held untracked', async () => {
+    const path = tempSocketPath()
+    const daemon = await serve({ socket: path, logLevel: 'silent', maxTrackedKeys: 10 })
+    const w = await LocalCachedClient.connect(path)
+    const r = await LocalCachedClient.connect(path, { nearCache: { maxBytes: 1024 * 1024 } })
+    try {
+      for (let i = 0; i < 25; i++) await w.put(`near:lim:${i}`, `v${i}`)
+      for (let i = 0; i < 25; i++) await r.get(`near:lim:${i}`)
+      await afterPushes(r)
+      expect(r.nearCacheStats().entries).toBe(10)
+      // The ones still held are exactly the tracked ones: a change to each still reaches it.
+      for (let i = 15; i < 25; i++) await w.put(`near:lim:${i}`, `w${i}`)
+      await afterPushes(r)
+      for (let i = 0; i < 25; i++) expect(text(await r.get(`near:lim:${i}`))).toBe(i >= 15 ? `w${i}` : `v${i}`)
+    } finally {
+      await r.close()
+      await w.close()
+      await daemon.close()
+    }
+  })
+
+  it('GetWithMeta{track} without Track, and bad leases, get coded errors; the connection keeps serving', async () => {
+    const raw = new RawConnection(socket)
+    expect(await raw.hello()).toMatchObject({ type: 'HelloOk' })
+    raw.send({ type: 'GetWithMeta', key: 'near:x:1', track: true })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Err', code: 'BadRequest' })
+    raw.send({ type: 'Lease', key: 'near:x:1', ttlMs: 0 })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Err', code: 'BadRequest' })
+    raw.send({ type: 'Lease', key: 'bad', ttlMs: 100 })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Err', code: 'InvalidKey' })
+    raw.send({ type: 'Lease', key: 'near:x:1', ttlMs: 100 })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Bool', value: true })
+    raw.send({ type: 'Track' })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Ok' })
+    await writer.put('near:x:1', 'v')
+    raw.send({ type: 'GetWithMeta', key: 'near:x:1', track: true })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Meta', version: null })
+    await writer.put('near:x:1', 'w')
+    expect(await raw.nextMessage()).toEqual({ type: 'Invalidated', keys: ['near:x:1'] })
+    raw.destroy()
+  })
 })

@@ -52,7 +52,7 @@ export function registerServe(program: Command): void {
     .option('--max-pending-reply-bytes <size>', 'unsent replies per connection past which the daemon stops reading it', '4mb')
     .option('--max-keys <n>', 'at most this many entries (LRU eviction past it)')
     .option('--svc-cap <svc=size>', 'byte cap of one service, e.g. orders=64mb (repeatable)', collectCaps, {})
-    .option('--max-tracked-keys <n>', 'keys remembered for near-cache clients; past it the oldest is invalidated', '1000000')
+    .option('--max-tracked-keys <n>', 'keys remembered for near-cache clients (~160 bytes each); past it the oldest is invalidated', '250000')
     .option('--max-leases <n>', 'getOrLoad load leases held at once', '100000')
     .option('--resp-socket <path>', 'also speak RESP (Redis protocol) on this Unix socket')
     .option('--resp-port <port>', 'also speak RESP on this TCP port')

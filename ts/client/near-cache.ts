@@ -18,7 +18,14 @@ export interface NearCacheOptions {
   ttlMs?: number
   /** Largest value kept near; larger ones are always read from the daemon. Default 1 MiB. */
   maxValueBytes?: number
+  /**
+   * Called after an invalidation from the daemon was applied: the keys, the scope, or `all`
+   * (a flush). For caches derived from near values, and for measuring propagation. Must not throw.
+   */
+  onInvalidated?: (push: NearInvalidation) => void
 }
+
+export type NearInvalidation = { keys: string[] } | { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string } | { all: true; reason: 'clear' | 'lagged' }
 
 export interface NearCacheStats {
   hits: number
@@ -50,6 +57,7 @@ export class NearCache {
   readonly #ttlMs: number | undefined
   readonly #maxValueBytes: number
   readonly #fills = new Map<string, Fill>()
+  readonly #onInvalidated: ((push: NearInvalidation) => void) | undefined
   #connected = false
   #silent = false
   #lastMessageAt = 0
@@ -64,6 +72,8 @@ export class NearCache {
     this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024
     this.#store = new NativeStore({ maxBytes: options.maxBytes, maxValueBytes: this.#maxValueBytes })
     this.#ttlMs = options.ttlMs
+    if (options.onInvalidated !== undefined && typeof options.onInvalidated !== 'function') throw new LocalCachedError('BadArgument', 'nearCache.onInvalidated must be a function')
+    this.#onInvalidated = options.onInvalidated
   }
 
   /** Whether reads may be served near: connected, tracking on, heartbeats arriving. */
@@ -162,6 +172,16 @@ export class NearCache {
     if ('keys' in push) for (const key of push.keys) this.drop(key)
     else if ('all' in push) this.flush()
     else this.dropScope(push)
+    if (this.#onInvalidated) {
+      const { type: _type, ...what } = push
+      try {
+        this.#onInvalidated(what as NearInvalidation)
+      } catch (err) {
+        process.nextTick(() => {
+          throw err
+        })
+      }
+    }
   }
 
   /** Tracking is on for a new connection: start serving near, and watching heartbeats. */

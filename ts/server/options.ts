@@ -48,7 +48,7 @@ export interface ServeOptions {
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
   svcCaps?: Record<string, number>
-  /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 1,000,000. */
+  /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 250,000 (about 160 bytes each). */
   maxTrackedKeys?: number
   /** Load leases (getOrLoad stampede protection) held at once. Default 100,000. */
   maxLeases?: number
@@ -140,7 +140,7 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
     maxKeys: options.maxKeys === undefined ? undefined : positiveInteger(options.maxKeys, 'maxKeys'),
     svcCaps: options.svcCaps,
-    maxTrackedKeys: positiveInteger(options.maxTrackedKeys ?? 1_000_000, 'maxTrackedKeys'),
+    maxTrackedKeys: positiveInteger(options.maxTrackedKeys ?? 250_000, 'maxTrackedKeys'),
     maxLeases: positiveInteger(options.maxLeases ?? 100_000, 'maxLeases'),
     respSocket: options.respSocket,
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),

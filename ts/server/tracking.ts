@@ -78,7 +78,12 @@ export class Tracker {
         return
       }
     }
-    holders.push(peer, peer.epoch)
+    // A new array of the exact size: push() would grow it to 17+ slots, ~130 bytes per key.
+    const grown = new Array<TrackingPeer | number>(holders.length + 2)
+    for (let i = 0; i < holders.length; i++) grown[i] = holders[i]
+    grown[holders.length] = peer
+    grown[holders.length + 1] = peer.epoch
+    this.#holders.set(key, grown)
   }
 
   /** A key's value changed or it left the store: tell whoever holds it, then forget it. */
