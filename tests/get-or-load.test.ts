@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { LocalCachedClient, NativeStore, serve, type DaemonServer } from '../ts/index'
-import { DIST, runNode, tempSocketPath } from './helpers'
+import { DIST, eventually, runNode, tempSocketPath } from './helpers'
 
 let server: DaemonServer
 let socket: string
@@ -59,7 +59,7 @@ describe('getOrLoad on NativeStore', () => {
     await sleep(80) // past ttlMs: stale
     const stale = await Promise.all([store.getOrLoad('gl:s:1', loader, options), store.getOrLoad('gl:s:1', loader, options)])
     expect(stale.map(text)).toEqual(['v1', 'v1'])
-    await sleep(40)
+    await eventually(() => store.get('gl:s:1')?.toString() === 'v2')
     expect(version).toBe(2) // one refresh for both stale reads
     expect(text(await store.getOrLoad('gl:s:1', loader, options))).toBe('v2')
     store.close()
@@ -179,7 +179,7 @@ describe('getOrLoad on the client', () => {
     expect(text(await b.getOrLoad('gl:c:5', loader, options))).toBe('r1') // fresh, near
     await sleep(100)
     expect(text(await b.getOrLoad('gl:c:5', loader, options))).toBe('r1') // stale: served, refresh starts
-    await sleep(50)
+    await eventually(async () => (await a.get('gl:c:5'))?.toString() === 'r2')
     expect(n).toBe(2)
     expect(text(await b.getOrLoad('gl:c:5', loader, options))).toBe('r2')
     expect(text(await a.getOrLoad('gl:c:5', loader, options))).toBe('r2')
@@ -191,8 +191,7 @@ describe('getOrLoad on the client', () => {
     await a.getOrLoad('gl:c:6', () => 'good', options)
     await sleep(60)
     expect(text(await a.getOrLoad('gl:c:6', () => Promise.reject(new Error('nope')), options))).toBe('good')
-    await sleep(30)
-    expect(errors).toHaveLength(1)
+    await eventually(() => errors.length === 1)
     expect(errors[0]).toMatchObject({ code: 'LoaderFailed' })
     expect(text((await a.get('gl:c:6'))!)).toBe('good')
   })
