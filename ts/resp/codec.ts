@@ -41,19 +41,50 @@ export class RespParser {
     return { text: this.#buf.toString('latin1', from, at), next: at + 2 }
   }
 
+  /**
+   * A length line (`*<n>` or `$<n>` after its type byte) read from the bytes, without making a
+   * string: NaN unless it is an optional '-' and 1–18 digits ending in CRLF. null: incomplete.
+   */
+  #length(from: number): { value: number; next: number } | null {
+    const buf = this.#buf
+    let i = from
+    let negative = false
+    if (buf[i] === 0x2d) {
+      negative = true
+      i++
+    }
+    let value = 0
+    const start = i
+    for (; i < buf.length && i - start <= 18; i++) {
+      const c = buf[i]
+      if (c < 0x30 || c > 0x39) break
+      value = value * 10 + (c - 0x30)
+    }
+    if (i >= buf.length || (buf[i] === 0x0d && i + 1 >= buf.length)) {
+      if (buf.length - from > 64 * 1024) throw new RespProtocolError('too big inline request')
+      return null
+    }
+    if (i === start || buf[i] !== 0x0d || buf[i + 1] !== 0x0a) {
+      // Not plain digits: let the line reader find its end, and report it invalid.
+      const line = this.#line(from)
+      return line === null ? null : { value: Number.NaN, next: line.next }
+    }
+    return { value: negative ? -value : value, next: i + 2 }
+  }
+
   #readArray(start: number): { args: Buffer[]; end: number } | null {
-    const header = this.#line(start + 1)
+    const header = this.#length(start + 1)
     if (!header) return null
-    const count = Number(header.text)
+    const count = header.value
     if (!Number.isInteger(count) || count > this.#maxArgs) throw new RespProtocolError('invalid multibulk length')
     const args: Buffer[] = []
     let at = header.next
     for (let i = 0; i < count; i++) {
       if (at >= this.#buf.length) return null
       if (this.#buf[at] !== 0x24 /* '$' */) throw new RespProtocolError(`expected '$', got '${String.fromCharCode(this.#buf[at])}'`)
-      const len = this.#line(at + 1)
+      const len = this.#length(at + 1)
       if (!len) return null
-      const size = Number(len.text)
+      const size = len.value
       if (!Number.isInteger(size) || size < 0 || size > this.#maxBulkBytes) throw new RespProtocolError('invalid bulk length')
       if (this.#buf.length < len.next + size + 2) return null
       if (this.#buf[len.next + size] !== 0x0d || this.#buf[len.next + size + 1] !== 0x0a) throw new RespProtocolError('bulk string not terminated by CRLF')
@@ -86,7 +117,14 @@ export const reply = {
   bulk(value: Buffer | string | null | undefined): Buffer {
     if (value === null || value === undefined) return reply.nil
     const bytes = typeof value === 'string' ? Buffer.from(value) : value
-    return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF])
+    // One allocation: header, bytes and CRLF written in place.
+    const header = `$${bytes.length}\r\n`
+    const out = Buffer.allocUnsafe(header.length + bytes.length + 2)
+    out.write(header, 0, 'latin1')
+    bytes.copy(out, header.length)
+    out[out.length - 2] = 0x0d
+    out[out.length - 1] = 0x0a
+    return out
   },
   array(items: Buffer[]): Buffer {
     return Buffer.concat([Buffer.from(`*${items.length}\r\n`), ...items])

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
-import { runCommand, type RespContext } from './commands'
+import { commandName, runCommand, type RespContext } from './commands'
 import { RespSubscriber } from './pubsub'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
@@ -40,8 +40,8 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       if (subscriber) options.daemon.pubsub.removeSink(subscriber)
     })
     /** The pub/sub commands, which change the connection's mode; null for any other. */
-    const pubsubCommand = (args: Buffer[]): Buffer | null => {
-      const name = args[0].toString().toUpperCase()
+    const pubsubCommand = (args: Buffer[], name: string): Buffer | null => {
+      if (subscriber === undefined && !PUBSUB_COMMANDS.has(name)) return null // the common case
       if (PUBSUB_COMMANDS.has(name)) {
         if ((name === 'SUBSCRIBE' || name === 'PSUBSCRIBE') && args.length < 2) {
           return reply.error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
@@ -75,7 +75,8 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           if (args.length === 0) continue
           let out: Buffer
           try {
-            out = pubsubCommand(args) ?? runCommand(ctx, args)
+            const name = commandName(args[0])
+            out = pubsubCommand(args, name) ?? runCommand(ctx, args, name)
           } catch (err) {
             // A bug of ours must cost this one command, not the daemon: log it and answer.
             options.log.error({ err, command: args[0].toString('latin1').slice(0, 64) }, 'resp command failed')

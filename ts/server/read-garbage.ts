@@ -9,7 +9,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
-export const READ_BYTES_PER_GC = 8 * 1024 * 1024
+export const READ_BYTES_PER_GC = 4 * 1024 * 1024
 
 type Gc = (options: { type: 'minor' | 'major'; execution?: 'sync' }) => void
 

@@ -21,7 +21,7 @@ pub fn tune_for_daemon() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt only changes allocator parameters; both values are in range.
-        unsafe { glibc::mallopt(glibc::M_MMAP_THRESHOLD, 64 * 1024) == 1 && glibc::mallopt(glibc::M_ARENA_MAX, 2) == 1 }
+        unsafe { glibc::mallopt(glibc::M_MMAP_THRESHOLD, 68 * 1024) == 1 && glibc::mallopt(glibc::M_ARENA_MAX, 2) == 1 }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
