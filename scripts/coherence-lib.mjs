@@ -22,7 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function checkCoherence({ seconds = 10, writers = 2, readers = 3, deltaMs = 100, seed = Date.now(), log = console.log } = {}) {
-  const config = { keys: 48, tables: 3, writers, fillerKeys: 40_000, bigValueBytes: 3 * 1024 * 1024 };
+  const config = { keys: 48, tables: 3, writers, fillerKeys: 70_000, bigValueBytes: 3 * 1024 * 1024 };
   const socket = join(tmpdir(), `lc-coh-daemon-${process.pid}.sock`);
   const heartbeatMs = 100;
   const daemon = spawn(process.execPath, [
@@ -167,6 +167,7 @@ function analyse(logs, workers, config, deltaMs, disturbances, log) {
       misses: sum((l) => l.near.misses),
       invalidations: sum((l) => l.near.invalidations),
       flushes: sum((l) => l.near.flushes),
+      flushReasons: Object.fromEntries(['clear', 'lagged', 'reset', 'silence'].map((r) => [r, sum((l) => l.near.flushReasons[r])])),
       discardedFills: sum((l) => l.near.discardedFills),
     },
     processes: workers.map((w) => `${w.role}${w.index}`),

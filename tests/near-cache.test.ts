@@ -277,6 +277,7 @@ describe('flushes', () => {
       proxy.dropConnections()
       // It may be back within milliseconds (initialDelayMs 10): watch the flush, not the gap.
       await eventually(() => near.nearCacheStats().flushes === flushes + 1)
+      expect(near.nearCacheStats().flushReasons.reset).toBe(1)
       expect(near.nearCacheStats().entries).toBe(0)
       expect(near.reconnects + (near.connected ? 0 : 1)).toBeGreaterThanOrEqual(1)
       await writer.put('near:f:1', 'b') // changed while the reader was away
@@ -302,6 +303,7 @@ describe('flushes', () => {
       proxy.holdReplies = true // the daemon goes quiet, as a stopped one would
       await eventually(() => !near.nearCacheStats().active, 2000)
       expect(near.nearCacheStats().flushes).toBe(flushes + 1)
+      expect(near.nearCacheStats().flushReasons.silence).toBe(1)
       const read = near.get('near:hb:1') // not served near: it waits for the daemon
       await w.put('near:hb:1', 'b')
       proxy.release()
@@ -334,6 +336,7 @@ describe('flushes', () => {
       proxy.release()
       await afterPushes(near)
       expect(near.nearCacheStats().flushes).toBeGreaterThan(flushes)
+      expect(near.nearCacheStats().flushReasons.lagged).toBeGreaterThanOrEqual(1)
       for (const k of [keys[0], keys[9999], keys[19_999]]) expect(text(await near.get(k))).toBe('new')
     } finally {
       await near.close()

@@ -311,7 +311,7 @@ export class LocalCachedClient {
     try {
       return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value
     } finally {
-      this.#near?.flush()
+      this.#near?.flush('clear')
     }
   }
 

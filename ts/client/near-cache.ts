@@ -34,6 +34,8 @@ export interface NearCacheStats {
   invalidations: number
   /** Whole-cache flushes: clear, lagged, reconnect, missed heartbeats. */
   flushes: number
+  /** The same flushes by reason. */
+  flushReasons: Record<FlushReason, number>
   /** Fetched values not cached because the key changed while the fetch was in flight. */
   discardedFills: number
   /** Entries and bytes held now. */
@@ -44,6 +46,9 @@ export interface NearCacheStats {
 }
 
 type Invalidated = Extract<Push, { type: 'Invalidated' }>
+
+/** clear: a clear/FLUSHALL; lagged: the daemon could not deliver every push; reset: the connection broke; silence: no heartbeat for 3 intervals. */
+export type FlushReason = 'clear' | 'lagged' | 'reset' | 'silence'
 
 interface Fill {
   dirty: boolean
@@ -63,6 +68,7 @@ export class NearCache {
   #lastMessageAt = 0
   #watchdog: NodeJS.Timeout | undefined
   readonly #counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0, discardedFills: 0 }
+  readonly #flushReasons: Record<FlushReason, number> = { clear: 0, lagged: 0, reset: 0, silence: 0 }
 
   constructor(options: NearCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new LocalCachedError('BadArgument', 'nearCache takes { maxBytes, ttlMs? }')
@@ -156,7 +162,8 @@ export class NearCache {
   }
 
   /** Drops everything, and every fill in flight. */
-  flush(): void {
+  flush(reason: FlushReason): void {
+    this.#flushReasons[reason]++
     for (const fill of this.#fills.values()) fill.dirty = true
     this.#fills.clear()
     this.#store.clear()
@@ -170,7 +177,7 @@ export class NearCache {
     if (message.type !== 'Invalidated') return
     const push = message as Invalidated
     if ('keys' in push) for (const key of push.keys) this.drop(key)
-    else if ('all' in push) this.flush()
+    else if ('all' in push) this.flush(push.reason === 'clear' ? 'clear' : 'lagged')
     else this.dropScope(push)
     if (this.#onInvalidated) {
       const { type: _type, ...what } = push
@@ -194,7 +201,7 @@ export class NearCache {
       if (this.#connected && !this.#silent && Date.now() - this.#lastMessageAt > MISSED_HEARTBEATS * heartbeatMs) {
         // The daemon may be hung or the connection dead: nothing near can be trusted.
         this.#silent = true
-        this.flush()
+        this.flush('silence')
       }
     }, heartbeatMs)
     this.#watchdog.unref()
@@ -205,12 +212,12 @@ export class NearCache {
     if (!this.#connected) return
     this.#connected = false
     clearInterval(this.#watchdog)
-    this.flush()
+    this.flush('reset')
   }
 
   stats(): NearCacheStats {
     const s = this.#store.stats()
-    return { ...this.#counts, entries: s.itemsCurrent, bytes: s.bytesCurrent, active: this.active }
+    return { ...this.#counts, flushReasons: { ...this.#flushReasons }, entries: s.itemsCurrent, bytes: s.bytesCurrent, active: this.active }
   }
 
   close(): void {
