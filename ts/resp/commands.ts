@@ -107,16 +107,31 @@ const command: Handler = (_ctx, args) => {
 
 // --- strings ------------------------------------------------------------------------------
 
-const get: Handler = (ctx, args) => reply.bulk(ctx.daemon.store.get(text(args[1])) ?? null)
+/** GET's reply, also used by the listener's fast path for plain GETs. */
+export function getReply(daemon: Daemon, key: string): Buffer {
+  try {
+    return reply.bulk(daemon.store.get(key) ?? null)
+  } catch (err) {
+    return respError(err)
+  }
+}
+
+const get: Handler = (ctx, args) => getReply(ctx.daemon, text(args[1]))
+
+/** A plain SET's reply (the store's plain write path), also used by the listener's fast path. */
+export function setReply(daemon: Daemon, key: string, value: Buffer): Buffer {
+  try {
+    daemon.write(daemon.publishDefault, () => daemon.store.set(key, value))
+    daemon.changed(key)
+    return reply.ok
+  } catch (err) {
+    return respError(err)
+  }
+}
 
 const set: Handler = (ctx, args) => {
   const key = text(args[1])
-  if (args.length === 3) {
-    // The common case, on the store's plain write path.
-    ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.set(key, args[2]))
-    ctx.daemon.changed(key)
-    return reply.ok
-  }
+  if (args.length === 3) return setReply(ctx.daemon, key, args[2])
   let ttlMs: number | undefined
   let condition: 0 | 1 | 2 = 0
   let keepTtl = false

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
-import { commandName, runCommand, type RespContext } from './commands'
+import { commandName, getReply, runCommand, setReply, type RespContext } from './commands'
 import { RespSubscriber } from './pubsub'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
@@ -69,6 +69,15 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
             waitingForDrain = true
             socket.pause()
             break
+          }
+          if (subscriber === undefined) {
+            const hot = parser.tryReadHot()
+            if (hot !== undefined) {
+              const out = hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value)
+              replies.push(out)
+              bytes += out.length
+              continue
+            }
           }
           const args = parser.tryRead()
           if (args === null) break
