@@ -2,7 +2,8 @@
 // npm run bench:near — hot-key reads through the near cache, through the plain client, and
 // with ioredis against redis-server (Unix sockets, 100-byte values), measured in the same run;
 // then invalidation propagation: from a write's acknowledgement to every one of 10 reader
-// processes' near caches having dropped the key.
+// processes' near caches having dropped the key. NEAR_READERS (default 10) and
+// NEAR_SETTLE_MS (default 20: the pause between priming the readers and the write) vary it.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, rmSync } from 'node:fs';
@@ -123,7 +124,7 @@ for (let round = 0; round < ROUNDS; round++) {
   await writer.put(key, VALUE);
   for (const r of readers) r.child.send({ cmd: 'prime', key });
   await Promise.all(readers.map((r) => r.next()));
-  await sleep(2);
+  await sleep(Number(process.env.NEAR_SETTLE_MS ?? 20)); // let every reader go idle before the write
   await writer.put(key, 'changed');
   acks.set(key, now());
 }
