@@ -91,9 +91,17 @@ describe('RESP with ioredis', () => {
     } while (cursor !== '0')
     expect(seen.size).toBe(50)
     const info = await ioredis.info()
-    for (const field of ['keyspace_hits', 'keyspace_misses', 'evicted_keys', 'expired_keys', 'used_memory', 'maxmemory', 'connected_clients', 'redis_version']) {
+    for (const field of ['keyspace_hits', 'keyspace_misses', 'evicted_keys', 'expired_keys', 'used_memory', 'maxmemory', 'connected_clients', 'redis_version', 'tracking_clients', 'tracking_total_keys']) {
       expect(info).toContain(`${field}:`)
     }
+    // A near-cache client shows up in the tracking fields.
+    const near = await LocalCachedClient.connect(socket, { nearCache: { maxBytes: 1024 * 1024 } })
+    await near.put('r:info:1', 'v')
+    await near.get('r:info:1')
+    const withNear = await ioredis.info()
+    expect(withNear).toMatch(/tracking_clients:1\r\n/)
+    expect(withNear).toMatch(/tracking_total_keys:1\r\n/)
+    await near.close()
     expect(await ioredis.flushall()).toBe('OK')
     expect(await ioredis.dbsize()).toBe(0)
   })

@@ -319,7 +319,11 @@ const info: Handler = (ctx, args) => {
       ['process_id', process.pid],
       ['uptime_in_seconds', Math.floor((Date.now() - s.startUnixMs) / 1000)],
     ],
-    clients: [['connected_clients', ctx.connectedClients()], ['pubsub_clients', s.subscribersCurrent]],
+    clients: [
+      ['connected_clients', ctx.connectedClients()],
+      ['pubsub_clients', s.subscribersCurrent],
+      ['tracking_clients', ctx.daemon.tracker.peers],
+    ],
     memory: [
       ['used_memory', s.bytesCurrent],
       ['maxmemory', s.bytesMax],
@@ -332,6 +336,11 @@ const info: Handler = (ctx, args) => {
       ['evicted_keys', s.evictions],
       ['expired_keys', s.expiredRemovals],
       ['total_commands_processed', s.getCalls + s.putCalls + s.delCalls],
+      // Client tracking (near caches of native clients), under Redis's names.
+      ['tracking_total_keys', ctx.daemon.tracker.counters.trackedKeys],
+      ['tracking_invalidations_sent', ctx.daemon.tracker.counters.pushes],
+      ['tracking_lagged_flushes', ctx.daemon.tracker.counters.lagged],
+      ['load_leases_current', ctx.daemon.leases.size],
     ],
     keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
   }
