@@ -43,6 +43,42 @@ if (process.argv[2] === 'reader') {
   await new Promise(() => {});
 }
 
+// --- baseline: a bare one-byte fan-out over Unix sockets to idle Node processes ---------------
+if (process.argv[2] === 'fanout-child') {
+  const s = (await import('node:net')).connect(process.argv[3]);
+  const times = [];
+  s.on('data', (d) => {
+    for (let i = 0; i < d.length; i++) times.push(now());
+  });
+  process.on('message', () => process.send(times));
+  s.on('connect', () => process.send('ready'));
+  await new Promise(() => {});
+}
+
+/** What the platform allows: the time for one byte written to READERS idle processes to reach the last. */
+async function fanoutBaseline(rounds) {
+  const { createServer } = await import('node:net');
+  const path = join(tmpdir(), `lc-bench-fanout-${process.pid}.sock`);
+  rmSync(path, { force: true });
+  const sockets = [];
+  const server = createServer((s) => sockets.push(s)).listen(path);
+  const kids = Array.from({ length: READERS }, () => fork(fileURLToPath(import.meta.url), ['fanout-child', path], { stdio: 'inherit' }));
+  await Promise.all(kids.map((k) => new Promise((r) => k.once('message', r))));
+  while (sockets.length < READERS) await sleep(5);
+  const sent = [];
+  for (let i = 0; i < rounds; i++) {
+    await sleep(Number(process.env.NEAR_SETTLE_MS ?? 20));
+    sent.push(now());
+    for (const s of sockets) s.write('x');
+  }
+  await sleep(200);
+  const reports = await Promise.all(kids.map((k) => new Promise((r) => (k.once('message', r), k.send('report')))));
+  const last = sent.map((t, i) => Math.max(...reports.map((times) => times[i] - t))).sort((a, b) => a - b);
+  for (const k of kids) k.kill();
+  server.close();
+  return last;
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -153,6 +189,8 @@ console.log(`\npropagation, ${READERS} reader processes, ${ROUNDS} writes: from 
 console.log(`  each reader:      p50 ${percentile(perReader, 50).toFixed(3)}  p99 ${percentile(perReader, 99).toFixed(3)}  max ${perReader.at(-1).toFixed(3)}`);
 console.log(`  every reader:     p50 ${percentile(allReaders, 50).toFixed(3)}  p99 ${percentile(allReaders, 99).toFixed(3)}  max ${allReaders.at(-1).toFixed(3)}`);
 console.log(`  drops missing: ${missing}`);
+const baseline = await fanoutBaseline(ROUNDS);
+console.log(`  baseline, one byte written to ${READERS} idle processes, to the last receiver: p50 ${percentile(baseline, 50).toFixed(3)}  p99 ${percentile(baseline, 99).toFixed(3)}  max ${baseline.at(-1).toFixed(3)}`);
 for (const r of readers) r.child.send({ cmd: 'exit' });
 await writer.close();
 await near.close();
