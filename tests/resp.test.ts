@@ -91,7 +91,7 @@ describe('RESP with ioredis', () => {
     } while (cursor !== '0')
     expect(seen.size).toBe(50)
     const info = await ioredis.info()
-    for (const field of ['keyspace_hits', 'keyspace_misses', 'evicted_keys', 'expired_keys', 'used_memory', 'maxmemory', 'connected_clients', 'redis_version', 'tracking_clients', 'tracking_total_keys']) {
+    for (const field of ['keyspace_hits', 'keyspace_misses', 'evicted_keys', 'expired_keys', 'used_memory', 'maxmemory', 'connected_clients', 'redis_version', 'tracking_clients', 'tracking_total_keys', 'load_leases_current', 'load_leases_granted']) {
       expect(info).toContain(`${field}:`)
     }
     // A near-cache client shows up in the tracking fields.

@@ -122,7 +122,8 @@ export class KeyvLocalcached extends EventEmitter {
   }
 
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
-    for (const { key, value, ttl } of entries) await this.set(key, value, ttl)
+    // One connection pipelines these: all are in flight at once, not one round trip each.
+    await Promise.all(entries.map(({ key, value, ttl }) => this.set(key, value, ttl)))
   }
 
   async delete(key: string): Promise<boolean> {

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import { LocalCachedError } from '../errors'
 import { encodeMessage } from '../protocol/codec'
-import type { Push, Response, ServerLimits } from '../protocol/messages'
+import type { Invalidation, Push, Response, ServerLimits } from '../protocol/messages'
 import { decodeStats, type Stats } from '../stats'
 import { defaultSocketPath } from '../server/options'
 import { connectionLost, openWire, wireError } from './wire'
@@ -203,19 +203,16 @@ export class LocalCachedClient {
   }
 
   /** Runs a write, then drops what it changed from the near cache (also when its outcome is unknown). */
-  async #write<T>(keys: readonly string[] | string, run: () => Promise<T>): Promise<T> {
+  async #write<T>(changed: Invalidation, run: () => Promise<T>): Promise<T> {
     try {
       return await run()
     } finally {
-      if (this.#near) {
-        if (typeof keys === 'string') this.#near.drop(keys)
-        else for (const key of keys) this.#near.drop(key)
-      }
+      this.#near?.invalidate(changed)
     }
   }
 
   async put(key: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#write(key, () => this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options))
+    await this.#write({ keys: [key] }, () => this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options))
   }
 
   /** Values (null for misses) in key order, in one request. */
@@ -242,12 +239,12 @@ export class LocalCachedClient {
   /** Stores every entry or none, in one request. */
   async mset(entries: ReadonlyArray<readonly [string, ClientValue]>, options: TtlWriteOptions = {}): Promise<void> {
     const wire = entries.map(([k, v]) => [k, toBytes(v)])
-    await this.#write(entries.map(([k]) => k), () => this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options))
+    await this.#write({ keys: entries.map(([k]) => k) }, () => this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options))
   }
 
   /** Deletes the keys; resolves how many existed. Publishes invalidate for each that did. */
   async mdel(keys: readonly string[], options: WriteOptions = {}): Promise<number> {
-    return (await this.#write(keys, () => this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options))).value
+    return (await this.#write({ keys: [...keys] }, () => this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options))).value
   }
 
   /** How many of the keys are present (a key named twice counts twice). */
@@ -257,7 +254,7 @@ export class LocalCachedClient {
 
   /** Atomically adds `delta` (default 1) to the integer at `key`; resolves the new value. */
   async incr(key: string, delta = 1, options: TtlWriteOptions = {}): Promise<number> {
-    return (await this.#write(key, () => this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options))).value
+    return (await this.#write({ keys: [key] }, () => this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options))).value
   }
 
   /** The value with its version and remaining TTL, or null on a miss. */
@@ -269,7 +266,7 @@ export class LocalCachedClient {
   /** Stores `next` only if the value equals `expected` (null: only if absent); resolves whether it swapped. */
   async cas(key: string, expected: ClientValue | null, next: ClientValue, options: WriteOptions = {}): Promise<boolean> {
     const message = { type: 'Cas', key, expected: expected === null ? null : toBytes(expected), next: toBytes(next), publish: options.publish }
-    return (await this.#write(key, () => this.#call(message, 'Bool', options))).value
+    return (await this.#write({ keys: [key] }, () => this.#call(message, 'Bool', options))).value
   }
 
   /** A page of keys; pass `cursor` back until it is null. See NativeStore.keys for the guarantees. */
@@ -281,51 +278,38 @@ export class LocalCachedClient {
 
   /** Removes a table's entries; publishes one invalidate_scope event. */
   async invalidateTable(svc: string, table: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    try {
-      return { removed: (await this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options)).value }
-    } finally {
-      this.#near?.dropScope({ scope: 'table', svc, table })
-    }
+    const reply = await this.#write({ scope: 'table', svc, table }, () => this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options))
+    return { removed: reply.value }
   }
 
   /** Removes a service's entries; publishes one invalidate_scope event. */
   async invalidateService(svc: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    try {
-      return { removed: (await this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options)).value }
-    } finally {
-      this.#near?.dropScope({ scope: 'service', svc })
-    }
+    const reply = await this.#write({ scope: 'service', svc }, () => this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options))
+    return { removed: reply.value }
   }
 
   /** Removes the entries whose key starts with `prefix`; publishes one invalidate_scope event. */
   async invalidatePrefix(prefix: string, options: WriteOptions = {}): Promise<{ removed: number }> {
-    try {
-      return { removed: (await this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options)).value }
-    } finally {
-      this.#near?.dropScope({ scope: 'prefix', prefix })
-    }
+    const reply = await this.#write({ scope: 'prefix', prefix }, () => this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options))
+    return { removed: reply.value }
   }
 
   /** Empties the daemon's store; resolves how many entries it held. Publishes one flush event. */
   async clear(options: WriteOptions = {}): Promise<number> {
-    try {
-      return (await this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options)).value
-    } finally {
-      this.#near?.flush('clear')
-    }
+    return (await this.#write({ all: true, reason: 'clear' }, () => this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options))).value
   }
 
   /** Deletes the key; resolves whether it existed. */
   async del(key: string, options: WriteOptions = {}): Promise<boolean> {
-    return (await this.#write(key, () => this.#call({ type: 'Del', key, publish: options.publish }, 'Deleted', options))).existed
+    return (await this.#write({ keys: [key] }, () => this.#call({ type: 'Del', key, publish: options.publish }, 'Deleted', options))).existed
   }
 
   async invalidate(key: string, options: WriteOptions = {}): Promise<void> {
-    await this.#write(key, () => this.#call({ type: 'Invalidate', key, publish: options.publish }, 'Ok', options))
+    await this.#write({ keys: [key] }, () => this.#call({ type: 'Invalidate', key, publish: options.publish }, 'Ok', options))
   }
 
   async tableChangedUpsert(svc: string, table: string, pk: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
-    await this.#write(`${svc}:${table}:${pk}`, () =>
+    await this.#write({ keys: [`${svc}:${table}:${pk}`] }, () =>
       this.#call(
         { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish },
         'Ok',

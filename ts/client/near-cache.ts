@@ -9,7 +9,7 @@
 
 import { NativeStore } from '../native-store'
 import { LocalCachedError } from '../errors'
-import type { Push } from '../protocol/messages'
+import type { Invalidation, InvalidationScope, Push } from '../protocol/messages'
 
 export interface NearCacheOptions {
   /** Byte budget of the in-process store (same accounting as NativeStore). */
@@ -25,7 +25,7 @@ export interface NearCacheOptions {
   onInvalidated?: (push: NearInvalidation) => void
 }
 
-export type NearInvalidation = { keys: string[] } | { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string } | { all: true; reason: 'clear' | 'lagged' }
+export type NearInvalidation = Invalidation
 
 export interface NearCacheStats {
   hits: number
@@ -144,7 +144,7 @@ export class NearCache {
     if (this.#store.delete(key)) this.#counts.invalidations++
   }
 
-  dropScope(scope: { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string }): void {
+  #dropScope(scope: InvalidationScope): void {
     let removed: number
     let prefix: string
     if (scope.scope === 'table') {
@@ -162,12 +162,19 @@ export class NearCache {
   }
 
   /** Drops everything, and every fill in flight. */
-  flush(reason: FlushReason): void {
+  #flush(reason: FlushReason): void {
     this.#flushReasons[reason]++
     for (const fill of this.#fills.values()) fill.dirty = true
     this.#fills.clear()
     this.#store.clear()
     this.#counts.flushes++
+  }
+
+  /** Drops what changed: keys, a scope, or everything. Pushes and this client's own writes both come here. */
+  invalidate(what: Invalidation): void {
+    if ('keys' in what) for (const key of what.keys) this.drop(key)
+    else if ('all' in what) this.#flush(what.reason)
+    else this.#dropScope(what)
   }
 
   /** Every message on the connection proves it alive; an Invalidated push also says what changed. */
@@ -176,9 +183,7 @@ export class NearCache {
     if (this.#silent) this.#silent = false // heard again: fills from here on are ordered after the flush
     if (message.type !== 'Invalidated') return
     const push = message as Invalidated
-    if ('keys' in push) for (const key of push.keys) this.drop(key)
-    else if ('all' in push) this.flush(push.reason === 'clear' ? 'clear' : 'lagged')
-    else this.dropScope(push)
+    this.invalidate(push)
     if (this.#onInvalidated) {
       const { type: _type, ...what } = push
       try {
@@ -201,7 +206,7 @@ export class NearCache {
       if (this.#connected && !this.#silent && Date.now() - this.#lastMessageAt > MISSED_HEARTBEATS * heartbeatMs) {
         // The daemon may be hung or the connection dead: nothing near can be trusted.
         this.#silent = true
-        this.flush('silence')
+        this.#flush('silence')
       }
     }, heartbeatMs)
     this.#watchdog.unref()
@@ -212,7 +217,7 @@ export class NearCache {
     if (!this.#connected) return
     this.#connected = false
     clearInterval(this.#watchdog)
-    this.flush('reset')
+    this.#flush('reset')
   }
 
   stats(): NearCacheStats {

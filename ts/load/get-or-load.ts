@@ -42,16 +42,6 @@ export interface LoadBackend {
   release?(key: string): Promise<void>
 }
 
-export interface LoadCounters {
-  loads: number
-  loaderFailures: number
-  staleServed: number
-  /** Calls that joined another caller's load in this process. */
-  joined: number
-  /** Calls that waited for another process's load (lease refused). */
-  waitedForLease: number
-}
-
 interface ResolvedLoadOptions {
   ttlMs: number | undefined
   swrMs: number
@@ -93,7 +83,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class LoadCoordinator {
   readonly #backend: LoadBackend
   readonly #flights = new Map<string, Promise<Buffer>>()
-  readonly counters: LoadCounters = { loads: 0, loaderFailures: 0, staleServed: 0, joined: 0, waitedForLease: 0 }
 
   constructor(backend: LoadBackend) {
     this.#backend = backend
@@ -106,7 +95,6 @@ export class LoadCoordinator {
     if (stored !== null) {
       if (resolved.swrMs === 0 || stored.ttlMs === null || stored.ttlMs > resolved.swrMs) return stored.value
       // Stale, inside its window: answer now, refresh once in the background.
-      this.counters.staleServed++
       if (!this.#flights.has(key)) {
         this.#start(key, loader, resolved).catch((err: LocalCachedError) => resolved.onBackgroundError?.(err))
       }
@@ -118,7 +106,6 @@ export class LoadCoordinator {
   }
 
   async #join(flight: Promise<Buffer>): Promise<Buffer> {
-    this.counters.joined++
     return Buffer.from(await flight) // each caller gets its own copy
   }
 
@@ -135,7 +122,6 @@ export class LoadCoordinator {
       const deadline = Date.now() + options.lockTimeoutMs
       leased = await backend.lease(key, options.lockTimeoutMs)
       if (!leased) {
-        this.counters.waitedForLease++
         const theirs = await this.#waitForValue(key, deadline, options.lockTimeoutMs)
         if (theirs === 'leased') leased = true
         else if (theirs !== null) return theirs
@@ -147,7 +133,6 @@ export class LoadCoordinator {
     try {
       value = await this.#runLoader(key, loader, options.loaderTimeoutMs)
     } catch (err) {
-      this.counters.loaderFailures++
       if (leased) await backend.release?.(key).catch(() => {})
       throw err
     }
@@ -186,7 +171,6 @@ export class LoadCoordinator {
   }
 
   async #runLoader(key: string, loader: Loader, timeoutMs: number): Promise<Buffer> {
-    this.counters.loads++
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new LocalCachedError('LoaderTimeout', `loader for ${key} did not settle within ${timeoutMs} ms; nothing was cached`)), timeoutMs)

@@ -63,14 +63,13 @@ export type Response =
  * What the daemon sends unasked: events and heartbeats on a subscribed connection; on a
  * tracking connection (after `Track`), heartbeats and `Invalidated` between its replies.
  */
-export type Push =
-  | { type: 'Event'; event: CacheEvent }
-  | { type: 'Heartbeat'; unixMs: number }
-  | { type: 'Invalidated'; keys: string[] }
-  | { type: 'Invalidated'; scope: 'table'; svc: string; table: string }
-  | { type: 'Invalidated'; scope: 'service'; svc: string }
-  | { type: 'Invalidated'; scope: 'prefix'; prefix: string }
-  | { type: 'Invalidated'; all: true; reason: 'clear' | 'lagged' }
+export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; unixMs: number } | ({ type: 'Invalidated' } & Invalidation)
+
+/** A scoped invalidation, as the daemon pushes it to tracking connections. */
+export type InvalidationScope = { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string }
+
+/** What an `Invalidated` push says changed: keys, a scope, or everything. */
+export type Invalidation = { keys: string[] } | InvalidationScope | { all: true; reason: 'clear' | 'lagged' }
 
 export const PUSH_TYPES: readonly Push['type'][] = ['Event', 'Heartbeat', 'Invalidated']
 

@@ -340,7 +340,10 @@ const info: Handler = (ctx, args) => {
       ['tracking_total_keys', ctx.daemon.tracker.counters.trackedKeys],
       ['tracking_invalidations_sent', ctx.daemon.tracker.counters.pushes],
       ['tracking_lagged_flushes', ctx.daemon.tracker.counters.lagged],
+      ['tracking_evicted_keys', ctx.daemon.tracker.counters.evictedTracking],
       ['load_leases_current', ctx.daemon.leases.size],
+      ['load_leases_granted', ctx.daemon.leases.granted],
+      ['load_leases_refused', ctx.daemon.leases.refused],
     ],
     keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
   }
@@ -426,18 +429,15 @@ export const COMMANDS: Record<string, Command> = {
   'LC.STATS': { arity: 1, run: lcStats },
 }
 
-const GET_BYTES = Buffer.from('GET')
-const SET_BYTES = Buffer.from('SET')
-
 /**
  * The command's name in upper case. GET and SET, most of a cache's traffic, are recognised
- * from their bytes without building a string (measured: 3% of a -P 16 GET run went to it).
+ * from their bytes (any case: & 0xdf clears the lower-case bit) without building a string.
  */
 export function commandName(arg: Buffer): string {
-  if (arg.length === 3) {
-    const upper = Buffer.of(arg[0] & 0xdf, arg[1] & 0xdf, arg[2] & 0xdf)
-    if (upper.equals(GET_BYTES)) return 'GET'
-    if (upper.equals(SET_BYTES)) return 'SET'
+  if (arg.length === 3 && (arg[1] & 0xdf) === 0x45 && (arg[2] & 0xdf) === 0x54) {
+    const first = arg[0] & 0xdf
+    if (first === 0x47) return 'GET'
+    if (first === 0x53) return 'SET'
   }
   return text(arg).toUpperCase()
 }

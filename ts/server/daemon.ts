@@ -3,7 +3,8 @@
 
 import { NativeStore, rawStoreOf } from '../native-store'
 import { PubSub } from './pubsub'
-import { Tracker, type InvalidationScope } from './tracking'
+import { Tracker } from './tracking'
+import type { InvalidationScope } from '../protocol/messages'
 import { Leases } from './leases'
 import type { CacheEvent } from '../protocol/events'
 import type { ResolvedServeOptions } from './options'
@@ -59,10 +60,6 @@ export class Daemon {
   changed(key: string): void {
     this.tracker.changed(key)
     this.leases.changed(key)
-  }
-
-  changedMany(keys: readonly string[]): void {
-    for (const key of keys) this.changed(key)
   }
 
   changedScope(scope: InvalidationScope): void {

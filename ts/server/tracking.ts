@@ -11,7 +11,7 @@
 
 import type { Socket } from 'node:net'
 import { encodeMessage } from '../protocol/codec'
-import type { Push } from '../protocol/messages'
+import type { InvalidationScope, Push } from '../protocol/messages'
 
 export interface TrackingPeer {
   readonly socket: Socket
@@ -19,8 +19,6 @@ export interface TrackingPeer {
   epoch: number
   closed: boolean
 }
-
-export type InvalidationScope = { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string }
 
 export interface TrackingCounters {
   /** Keys currently remembered. */
