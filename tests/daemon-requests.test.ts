@@ -1,3 +1,4 @@
+import { DAEMON_STATS_FIELDS, STATS_FIELDS } from '../ts/stats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalCachedError, type CacheEvent } from '../ts/index'
 import { startDaemon, type TestDaemon } from './helpers'
@@ -66,7 +67,7 @@ describe('daemon requests', () => {
     expect(await daemon.client.get('a:b:1')).toBeNull()
   })
 
-  it('returns stats exactly as the Rust core encodes them, with the counters users rely on', async () => {
+  it("returns the core's stats layout with the daemon's fields filled and appended, and the counters users rely on", async () => {
     daemon = await startDaemon({ maxBytes: 1 << 20 })
     const c = daemon.client
     await c.put('a:b:1', 'v')
@@ -77,9 +78,17 @@ describe('daemon requests', () => {
     await c.tableChangedUpsert('s', 't', 'p', 'v')
     const bin = await c.statsBinary()
     expect(bin.subarray(0, 4).toString()).toBe('LCST')
-    expect(bin.readUInt16LE(6)).toBe(23)
+    // Version 1: the core's 23 fields, then the daemon's, then the per-service section.
+    expect(bin.readUInt16LE(4)).toBe(1)
+    expect(bin.readUInt16LE(6)).toBe(STATS_FIELDS.length + DAEMON_STATS_FIELDS.length)
+    const sub = await c.subscribe()
+    await c.invalidate('a:b:4')
     const s = await c.stats()
-    expect(s).toMatchObject({ getCalls: 2, getHits: 1, getMisses: 1, putCalls: 1, delCalls: 1, invalidateCalls: 1, tableChangedUpsertCalls: 1, itemsCurrent: 1, bytesMax: 1 << 20 })
+    expect(s).toMatchObject({ getCalls: 2, getHits: 1, getMisses: 1, putCalls: 1, delCalls: 1, invalidateCalls: 2, tableChangedUpsertCalls: 1, itemsCurrent: 1, bytesMax: 1 << 20 })
+    // Fields the daemon owns: one subscriber, the events published to it, no tracking or leases.
+    expect(s).toMatchObject({ subscribersCurrent: 1, eventsPublished: 1, eventsDropped: 0, laggedNotices: 0, trackingClients: 0, leasesCurrent: 0 })
+    expect(Object.keys(s.bySvc).sort()).toEqual(['a', 's'])
+    await sub.close()
   })
 
   it('pipelines concurrent calls over one connection and answers them in order', async () => {

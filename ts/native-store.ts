@@ -51,6 +51,29 @@ export interface SetOptions extends TtlOptions {
   dependsOn?: readonly string[]
 }
 
+/** How setIf() decides whether to store. */
+export interface SetIfOptions extends TtlOptions {
+  /** 'always' (default), 'absent' (Redis's NX) or 'present' (Redis's XX). */
+  when?: 'always' | 'absent' | 'present'
+  /** Keep the entry's current TTL instead of applying `ttlMs` (Redis's KEEPTTL). */
+  keepTtl?: boolean
+  /** Also return the value stored before this call (Redis's GET option). */
+  returnOld?: boolean
+}
+
+export interface SetIfResult {
+  /** Whether the value was stored. */
+  stored: boolean
+  /** The previous value when `returnOld` was asked (null if there was none), else null. */
+  old: Buffer | null
+}
+
+const SET_CONDITIONS = { always: 0, absent: 1, present: 2 } as const
+
+/** Largest and smallest values incrInt64() works with: a signed 64-bit integer. */
+export const INT64_MAX = 2n ** 63n - 1n
+export const INT64_MIN = -(2n ** 63n)
+
 export interface EntryMeta {
   value: Buffer
   version: number | null
@@ -88,17 +111,11 @@ export type Value = Buffer | Uint8Array | string
 const SLAB_BYTES = 16 * 1024
 const SLAB_MIN_FREE = 2 * 1024
 
-// get() returns -1 for a miss and -2 for a miss that found the entry expired.
-const MISS_EXPIRED = -2
-
-/** The raw native functions behind each store, for the daemon inside this package only. */
-const rawStores = new WeakMap<NativeStore, RawStore>()
-
-export function rawStoreOf(store: NativeStore): RawStore {
-  const raw = rawStores.get(store)
-  if (!raw) throw new LocalCachedError('Internal', 'not a NativeStore')
-  return raw
-}
+// What get(), getWithMeta() and mgetPacked() return instead of a packed slab position: a
+// miss, a miss that found the entry expired (its removal is queued), and (mgetPacked only)
+// a value handed over in the overflow array. binding.d.ts documents the same numbers.
+const READ_MISS_EXPIRED = -2
+const READ_IN_OVERFLOW = -3
 
 /** Set only while NativeStore.open constructs a handle (keeps the constructor's signature plain). */
 let openingShared: string | undefined
@@ -124,7 +141,6 @@ export class NativeStore {
       throw fromNative(err)
     }
     this.#slab = this.#newSlab()
-    rawStores.set(this, this.#native)
   }
 
   /**
@@ -172,7 +188,7 @@ export class NativeStore {
       if (this.#slabFree < SLAB_MIN_FREE) this.#slab = this.#newSlab()
       return out
     }
-    if (result === MISS_EXPIRED) this.#deliverRemovals()
+    if (result === READ_MISS_EXPIRED) this.#deliverRemovals()
     return undefined
   }
 
@@ -206,7 +222,7 @@ export class NativeStore {
         const length = r & 0xffff
         if (offset + length > end) end = offset + length
         out[i] = Buffer.from(slab, offset, length)
-      } else out[i] = r === -3 ? overflow[i] : undefined
+      } else out[i] = r === READ_IN_OVERFLOW ? overflow[i] : undefined
     }
     this.#slabFree = SLAB_BYTES - end
     if (this.#slabFree < SLAB_MIN_FREE) this.#slab = this.#newSlab()
@@ -253,6 +269,44 @@ export class NativeStore {
     return value
   }
 
+  /**
+   * incr() over the whole signed 64-bit range, as Redis's INCRBY: the stored value must be
+   * a decimal integer within it (NotAnInteger otherwise) and so must the result (Overflow,
+   * nothing stored). `ttlMs` applies only when this call creates the key.
+   */
+  incrInt64(key: string, delta: bigint, options?: TtlOptions): bigint {
+    if (typeof delta !== 'bigint' || delta < INT64_MIN || delta > INT64_MAX) {
+      throw new LocalCachedError('BadArgument', 'delta must be a bigint within the signed 64-bit range')
+    }
+    const value = this.#call(() => this.#native.incrText(key, delta.toString(), options?.ttlMs))
+    this.#deliverRemovals()
+    return BigInt(value)
+  }
+
+  /**
+   * Redis's SET with its options: store only if the key is `absent` or `present`, keep the
+   * current TTL, and return the previous value. A stored value replaces the entry as set()
+   * does (its version and dependencies are dropped, what depends on it is removed).
+   */
+  setIf(key: string, value: Value, options: SetIfOptions = {}): SetIfResult {
+    const condition = SET_CONDITIONS[options.when ?? 'always']
+    if (condition === undefined) throw new LocalCachedError('BadArgument', "when must be 'always', 'absent' or 'present'")
+    if (options.keepTtl && options.ttlMs !== undefined) throw new LocalCachedError('BadArgument', 'keepTtl and ttlMs cannot be combined')
+    const [stored, old] = this.#call(() => this.#native.setIf(key, value, options.ttlMs, condition, options.keepTtl === true, options.returnOld === true))
+    this.#deliverRemovals()
+    return { stored, old }
+  }
+
+  /**
+   * Gives a live entry a new TTL, or with `null` removes its TTL (Redis's PERSIST); returns
+   * whether the entry existed. The value, its version and what depends on it stay.
+   */
+  expire(key: string, ttlMs: number | null): boolean {
+    const existed = this.#call(() => this.#native.expire(key, ttlMs))
+    this.#deliverRemovals()
+    return existed
+  }
+
   /** The value with its version and remaining TTL, or undefined on a miss. */
   getWithMeta(key: string): EntryMeta | undefined {
     const result = this.#call(() => this.#native.getWithMeta(key))
@@ -287,12 +341,12 @@ export class NativeStore {
 
   /** Removes every entry of the table; work is proportional to its size, not the store's. */
   invalidateTable(svc: string, table: string): { removed: number } {
-    return { removed: this.#call(() => this.#native.invalidateTable(svc, table)) }
+    return this.#scoped(() => this.#native.invalidateTable(svc, table))
   }
 
   /** Removes every entry of the service. */
   invalidateService(svc: string): { removed: number } {
-    return { removed: this.#call(() => this.#native.invalidateService(svc)) }
+    return this.#scoped(() => this.#native.invalidateService(svc))
   }
 
   /**
@@ -300,7 +354,17 @@ export class NativeStore {
    * `svc:table:` takes whole tables; a longer one walks the one table it names.
    */
   invalidatePrefix(prefix: string): { removed: number } {
-    return { removed: this.#call(() => this.#native.invalidatePrefix(prefix)) }
+    return this.#scoped(() => this.#native.invalidatePrefix(prefix))
+  }
+
+  /**
+   * The entries a scope removes are not reported one by one (the scope is the notice), but
+   * entries elsewhere that depend on them are, with cause 'dependency', before this returns.
+   */
+  #scoped(run: () => number): { removed: number } {
+    const removed = this.#call(run)
+    this.#deliverRemovals()
+    return { removed }
   }
 
   /** Removes every entry; returns how many there were. (No removal notices: it is one event.) */
@@ -377,7 +441,6 @@ export class NativeStore {
     return this.#call(() => this.#native.statsBinary())
   }
 
-  /** Frees every entry and stops the sweeper. Idempotent; later calls throw `Closed`. */
   /**
    * The value, or the loader's (stored with options.ttlMs) on a miss. Concurrent misses of a
    * key in this process call the loader once; see GetOrLoadOptions for stale-while-revalidate
@@ -409,6 +472,7 @@ export class NativeStore {
     )
   }
 
+  /** Frees every entry and stops the sweeper. Idempotent; later calls throw `Closed`. */
   close(): void {
     this.#native.close()
     this.#listeners.clear()

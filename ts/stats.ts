@@ -1,4 +1,5 @@
-// Decodes the binary stats the Rust core encodes (layout: docs/stats-format.md).
+// The binary stats (layout: docs/stats-format.md): the Rust core encodes the store's fields;
+// the daemon fills its own through withDaemonFields(), the one place that extends the layout.
 
 /** Field order on the wire, as in crates/localcached-core/src/stats.rs. */
 export const STATS_FIELDS = [
@@ -29,6 +30,27 @@ export const STATS_FIELDS = [
 
 export type StatsField = (typeof STATS_FIELDS)[number]
 
+/** Core fields the core writes as 0: the daemon owns these numbers and fills them. */
+export const DAEMON_OWNED_CORE_FIELDS = ['subscribersCurrent', 'eventsPublished', 'eventsDropped', 'laggedNotices'] as const
+
+/**
+ * Fields only a daemon has, appended after the core's fields in this order (later ones are
+ * added at the end, never in between). An embedded NativeStore's stats have none of them.
+ */
+export const DAEMON_STATS_FIELDS = [
+  'trackingClients',
+  'trackingKeys',
+  'trackingPushes',
+  'trackingLaggedFlushes',
+  'trackingEvictedKeys',
+  'leasesCurrent',
+  'leasesGranted',
+  'leasesRefused',
+] as const
+
+export type DaemonStatsField = (typeof DAEMON_STATS_FIELDS)[number]
+export type DaemonStats = Record<(typeof DAEMON_OWNED_CORE_FIELDS)[number] | DaemonStatsField, number>
+
 export interface ServiceStats {
   bytes: number
   items: number
@@ -38,7 +60,9 @@ export interface ServiceStats {
   cap: number
 }
 
-export type Stats = Record<StatsField, number> & {
+export type Stats = Record<StatsField, number> &
+  /** Present in a daemon's stats only. */
+  Partial<Record<DaemonStatsField, number>> & {
   /** getHits / getCalls, or 0 before the first get. */
   hitRate: number
   /** Per service (services past 1024 per shard are counted under "(other)"). */
@@ -66,6 +90,9 @@ export function decodeStats(bytes: Uint8Array): Stats {
     // Counters stay far below 2^53, so a Number holds them exactly.
     stats[name] = Number(view.getBigUint64(HEADER_BYTES + i * 8, true))
   })
+  DAEMON_STATS_FIELDS.forEach((name, i) => {
+    if (STATS_FIELDS.length + i < count) stats[name] = Number(view.getBigUint64(HEADER_BYTES + (STATS_FIELDS.length + i) * 8, true))
+  })
   stats.hitRate = stats.getCalls === 0 ? 0 : stats.getHits / stats.getCalls
   // The per-service section follows the fields: u32 count, then per service a u8 name
   // length, the name, and bytes, items, hits, misses, cap as u64s.
@@ -83,4 +110,24 @@ export function decodeStats(bytes: Uint8Array): Stats {
     }
   }
   return stats
+}
+
+/**
+ * The core's stats blob with the daemon's numbers in it: the fields the core leaves at 0 are
+ * set, and the daemon's own fields are appended after the core's (before the per-service
+ * section), with the header's field count raised to match.
+ */
+export function withDaemonFields(core: Buffer, daemon: DaemonStats): Buffer {
+  const coreCount = core.readUInt16LE(6)
+  if (core.toString('latin1', 0, 4) !== STATS_MAGIC || coreCount !== STATS_FIELDS.length) {
+    throw new TypeError(`the core's stats blob has ${coreCount} fields; this daemon knows ${STATS_FIELDS.length}`)
+  }
+  const fieldsEnd = HEADER_BYTES + coreCount * 8
+  const out = Buffer.allocUnsafe(core.length + DAEMON_STATS_FIELDS.length * 8)
+  core.copy(out, 0, 0, fieldsEnd)
+  core.copy(out, fieldsEnd + DAEMON_STATS_FIELDS.length * 8, fieldsEnd)
+  out.writeUInt16LE(coreCount + DAEMON_STATS_FIELDS.length, 6)
+  for (const name of DAEMON_OWNED_CORE_FIELDS) out.writeBigUInt64LE(BigInt(daemon[name]), HEADER_BYTES + STATS_FIELDS.indexOf(name) * 8)
+  DAEMON_STATS_FIELDS.forEach((name, i) => out.writeBigUInt64LE(BigInt(daemon[name]), fieldsEnd + i * 8))
+  return out
 }

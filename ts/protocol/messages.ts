@@ -3,6 +3,7 @@
 
 import { LocalCachedError } from '../errors'
 import type { CacheEvent } from './events'
+import { MAX_BATCH_KEYS, MAX_SCAN_LIMIT } from '../limits'
 
 export const PROTOCOL_VERSION = 1
 
@@ -83,8 +84,7 @@ export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', '
 /** Longest load lease: a loader that needs longer should not hold other processes back. */
 export const MAX_LEASE_MS = 10 * 60 * 1000
 
-/** Most keys one batch request may carry. */
-export const MAX_BATCH_KEYS = 10_000
+export { MAX_BATCH_KEYS, MAX_SCAN_LIMIT } from '../limits'
 const KNOWN_REQUESTS: ReadonlySet<string> = new Set(REQUEST_TYPES)
 
 function bad(message: string): never {
@@ -233,7 +233,7 @@ export function parseRequest(decoded: unknown): Request {
         svc: optionalString(m, 'svc'),
         table: optionalString(m, 'table'),
         prefix: optionalString(m, 'prefix'),
-        limit: optionalInteger(m, 'limit', 1, 100_000),
+        limit: optionalInteger(m, 'limit', 1, MAX_SCAN_LIMIT),
         cursor: optionalString(m, 'cursor'),
       }
     case 'Clear':

@@ -1,6 +1,8 @@
 // RESP2, apart from any transport: a parser that buffers chunks and yields whole commands
 // (arrays of bulk strings, or inline commands as typed into nc), and reply encoders.
 
+import { RESP_MAX_INLINE_BYTES } from '../limits'
+
 export class RespProtocolError extends Error {}
 
 /** A plain GET or SET, read without building argument Buffers (see tryReadHot). */
@@ -87,7 +89,7 @@ export class RespParser {
   #line(from: number): { text: string; next: number } | null {
     const at = this.#buf.indexOf(CRLF, from)
     if (at < 0) {
-      if (this.#buf.length - from > 64 * 1024) throw new RespProtocolError('too big inline request')
+      if (this.#buf.length - from > RESP_MAX_INLINE_BYTES) throw new RespProtocolError('too big inline request')
       return null
     }
     return { text: this.#buf.toString('latin1', from, at), next: at + 2 }
@@ -113,7 +115,7 @@ export class RespParser {
       value = value * 10 + (c - 0x30)
     }
     if (i >= buf.length || (buf[i] === 0x0d && i + 1 >= buf.length)) {
-      if (buf.length - from > 64 * 1024) throw new RespProtocolError('too big inline request')
+      if (buf.length - from > RESP_MAX_INLINE_BYTES) throw new RespProtocolError('too big inline request')
       return null
     }
     if (i === start || buf[i] !== 0x0d || buf[i + 1] !== 0x0a) {
@@ -149,7 +151,7 @@ export class RespParser {
   #readInline(start: number): { args: Buffer[]; end: number } | null {
     const at = this.#buf.indexOf(0x0a, start)
     if (at < 0) {
-      if (this.#buf.length - start > 64 * 1024) throw new RespProtocolError('too big inline request')
+      if (this.#buf.length - start > RESP_MAX_INLINE_BYTES) throw new RespProtocolError('too big inline request')
       return null
     }
     const line = this.#buf.toString('utf8', start, at).replace(/\r$/, '')

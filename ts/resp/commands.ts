@@ -1,8 +1,11 @@
 // The Redis commands localcached answers, with Redis's reply shapes and error texts. Each is
-// a small handler from arguments to one encoded reply; the table drives arity checks.
+// a small handler from arguments to one encoded reply; the table drives arity checks. What a
+// command does to the cache is a daemon operation (server/operations.ts): RESP has no publish
+// flag, so every command follows --publish-default.
 
 import { fromNative, LocalCachedError } from '../errors'
-import { rawStoreOf } from '../native-store'
+import { INT64_MAX, INT64_MIN } from '../native-store'
+import { MAX_KEY_BYTES, MAX_SCAN_LIMIT } from '../limits'
 import type { Daemon } from '../server/daemon'
 import { compileGlob, literalPrefix } from './glob'
 import { reply } from './codec'
@@ -48,7 +51,7 @@ export function respError(thrown: unknown): Buffer {
     switch (err.code) {
       case 'InvalidKey': {
         const key = /invalid key "(.*?)"/.exec(err.message)?.[1] ?? ''
-        return reply.error(`ERR invalid key '${key}': expected svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most 250 bytes`)
+        return reply.error(`ERR invalid key '${key}': expected svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most ${MAX_KEY_BYTES} bytes`)
       }
       case 'NotAnInteger':
         return reply.error('ERR value is not an integer or out of range')
@@ -110,7 +113,7 @@ const command: Handler = (_ctx, args) => {
 /** GET's reply, also used by the listener's fast path for plain GETs. */
 export function getReply(daemon: Daemon, key: string): Buffer {
   try {
-    return reply.bulk(daemon.store.get(key) ?? null)
+    return reply.bulk(daemon.ops.get(key) ?? null)
   } catch (err) {
     return respError(err)
   }
@@ -121,8 +124,7 @@ const get: Handler = (ctx, args) => getReply(ctx.daemon, text(args[1]))
 /** A plain SET's reply (the store's plain write path), also used by the listener's fast path. */
 export function setReply(daemon: Daemon, key: string, value: Buffer): Buffer {
   try {
-    daemon.write(daemon.publishDefault, () => daemon.store.set(key, value))
-    daemon.changed(key)
+    daemon.ops.put(key, value)
     return reply.ok
   } catch (err) {
     return respError(err)
@@ -133,102 +135,73 @@ const set: Handler = (ctx, args) => {
   const key = text(args[1])
   if (args.length === 3) return setReply(ctx.daemon, key, args[2])
   let ttlMs: number | undefined
-  let condition: 0 | 1 | 2 = 0
+  let when: 'always' | 'absent' | 'present' = 'always'
   let keepTtl = false
-  let wantOld = false
+  let returnOld = false
   for (let i = 3; i < args.length; i++) {
     const opt = text(args[i]).toUpperCase()
     if ((opt === 'EX' || opt === 'PX') && i + 1 < args.length && ttlMs === undefined && !keepTtl) {
       const n = int(args[++i])
       if (n <= 0) throw new RespError(`ERR invalid expire time in 'set' command`)
       ttlMs = opt === 'EX' ? n * 1000 : n
-    } else if (opt === 'NX' && condition === 0) condition = 1
-    else if (opt === 'XX' && condition === 0) condition = 2
+    } else if (opt === 'NX' && when === 'always') when = 'absent'
+    else if (opt === 'XX' && when === 'always') when = 'present'
     else if (opt === 'KEEPTTL' && ttlMs === undefined) keepTtl = true
-    else if (opt === 'GET') wantOld = true
+    else if (opt === 'GET') returnOld = true
     else throw new RespError('ERR syntax error')
   }
-  const raw = rawStoreOf(ctx.daemon.store)
-  const [stored, old] = ctx.daemon.write(ctx.daemon.publishDefault, () => raw.setIf(key, args[2], ttlMs, condition, keepTtl, wantOld))
-  if (stored) ctx.daemon.changed(key)
-  if (wantOld) return reply.bulk(old)
+  const { stored, old } = ctx.daemon.ops.setIf(key, args[2], { ttlMs, when, keepTtl, returnOld })
+  if (returnOld) return reply.bulk(old)
   return stored ? reply.ok : reply.nil
 }
 
-const getdel: Handler = (ctx, args) => {
-  const key = text(args[1])
-  const value = ctx.daemon.store.get(key) ?? null
-  if (value !== null) del(ctx, [args[0], args[1]])
-  return reply.bulk(value)
-}
+const getdel: Handler = (ctx, args) => reply.bulk(ctx.daemon.ops.getDel(text(args[1])) ?? null)
 
-const del: Handler = (ctx, args) => {
-  const keys = args.slice(1).map(text)
-  const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mdelEach(keys))
-  existed.forEach((e, i) => {
-    if (!e) return
-    ctx.daemon.changed(keys[i])
-    if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key: keys[i] })
-  })
-  return reply.integer(existed.filter(Boolean).length)
-}
+const del: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.mdel(args.slice(1).map(text)).filter(Boolean).length)
 
-const exists: Handler = (ctx, args) => reply.integer(ctx.daemon.store.exists(args.slice(1).map(text)))
+const exists: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.exists(args.slice(1).map(text)))
 
-const mget: Handler = (ctx, args) => reply.array(ctx.daemon.store.mget(args.slice(1).map(text)).map((v) => reply.bulk(v ?? null)))
+const mget: Handler = (ctx, args) => reply.array(ctx.daemon.ops.mget(args.slice(1).map(text)).map((v) => reply.bulk(v ?? null)))
 
 const mset: Handler = (ctx, args) => {
   if (args.length % 2 === 0) throw new RespError(`ERR wrong number of arguments for 'mset' command`)
   const entries: Array<[string, Buffer]> = []
   for (let i = 1; i < args.length; i += 2) entries.push([text(args[i]), args[i + 1]])
-  ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.mset(entries))
-  for (const [key] of entries) ctx.daemon.changed(key)
+  ctx.daemon.ops.mset(entries)
   return reply.ok
 }
 
-function incrBy(ctx: RespContext, key: string, delta: string): Buffer {
-  const raw = rawStoreOf(ctx.daemon.store)
-  const value = ctx.daemon.write(ctx.daemon.publishDefault, () => raw.incrText(key, delta, undefined))
-  ctx.daemon.changed(key)
-  return reply.integer(value)
-}
+const incrBy = (ctx: RespContext, key: string, delta: bigint): Buffer => reply.integer(String(ctx.daemon.ops.incrInt64(key, delta)))
 
-const incr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), '1')
-const decr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), '-1')
-const I64_MIN = -(2n ** 63n)
-const I64_MAX = 2n ** 63n - 1n
+const incr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), 1n)
+const decr: Handler = (ctx, args) => incrBy(ctx, text(args[1]), -1n)
 
 /** A signed 64-bit decimal argument, as Redis parses it (no rounding through a JS number). */
 function i64(arg: Buffer): bigint {
   const s = text(arg)
   if (!/^-?\d{1,20}$/.test(s)) throw new RespError('ERR value is not an integer or out of range')
   const n = BigInt(s)
-  if (n < I64_MIN || n > I64_MAX) throw new RespError('ERR value is not an integer or out of range')
+  if (n < INT64_MIN || n > INT64_MAX) throw new RespError('ERR value is not an integer or out of range')
   return n
 }
 
-const incrby: Handler = (ctx, args) => incrBy(ctx, text(args[1]), String(i64(args[2])))
+const incrby: Handler = (ctx, args) => incrBy(ctx, text(args[1]), i64(args[2]))
 const decrby: Handler = (ctx, args) => {
   const n = i64(args[2])
-  if (n === I64_MIN) throw new RespError('ERR decrement would overflow')
-  return incrBy(ctx, text(args[1]), String(-n))
+  if (n === INT64_MIN) throw new RespError('ERR decrement would overflow')
+  return incrBy(ctx, text(args[1]), -n)
 }
 
 // --- expiry -------------------------------------------------------------------------------
 
-function expireMs(ctx: RespContext, key: string, ms: number): Buffer {
-  // Redis: a non-positive TTL deletes the key.
-  const changed = ms <= 0 ? ctx.daemon.store.delete(key) : rawStoreOf(ctx.daemon.store).expire(key, ms)
-  // A new TTL changes when the key leaves: near caches re-read it rather than outlive it.
-  if (changed) ctx.daemon.changed(key)
-  return reply.integer(changed ? 1 : 0)
-}
+// Redis: a TTL of 0 or less deletes the key (the operation does that, as a delete).
+const expireMs = (ctx: RespContext, key: string, ms: number): Buffer => reply.integer(ctx.daemon.ops.expire(key, ms) ? 1 : 0)
 
 const expire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]) * 1000)
 const pexpire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]))
 
 function ttlOf(ctx: RespContext, key: string, unitMs: number): Buffer {
-  const meta = ctx.daemon.store.getWithMeta(key)
+  const meta = ctx.daemon.ops.getWithMeta(key)
   if (!meta) return reply.integer(-2)
   if (meta.ttlMs === null) return reply.integer(-1)
   return reply.integer(unitMs === 1 ? meta.ttlMs : Math.round(meta.ttlMs / 1000))
@@ -238,16 +211,17 @@ const ttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1000)
 const pttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1)
 const persist: Handler = (ctx, args) => {
   const key = text(args[1])
-  const meta = ctx.daemon.store.getWithMeta(key)
+  const meta = ctx.daemon.ops.getWithMeta(key)
   if (!meta || meta.ttlMs === null) return reply.integer(0)
-  const changed = rawStoreOf(ctx.daemon.store).expire(key, null)
-  if (changed) ctx.daemon.changed(key)
-  return reply.integer(changed ? 1 : 0)
+  return reply.integer(ctx.daemon.ops.expire(key, null) ? 1 : 0)
 }
 
 // --- keyspace -----------------------------------------------------------------------------
 
-const dbsize: Handler = (ctx) => reply.integer(ctx.daemon.store.stats().itemsCurrent)
+/** Keys fetched per step while KEYS walks the store (its reply holds them all anyway). */
+const KEYS_PAGE = 10_000
+
+const dbsize: Handler = (ctx) => reply.integer(ctx.daemon.stats().itemsCurrent)
 
 const keys: Handler = (ctx, args) => {
   const pattern = text(args[1])
@@ -256,7 +230,7 @@ const keys: Handler = (ctx, args) => {
   const out: Buffer[] = []
   let cursor: string | undefined
   do {
-    const page = ctx.daemon.store.keys({ prefix, limit: 10_000, cursor })
+    const page = ctx.daemon.ops.keys({ prefix, limit: KEYS_PAGE, cursor })
     for (const k of page.keys) if (match.test(k)) out.push(reply.bulk(k))
     cursor = page.cursor ?? undefined
   } while (cursor)
@@ -294,23 +268,21 @@ const scan: Handler = (ctx, args) => {
   }
   const match = pattern === undefined ? null : compileGlob(pattern)
   const prefix = pattern === undefined ? undefined : literalPrefix(pattern) || undefined
-  const page = ctx.daemon.store.keys({ prefix, limit: Math.min(count, 100_000), cursor: fromRedisCursor(text(args[1])) })
+  const page = ctx.daemon.ops.keys({ prefix, limit: Math.min(count, MAX_SCAN_LIMIT), cursor: fromRedisCursor(text(args[1])) })
   const found = match ? page.keys.filter((k) => match.test(k)) : page.keys
   return reply.array([reply.bulk(toRedisCursor(page.cursor)), reply.array(found.map((k) => reply.bulk(k)))])
 }
 
 const flushall: Handler = (ctx, args) => {
   if (args.length > 2 || (args.length === 2 && !/^(ASYNC|SYNC)$/i.test(text(args[1])))) throw new RespError('ERR syntax error')
-  ctx.daemon.store.clear()
-  ctx.daemon.cleared()
-  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'flush' })
+  ctx.daemon.ops.clear()
   return reply.ok
 }
 
 // --- INFO ---------------------------------------------------------------------------------
 
 const info: Handler = (ctx, args) => {
-  const s = ctx.daemon.store.stats()
+  const s = ctx.daemon.stats()
   const sections: Record<string, Array<[string, string | number]>> = {
     server: [
       ['redis_version', '7.0.0'],
@@ -322,7 +294,7 @@ const info: Handler = (ctx, args) => {
     clients: [
       ['connected_clients', ctx.connectedClients()],
       ['pubsub_clients', s.subscribersCurrent],
-      ['tracking_clients', ctx.daemon.tracker.peers],
+      ['tracking_clients', s.trackingClients ?? 0],
     ],
     memory: [
       ['used_memory', s.bytesCurrent],
@@ -337,13 +309,13 @@ const info: Handler = (ctx, args) => {
       ['expired_keys', s.expiredRemovals],
       ['total_commands_processed', s.getCalls + s.putCalls + s.delCalls],
       // Client tracking (near caches of native clients), under Redis's names.
-      ['tracking_total_keys', ctx.daemon.tracker.counters.trackedKeys],
-      ['tracking_invalidations_sent', ctx.daemon.tracker.counters.pushes],
-      ['tracking_lagged_flushes', ctx.daemon.tracker.counters.lagged],
-      ['tracking_evicted_keys', ctx.daemon.tracker.counters.evictedTracking],
-      ['load_leases_current', ctx.daemon.leases.size],
-      ['load_leases_granted', ctx.daemon.leases.granted],
-      ['load_leases_refused', ctx.daemon.leases.refused],
+      ['tracking_total_keys', s.trackingKeys ?? 0],
+      ['tracking_invalidations_sent', s.trackingPushes ?? 0],
+      ['tracking_lagged_flushes', s.trackingLaggedFlushes ?? 0],
+      ['tracking_evicted_keys', s.trackingEvictedKeys ?? 0],
+      ['load_leases_current', s.leasesCurrent ?? 0],
+      ['load_leases_granted', s.leasesGranted ?? 0],
+      ['load_leases_refused', s.leasesRefused ?? 0],
     ],
     keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
   }
@@ -364,32 +336,28 @@ const lcUpsert: Handler = (ctx, args) => {
   let version: number | undefined
   for (let i = 5; i < args.length; i++) {
     const opt = text(args[i]).toUpperCase()
-    if (opt === 'PX' && i + 1 < args.length) ttlMs = int(args[++i])
-    else if (opt === 'VERSION' && i + 1 < args.length) version = int(args[++i])
-    else throw new RespError('ERR syntax error')
+    if (opt === 'PX' && i + 1 < args.length && ttlMs === undefined) {
+      ttlMs = int(args[++i])
+      if (ttlMs <= 0) throw new RespError(`ERR invalid expire time in 'lc.upsert' command`)
+    } else if (opt === 'VERSION' && i + 1 < args.length && version === undefined) {
+      version = int(args[++i])
+      if (version < 0) throw new RespError('ERR version must be a non-negative integer')
+    } else throw new RespError('ERR syntax error')
   }
-  const publishes = ctx.daemon.publishDefault
-  ctx.daemon.write(publishes, () => ctx.daemon.store.tableChangedUpsert(svc, table, pk, args[4], { ttlMs, version }))
-  ctx.daemon.changed(`${svc}:${table}:${pk}`)
-  if (publishes) ctx.daemon.publish({ type: 'table_changed', key: `${svc}:${table}:${pk}` })
+  ctx.daemon.ops.upsert(svc, table, pk, args[4], { ttlMs, version })
   return reply.ok
 }
 
-const lcInvalidate: Handler = (ctx, args) => {
-  const key = text(args[1])
-  const existed = ctx.daemon.write(ctx.daemon.publishDefault, () => ctx.daemon.store.invalidate(key))
-  ctx.daemon.changed(key)
-  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate', key })
-  return reply.integer(existed ? 1 : 0)
-}
+const lcInvalidate: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.invalidate(text(args[1])) ? 1 : 0)
 
 const lcInvalidateTable: Handler = (ctx, args) => {
   const [svc, table] = args.slice(1, 3).map(text)
-  const { removed } = ctx.daemon.store.invalidateTable(svc, table)
-  ctx.daemon.changedScope({ scope: 'table', svc, table })
-  if (ctx.daemon.publishDefault) ctx.daemon.publish({ type: 'invalidate_scope', scope: 'table', svc, table, removed })
-  return reply.integer(removed)
+  return reply.integer(ctx.daemon.ops.invalidateScope({ scope: 'table', svc, table }))
 }
+
+const lcInvalidateService: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.invalidateScope({ scope: 'service', svc: text(args[1]) }))
+
+const lcInvalidatePrefix: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.invalidateScope({ scope: 'prefix', prefix: text(args[1]) }))
 
 const lcStats: Handler = (ctx) => reply.bulk(ctx.daemon.statsBinary())
 
@@ -423,9 +391,11 @@ export const COMMANDS: Record<string, Command> = {
   FLUSHALL: { arity: -1, run: flushall },
   FLUSHDB: { arity: -1, run: flushall },
   INFO: { arity: -1, run: info },
-  'LC.UPSERT': { arity: -6, run: lcUpsert },
+  'LC.UPSERT': { arity: -5, run: lcUpsert },
   'LC.INVALIDATE': { arity: 2, run: lcInvalidate },
   'LC.INVALIDATETABLE': { arity: 3, run: lcInvalidateTable },
+  'LC.INVALIDATESERVICE': { arity: 2, run: lcInvalidateService },
+  'LC.INVALIDATEPREFIX': { arity: 2, run: lcInvalidatePrefix },
   'LC.STATS': { arity: 1, run: lcStats },
 }
 

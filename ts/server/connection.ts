@@ -49,7 +49,7 @@ export class Connection {
     socket.on('close', () => {
       if (this.#subscriber) ctx.daemon.pubsub.remove(this.#subscriber)
       if (this.#tracking) ctx.daemon.tracker.removePeer(this.#tracking)
-      if (this.#tookLeases) ctx.daemon.leases.releaseAll(this)
+      if (this.#tookLeases) ctx.daemon.ops.releaseLeases(this)
       this.#state = 'closing'
     })
   }
@@ -166,18 +166,14 @@ export class Connection {
       case 'GetWithMeta': {
         if (!request.track) return null
         if (!this.#tracking) throw new LocalCachedError('BadRequest', 'GetWithMeta with track needs Track first on this connection')
-        const meta = daemon.store.getWithMeta(request.key)
-        if (!meta) return { type: 'Meta', value: null, version: null, ttlMs: null }
-        daemon.tracker.track(request.key, this.#tracking)
-        return { type: 'Meta', ...meta }
+        const meta = daemon.ops.getWithMeta(request.key, this.#tracking)
+        return meta ? { type: 'Meta', ...meta } : { type: 'Meta', value: null, version: null, ttlMs: null }
       }
-      case 'Lease': {
-        daemon.store.has(request.key) // checks the key
+      case 'Lease':
         this.#tookLeases = true
-        return { type: 'Bool', value: daemon.leases.acquire(request.key, this, request.ttlMs, isOpenConnection) }
-      }
+        return { type: 'Bool', value: daemon.ops.lease(request.key, this, request.ttlMs, isOpenConnection) }
       case 'LeaseRelease':
-        return { type: 'Bool', value: daemon.leases.release(request.key, this) }
+        return { type: 'Bool', value: daemon.ops.releaseLease(request.key, this) }
       default:
         return null
     }

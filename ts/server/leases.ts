@@ -1,9 +1,11 @@
 // Load leases: stampede protection across processes for getOrLoad. The first client to miss a
 // key takes a short lease and runs its loader; the others see the lease refused and wait for
 // the value (or for the lease to run out). A lease ends when its holder releases it, when the
-// key is written (the loaded value arriving), when it expires, or when its holder disconnects.
+// key changes in any way (the loaded value arriving, a delete, an invalidation, a scope that
+// covers it, clear), when it expires, or when its holder disconnects.
 
 import { LocalCachedError } from '../errors'
+import type { InvalidationScope } from '../protocol/messages'
 
 interface Lease {
   holder: object
@@ -55,6 +57,18 @@ export class Leases {
   /** The key was written or removed: whoever was loading it is done or moot. */
   changed(key: string): void {
     if (this.#leases.size !== 0) this.#leases.delete(key)
+  }
+
+  /** Every key in the scope was removed: their loads are moot. */
+  changedScope(scope: InvalidationScope): void {
+    if (this.#leases.size === 0) return
+    const prefix = scope.scope === 'table' ? `${scope.svc}:${scope.table}:` : scope.scope === 'service' ? `${scope.svc}:` : scope.prefix
+    for (const key of this.#leases.keys()) if (key.startsWith(prefix)) this.#leases.delete(key)
+  }
+
+  /** The store was emptied (or its removal notices were lost): every load is moot. */
+  clear(): void {
+    this.#leases.clear()
   }
 
   releaseAll(holder: object): void {

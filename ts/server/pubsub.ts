@@ -86,12 +86,11 @@ export class PubSub {
   readonly #subscribers = new Set<Subscriber>()
   readonly #sinks = new Set<EventSink>()
   readonly #queueLimit: number
+  /** Since start; the daemon's stats report them. */
   readonly counters: PubSubCounters = { published: 0, dropped: 0, lagged: 0 }
-  #onCountChange: (count: number) => void
 
-  constructor(queueLimit: number, onCountChange: (count: number) => void) {
+  constructor(queueLimit: number) {
     this.#queueLimit = queueLimit
-    this.#onCountChange = onCountChange
   }
 
   get size(): number {
@@ -100,22 +99,20 @@ export class PubSub {
 
   addSink(sink: EventSink): void {
     this.#sinks.add(sink)
-    this.#onCountChange(this.size)
   }
 
   removeSink(sink: EventSink): void {
-    if (this.#sinks.delete(sink)) this.#onCountChange(this.size)
+    this.#sinks.delete(sink)
   }
 
   add(socket: Socket, filter: EventFilter): Subscriber {
     const subscriber = new Subscriber(socket, filter, this.#queueLimit, this.counters)
     this.#subscribers.add(subscriber)
-    this.#onCountChange(this.size)
     return subscriber
   }
 
   remove(subscriber: Subscriber): void {
-    if (this.#subscribers.delete(subscriber)) this.#onCountChange(this.size)
+    this.#subscribers.delete(subscriber)
   }
 
   publish(event: CacheEvent): void {
@@ -141,18 +138,10 @@ export class PubSub {
     for (const subscriber of this.#subscribers) subscriber.heartbeat(frame)
   }
 
-  /** Takes the counts since the last call (the store's stats are their home). */
-  takeCounters(): PubSubCounters {
-    const taken = { ...this.counters }
-    this.counters.published = this.counters.dropped = this.counters.lagged = 0
-    return taken
-  }
-
   closeAll(): void {
     for (const subscriber of this.#subscribers) subscriber.socket.end()
     for (const sink of this.#sinks) sink.close()
     this.#subscribers.clear()
     this.#sinks.clear()
-    this.#onCountChange(0)
   }
 }

@@ -98,7 +98,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
   }, resolved.heartbeatMs)
   const { socketMode, shards, ...rest } = resolved
-  log.info({ ...rest, shards: daemon.store.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
+  log.info({ ...rest, shards: daemon.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {

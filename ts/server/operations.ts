@@ -1,0 +1,287 @@
+// Every cache operation the daemon offers, each in one place: the store call, the delivery of
+// the removals it causes, what near caches and load leases are told, and which event it
+// publishes. The native protocol's handlers, the RESP commands (and later doors) only parse
+// arguments and shape replies; none of them touches the store or decides what to publish.
+//
+// The rules, once:
+// - Every change to a key (a write of any kind, a delete, an invalidation, an eviction, an
+//   expiry, a dependency removal) is told to the tracker (near caches drop it) and ends any
+//   load lease on it, whatever the request's publish flag says.
+// - A scoped invalidation tells the tracker the scope and ends the leases in it; clear tells
+//   every near cache to flush and ends every lease.
+// - A request publishes when its `publish` flag says so, else when --publish-default does.
+//   Removals a request causes (evictions, dependency removals) follow that same decision;
+//   expiries follow --publish-default.
+// - Which event: a delete of a key that existed, and an invalidation (present or not), publish
+//   `invalidate`; an upsert publishes `table_changed`; a scope publishes one
+//   `invalidate_scope`; clear publishes `flush`. Plain writes publish nothing (the reference
+//   design's rule: a writer that wants others to drop a key says so with an upsert).
+
+import type { EntryMeta, KeysOptions, KeysPage, NativeStore, SetIfOptions, SetIfResult, SetOptions, TtlOptions } from '../native-store'
+import type { CacheEvent } from '../protocol/events'
+import type { InvalidationScope } from '../protocol/messages'
+import type { RemovalNotice } from '../removals'
+import type { Leases } from './leases'
+import type { PubSub } from './pubsub'
+import type { Tracker, TrackingPeer } from './tracking'
+
+/** Every write takes this: `publish` overrides --publish-default for this one request. */
+export interface PublishOption {
+  publish?: boolean
+}
+
+export interface OperationParts {
+  store: NativeStore
+  pubsub: PubSub
+  tracker: Tracker
+  leases: Leases
+  publishDefault: boolean
+}
+
+export class Operations {
+  readonly #store: NativeStore
+  readonly #pubsub: PubSub
+  readonly #tracker: Tracker
+  readonly #leases: Leases
+  readonly publishDefault: boolean
+  /** The publish decision of the write in progress, while the store is running it. */
+  #writePublishes: boolean | undefined
+
+  constructor(parts: OperationParts) {
+    this.#store = parts.store
+    this.#pubsub = parts.pubsub
+    this.#tracker = parts.tracker
+    this.#leases = parts.leases
+    this.publishDefault = parts.publishDefault
+    this.#store.onRemoval((removal) => this.#removed(removal))
+  }
+
+  // --- reads ------------------------------------------------------------------------------
+
+  get(key: string): Buffer | undefined {
+    return this.#store.get(key)
+  }
+
+  mget(keys: readonly string[]): Array<Buffer | undefined> {
+    return this.#store.mget(keys)
+  }
+
+  exists(keys: readonly string[]): number {
+    return this.#store.exists(keys)
+  }
+
+  /** With `tracking`, a hit is remembered so that the peer's near cache hears of its next change. */
+  getWithMeta(key: string, tracking?: TrackingPeer): EntryMeta | undefined {
+    const meta = this.#store.getWithMeta(key)
+    if (meta && tracking) this.#tracker.track(key, tracking)
+    return meta
+  }
+
+  keys(options: KeysOptions): KeysPage {
+    return this.#store.keys(options)
+  }
+
+  // --- writes -----------------------------------------------------------------------------
+
+  put(key: string, value: Uint8Array, options: SetOptions & PublishOption = {}): void {
+    this.#write(options.publish, () => this.#store.set(key, value, options))
+    this.#changed(key)
+  }
+
+  /** Stores `svc:table:pk` and tells other processes the row changed (`table_changed`). */
+  upsert(svc: string, table: string, pk: string, value: Uint8Array, options: TtlOptions & { version?: number } & PublishOption = {}): void {
+    const publishes = this.#publishes(options.publish)
+    this.#write(publishes, () => this.#store.tableChangedUpsert(svc, table, pk, value, options))
+    const key = `${svc}:${table}:${pk}`
+    this.#changed(key)
+    if (publishes) this.#publish({ type: 'table_changed', key })
+  }
+
+  /** All or nothing (see NativeStore.mset). */
+  mset(entries: ReadonlyArray<readonly [string, Uint8Array]>, options: TtlOptions & PublishOption = {}): void {
+    this.#write(options.publish, () => this.#store.mset(entries, options))
+    for (const [key] of entries) this.#changed(key)
+  }
+
+  setIf(key: string, value: Uint8Array, options: SetIfOptions & PublishOption = {}): SetIfResult {
+    const result = this.#write(options.publish, () => this.#store.setIf(key, value, options))
+    if (result.stored) this.#changed(key)
+    return result
+  }
+
+  incr(key: string, delta: number, options: TtlOptions & PublishOption = {}): number {
+    const value = this.#write(options.publish, () => this.#store.incr(key, delta, options))
+    this.#changed(key)
+    return value
+  }
+
+  /** incr over the signed 64-bit range (Redis's INCRBY). */
+  incrInt64(key: string, delta: bigint, options: TtlOptions & PublishOption = {}): bigint {
+    const value = this.#write(options.publish, () => this.#store.incrInt64(key, delta, options))
+    this.#changed(key)
+    return value
+  }
+
+  /** Whether it swapped; `expected` null means "only if absent". */
+  cas(key: string, expected: Uint8Array | null, next: Uint8Array, options: PublishOption = {}): boolean {
+    const swapped = this.#write(options.publish, () => this.#store.cas(key, expected, next))
+    if (swapped) this.#changed(key)
+    return swapped
+  }
+
+  /**
+   * A new TTL for a live entry (null removes its TTL); returns whether the entry existed. A
+   * TTL of 0 or less deletes the key, as Redis's EXPIRE does, and is a delete in every way.
+   * Near caches re-read a key whose TTL changed rather than outlive it.
+   */
+  expire(key: string, ttlMs: number | null, options: PublishOption = {}): boolean {
+    if (ttlMs !== null && ttlMs <= 0) return this.del(key, options)
+    const existed = this.#write(options.publish, () => this.#store.expire(key, ttlMs))
+    if (existed) this.#changed(key)
+    return existed
+  }
+
+  // --- removals ---------------------------------------------------------------------------
+
+  /** Whether the key existed. */
+  del(key: string, options: PublishOption = {}): boolean {
+    const publishes = this.#publishes(options.publish)
+    const existed = this.#write(publishes, () => this.#store.delete(key))
+    if (existed) this.#deleted(key, publishes)
+    return existed
+  }
+
+  /** For each key, whether it existed. */
+  mdel(keys: readonly string[], options: PublishOption = {}): boolean[] {
+    const publishes = this.#publishes(options.publish)
+    const existed = this.#write(publishes, () => this.#store.mdelEach(keys))
+    for (let i = 0; i < keys.length; i++) if (existed[i]) this.#deleted(keys[i], publishes)
+    return existed
+  }
+
+  /** The value it removed, if any (Redis's GETDEL). */
+  getDel(key: string, options: PublishOption = {}): Buffer | undefined {
+    const value = this.#store.get(key)
+    if (value !== undefined) this.del(key, options)
+    return value
+  }
+
+  /**
+   * Removes the key and what depends on it; returns whether it existed. Published even when
+   * it was absent: other processes may hold it in caches of their own.
+   */
+  invalidate(key: string, options: PublishOption = {}): boolean {
+    const publishes = this.#publishes(options.publish)
+    const existed = this.#write(publishes, () => this.#store.invalidate(key))
+    this.#changed(key)
+    if (publishes) this.#publish({ type: 'invalidate', key })
+    return existed
+  }
+
+  /** Removes every entry in the scope; returns how many. One event, not one per key. */
+  invalidateScope(scope: InvalidationScope, options: PublishOption = {}): number {
+    const publishes = this.#publishes(options.publish)
+    const { removed } = this.#write(publishes, () => {
+      switch (scope.scope) {
+        case 'table':
+          return this.#store.invalidateTable(scope.svc, scope.table)
+        case 'service':
+          return this.#store.invalidateService(scope.svc)
+        case 'prefix':
+          return this.#store.invalidatePrefix(scope.prefix)
+      }
+    })
+    this.#tracker.changedScope(scope)
+    this.#leases.changedScope(scope)
+    if (publishes) this.#publish({ type: 'invalidate_scope', ...scope, ...scopeNames(scope), removed })
+    return removed
+  }
+
+  /** Removes every entry; returns how many there were. */
+  clear(options: PublishOption = {}): number {
+    const publishes = this.#publishes(options.publish)
+    const removed = this.#write(publishes, () => this.#store.clear())
+    this.#tracker.flushAll('clear')
+    this.#leases.clear()
+    if (publishes) this.#publish({ type: 'flush' })
+    return removed
+  }
+
+  // --- load leases ------------------------------------------------------------------------
+
+  /** Grants `holder` the lease on `key` unless another live holder has it. */
+  lease(key: string, holder: object, ttlMs: number, holderAlive: (holder: object) => boolean): boolean {
+    this.#store.has(key) // checks the key: a lease on a key that can never be stored is a bug
+    return this.#leases.acquire(key, holder, ttlMs, holderAlive)
+  }
+
+  releaseLease(key: string, holder: object): boolean {
+    return this.#leases.release(key, holder)
+  }
+
+  releaseLeases(holder: object): void {
+    this.#leases.releaseAll(holder)
+  }
+
+  // --- the rules ----------------------------------------------------------------------------
+
+  #publishes(requested: boolean | undefined): boolean {
+    return requested ?? this.publishDefault
+  }
+
+  /** Runs a store call with its publish decision visible to the removal listener. */
+  #write<T>(publish: boolean | undefined, run: () => T): T {
+    this.#writePublishes = this.#publishes(publish)
+    try {
+      return run()
+    } finally {
+      this.#writePublishes = undefined
+    }
+  }
+
+  /** A key's value or presence changed: near caches drop it and a lease on it is over. */
+  #changed(key: string): void {
+    this.#tracker.changed(key)
+    this.#leases.changed(key)
+  }
+
+  #deleted(key: string, publishes: boolean): void {
+    this.#changed(key)
+    if (publishes) this.#publish({ type: 'invalidate', key })
+  }
+
+  #publish(event: CacheEvent): void {
+    this.#pubsub.publish(event)
+  }
+
+  /**
+   * Removals the store reports: evictions and dependency removals happen inside a write and
+   * follow its publish decision; expiries (lazy, or by the sweeper) follow --publish-default.
+   */
+  #removed(removal: RemovalNotice): void {
+    if (removal.cause === 'overflow') {
+      // Notices were lost: nobody can know which keys changed.
+      this.#pubsub.laggedAll(removal.dropped)
+      this.#tracker.flushAll('lagged')
+      this.#leases.clear()
+      return
+    }
+    this.#changed(removal.key)
+    if (removal.cause === 'expired') {
+      if (this.publishDefault) this.#publish({ type: 'evicted', key: removal.key, reason: 'expired' })
+      return
+    }
+    if (!(this.#writePublishes ?? this.publishDefault)) return
+    if (removal.cause === 'evicted') this.#publish({ type: 'evicted', key: removal.key, reason: 'memory_pressure' })
+    else this.#publish({ type: 'invalidate', key: removal.key, cause: 'dependency' })
+  }
+}
+
+/** A scope's svc and table, where it names them, so subscribers' filters apply to its event. */
+function scopeNames(scope: InvalidationScope): { svc?: string; table?: string } {
+  if (scope.scope !== 'prefix') return {}
+  const [svc, table, rest] = scope.prefix.split(':')
+  if (rest !== undefined) return { svc, table }
+  if (table !== undefined) return { svc }
+  return {}
+}
