@@ -9,6 +9,7 @@ import { FrameDecoder } from '../protocol/frame'
 import { decodePayload, encodeMessage } from '../protocol/codec'
 import { parseRequest, PROTOCOL_VERSION, type Request, type Response, type ServerLimits } from '../protocol/messages'
 import { handleRequest } from './handlers'
+import { FrameWriter } from '../protocol/frame-writer'
 import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
@@ -88,35 +89,31 @@ export class Connection {
 
   /** Answers the frames received so far, in order, in one write, as far as back-pressure allows. */
   #pump(): void {
-    const replies: Buffer[] = []
-    let replyBytes = 0
+    const replies = new FrameWriter()
     try {
       for (;;) {
-        if (this.#state === 'ready' && this.socket.writableLength + replyBytes > this.#ctx.maxPendingReplyBytes) {
+        if (this.#state === 'ready' && this.socket.writableLength + replies.bytes > this.#ctx.maxPendingReplyBytes) {
           this.#waitingForDrain = true
           this.socket.pause()
           break
         }
         const payload = this.#decoder.tryRead()
         if (payload === null) break
-        const before = replies.length
-        const more = this.#handleFrame(payload, replies)
-        for (let i = before; i < replies.length; i++) replyBytes += replies[i].length
-        if (!more) break
+        if (!this.#handleFrame(payload, replies)) break
       }
     } catch (err) {
       // Only the decoder throws here (FrameTooLarge): framing is lost, so the connection ends.
-      replies.push(errorFrame(err))
+      replies.raw(errorFrame(err))
       this.#state = 'closing'
     }
-    if (replies.length > 0) this.socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies))
+    replies.writeTo(this.socket)
     if (this.#state === 'closing') this.socket.end()
   }
 
   /** Answers one frame into `replies`; returns false when no further frame may be read. */
-  #handleFrame(payload: Buffer, replies: Buffer[]): boolean {
+  #handleFrame(payload: Buffer, replies: FrameWriter): boolean {
     if (this.#state === 'subscribed') {
-      replies.push(errorFrame(new LocalCachedError('BadRequest', 'a subscribed connection accepts no requests')))
+      replies.raw(errorFrame(new LocalCachedError('BadRequest', 'a subscribed connection accepts no requests')))
       this.#state = 'closing'
       return false
     }
@@ -124,37 +121,41 @@ export class Connection {
     try {
       request = parseRequest(decode(payload))
     } catch (err) {
-      replies.push(errorFrame(err))
+      replies.raw(errorFrame(err))
       if (this.#state === 'handshake') this.#state = 'closing'
       return this.#state !== 'closing'
     }
     if (this.#state === 'handshake') return this.#handshake(request, replies)
     switch (request.type) {
       case 'Hello':
-        replies.push(errorFrame(new LocalCachedError('BadRequest', 'Hello was already received on this connection')))
+        replies.raw(errorFrame(new LocalCachedError('BadRequest', 'Hello was already received on this connection')))
         return true
       case 'Subscribe':
         if (this.#ctx.daemon.pubsub.size >= this.#ctx.maxSubscribers) {
-          replies.push(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${this.#ctx.daemon.pubsub.size} subscribers (--max-subscribers ${this.#ctx.maxSubscribers})`)))
+          replies.raw(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${this.#ctx.daemon.pubsub.size} subscribers (--max-subscribers ${this.#ctx.maxSubscribers})`)))
           return true
         }
-        replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
+        replies.message({ type: 'Ok' })
         this.#state = 'subscribed'
         // Queue the ack first, then start the stream behind it. Frames pipelined after the
         // Subscribe are read next, and refused (a subscribed connection takes no requests).
-        this.socket.write(Buffer.concat(replies.splice(0)))
+        replies.writeTo(this.socket)
         this.#subscriber = this.#ctx.daemon.pubsub.add(this.socket, { svc: request.svc, table: request.table })
         return true
       case 'Track':
         this.#tracking ??= this.#ctx.daemon.tracker.addPeer(this.socket)
-        replies.push(encodeMessage({ type: 'Ok' } satisfies Response))
+        replies.message({ type: 'Ok' })
         return true
-      default:
+      default: {
+        let response: Response
         try {
-          replies.push(encodeMessage(this.#handleOwn(request) ?? handleRequest(this.#ctx.daemon, request as Parameters<typeof handleRequest>[1])))
+          response = this.#handleOwn(request) ?? handleRequest(this.#ctx.daemon, request as Parameters<typeof handleRequest>[1])
         } catch (err) {
-          replies.push(errorFrame(err))
+          replies.raw(errorFrame(err))
+          return true
         }
+        replies.message(response)
+      }
         return true
     }
   }
@@ -179,21 +180,21 @@ export class Connection {
     }
   }
 
-  #handshake(request: Request, replies: Buffer[]): boolean {
+  #handshake(request: Request, replies: FrameWriter): boolean {
     if (request.type !== 'Hello') {
-      replies.push(errorFrame(new LocalCachedError('BadRequest', `the first request must be Hello, got ${request.type}`)))
+      replies.raw(errorFrame(new LocalCachedError('BadRequest', `the first request must be Hello, got ${request.type}`)))
       this.#state = 'closing'
       return false
     }
     if (request.protocolVersion !== PROTOCOL_VERSION) {
-      replies.push(
+      replies.raw(
         errorFrame(new LocalCachedError('ProtocolVersion', `protocol version ${request.protocolVersion} is not supported; this daemon speaks ${PROTOCOL_VERSION}`)),
       )
       this.#state = 'closing'
       return false
     }
     const ok: Response = { type: 'HelloOk', protocolVersion: PROTOCOL_VERSION, serverVersion: this.#ctx.serverVersion, limits: this.#ctx.limits }
-    replies.push(encodeMessage(ok))
+    replies.message(ok)
     this.#state = 'ready'
     return true
   }
