@@ -8,97 +8,13 @@ import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
+import { INT64_MAX, INT64_MIN, type EntryMeta, type KeysOptions, type KeysPage, type NativeStoreOptions, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions, type Value } from './native-store-types'
 
-export interface NativeStoreOptions {
-  /** Byte budget for keys + values + per-entry overhead. Default 64 MiB. */
-  maxBytes?: number
-  /** Shard count, rounded up to a power of two. Default: 4 × cores. */
-  shards?: number
-  /** Largest value accepted. Default 1 MiB. */
-  maxValueBytes?: number
-  /** How often the sweeper thread removes expired entries. Default 1000; 0 turns it off. */
-  sweepIntervalMs?: number
-  /** 'manual' makes time move only through advanceClock(), for tests. Default 'system'. */
-  clock?: 'system' | 'manual'
-  /** At most this many entries; past it, least recently used entries are evicted. */
-  maxKeys?: number
-  /**
-   * Byte caps per service, e.g. `{ orders: 64 * 1024 * 1024 }`: a service over its cap
-   * evicts its own least recently used entries, never another service's.
-   */
-  svcCaps?: Record<string, number>
-}
+export * from './native-store-types'
 
-export interface TtlOptions {
-  /** Time to live in milliseconds, a positive integer. Omit for no expiry. */
-  ttlMs?: number
-}
-
-export interface SetOptions extends TtlOptions {
-  /**
-   * A non-negative integer (a row's database version or LSN, say). A write whose version is
-   * lower than the stored entry's is refused with VersionConflict and the stored value stays;
-   * an equal version is accepted. A write without a version always succeeds and leaves the
-   * entry unversioned.
-   */
-  version?: number
-  /**
-   * Keys this value was derived from: when any of them is invalidated, deleted, replaced,
-   * evicted or expires, this entry is removed too (transitively, and safely through cycles),
-   * and reported to onRemoval with cause 'dependency'. A tag is a dependency on a key that is
-   * never stored: depend on `tags:product:42`, then `invalidate('tags:product:42')`.
-   */
-  dependsOn?: readonly string[]
-}
-
-/** How setIf() decides whether to store. */
-export interface SetIfOptions extends TtlOptions {
-  /** 'always' (default), 'absent' (Redis's NX) or 'present' (Redis's XX). */
-  when?: 'always' | 'absent' | 'present'
-  /** Keep the entry's current TTL instead of applying `ttlMs` (Redis's KEEPTTL). */
-  keepTtl?: boolean
-  /** Also return the value stored before this call (Redis's GET option). */
-  returnOld?: boolean
-}
-
-export interface SetIfResult {
-  /** Whether the value was stored. */
-  stored: boolean
-  /** The previous value when `returnOld` was asked (null if there was none), else null. */
-  old: Buffer | null
-}
-
+/** setIf's `when`, as the binding numbers it. */
 const SET_CONDITIONS = { always: 0, absent: 1, present: 2 } as const
 
-/** Largest and smallest values incrInt64() works with: a signed 64-bit integer. */
-export const INT64_MAX = 2n ** 63n - 1n
-export const INT64_MIN = -(2n ** 63n)
-
-export interface EntryMeta {
-  value: Buffer
-  version: number | null
-  /** Milliseconds left before it expires, or null if it has no TTL. */
-  ttlMs: number | null
-}
-
-export interface KeysOptions {
-  svc?: string
-  table?: string
-  /** Keys that start with this. */
-  prefix?: string
-  /** At most this many keys per call (default 100, at most 100000). */
-  limit?: number
-  /** Where the previous call stopped; omit to start. */
-  cursor?: string
-}
-
-export interface KeysPage {
-  keys: string[]
-  /** Pass back to continue; null when the scan is done. */
-  cursor: string | null
-}
-
-export type Value = Buffer | Uint8Array | string
 
 /**
  * get() copies values into a slab and hands back a Buffer view of the copied region. Each
