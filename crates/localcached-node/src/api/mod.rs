@@ -8,9 +8,10 @@
 //! `maintenance`) are safe functions that read their arguments, call the core and convert
 //! the result; `binding.d.ts` types them all.
 //!
-//! The rule for value arguments: bytes borrowed from a JS Buffer are read last, after every
-//! argument whose reading can run JS (array elements and object properties, which may be
-//! getters), and are used only until the store call (see `args::read_value`).
+//! The rule for bytes borrowed from JS (value arguments, `mgetPacked`'s `out`): no call
+//! that can run JS is made while they are held. Reading or setting an array element or an
+//! object property can (getters, setters, proxies), so values are borrowed last, after
+//! every other argument, and used only until the store call (see `args::read_value`).
 
 mod batches;
 mod maintenance;
