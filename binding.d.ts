@@ -28,17 +28,18 @@ export interface RawStore {
   /** Registers the slab (at most 32 KiB) that `get` copies values into; resets its offset. */
   setScratch(scratch: Buffer): void
   /**
-   * ≥ 0: a hit copied into the slab, packed as `offset << 16 | length`; -1: miss;
-   * -2: miss because it expired (a removal is queued); a Buffer: the value, when it did
-   * not fit in what is left of the slab.
+   * ≥ 0: a hit copied into the slab, packed as `offset << 16 | length`; `READ_MISS`: miss;
+   * `READ_MISS_EXPIRED`: miss because it expired (a removal is queued); a Buffer: the value,
+   * when it did not fit in what is left of the slab.
    */
   get(key: string): number | Buffer
   /** Returns 1 when removals wait to be drained (evictions, a dependency cascade), else 0. VersionConflict if `version` is older than the stored one. */
   set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number, dependsOn?: string[]): number
+  /** `set` of the key `svc:table:pk`, counted as an upsert; returns as `set` does. */
   tableChangedUpsert(svc: string, table: string, pk: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number): number
   /**
-   * The fast batch read: keys joined by '\n', results into `out` as `get` packs them, -3
-   * where the value is in `overflow[i]` as its own Buffer.
+   * The fast batch read: keys joined by '\n', results into `out` as `get` packs them,
+   * `READ_IN_OVERFLOW` where the value is in `overflow[i]` as its own Buffer.
    */
   mgetPacked(joinedKeys: string, count: number, out: Int32Array, overflow: Buffer[]): void
   /** A miss as `get` returns it, or `[value as get returns it, version | null, ttlMs remaining | null]`. */
@@ -75,9 +76,6 @@ export interface RawStore {
   setRecording(on: boolean): void
   drainRemovals(): RawRemovalBatch
   statsBinary(): Buffer
-  setSubscribers(count: number): void
-  /** Adds to the eventsPublished, eventsDropped and laggedNotices counters. */
-  recordEvents(published: number, dropped: number, lagged: number): void
   close(): void
 }
 
@@ -96,6 +94,12 @@ export declare const DEFAULT_MAX_BYTES: number
 export declare const DEFAULT_MAX_VALUE_BYTES: number
 export declare const DEFAULT_SWEEP_INTERVAL_MS: number
 export declare const REMOVAL_QUEUE_CAPACITY: number
+/** What `get`, `getWithMeta` and `mgetPacked` return for a miss (-1). */
+export declare const READ_MISS: number
+/** What `get`, `getWithMeta` and `mgetPacked` return for a miss because the entry expired; its removal is queued (-2). */
+export declare const READ_MISS_EXPIRED: number
+/** What `mgetPacked` writes to `out[i]` when the value did not fit in the slab and is in `overflow[i]` instead (-3). */
+export declare const READ_IN_OVERFLOW: number
 
 /**
  * The process-wide store called `name`, shared by every worker thread: created by the first
@@ -108,5 +112,5 @@ export declare function openStore(
   onRemovals: (batch: RawRemovalBatch) => void,
 ): RawStore
 
-/** Tunes the process allocator for a cache daemon (glibc: fixed 64 KiB mmap threshold, 2 arenas); returns whether it did. */
+/** Tunes the process allocator for a cache daemon (glibc: fixed 68 KiB mmap threshold, 2 arenas); returns whether it did. */
 export declare function tuneAllocatorForDaemon(): boolean

@@ -3,12 +3,19 @@
 use crate::env::{Env, JsError, JsResult};
 use crate::sys::*;
 use localcached_core::constants::{MAX_KEY_BYTES, MAX_TTL_MS};
+use localcached_core::store::JS_SAFE_INTEGER;
 use localcached_core::{validate_key, StoreError};
 
-/// N-API writes at most `KEY_BUF - 1` bytes and never splits a character, so a longer
-/// string always reports at least `KEY_BUF - 4` = 252 bytes: any reported length up to 250
-/// is exact, and anything over 250 is over the limit whatever was cut off.
-pub const KEY_BUF: usize = 256;
+/// The largest count or version accepted from JS: `Number.MAX_SAFE_INTEGER`, so every one a
+/// JS caller can write exactly is accepted and none silently rounds.
+pub const MAX_SAFE_COUNT: u64 = JS_SAFE_INTEGER as u64;
+
+/// The stack buffer a key is read into. N-API writes at most `KEY_BUF - 1` bytes and never
+/// splits a character, so a longer string always reports at least `KEY_BUF - 4` bytes: any
+/// reported length up to `MAX_KEY_BYTES` is exact, and anything longer is over the limit
+/// whatever was cut off.
+pub const KEY_BUF: usize = MAX_KEY_BYTES + 6;
+const _: () = assert!(KEY_BUF - 4 > MAX_KEY_BYTES);
 
 fn type_name(env: Env, value: napi_value) -> &'static str {
     match env.type_of(value) {
@@ -25,7 +32,7 @@ fn type_name(env: Env, value: napi_value) -> &'static str {
 
 /// Reads a key string into `buf` without allocating. Keys are validated by the store; an
 /// overlong key is read whole here only so that its error names its real length.
-pub fn read_key<'b>(env: Env, value: napi_value, buf: &'b mut [u8; KEY_BUF]) -> JsResult<&'b [u8]> {
+pub fn read_key(env: Env, value: napi_value, buf: &mut [u8; KEY_BUF]) -> JsResult<&[u8]> {
     match env.string_into(value, buf)? {
         Some(len) if len <= MAX_KEY_BYTES => Ok(&buf[..len]),
         Some(_) => {
@@ -55,10 +62,15 @@ impl ValueBytes<'_> {
     }
 }
 
+/// A value argument: a Buffer or Uint8Array borrowed, a string copied out as UTF-8.
+///
 /// # Safety
-/// The borrowed bytes must be used before control returns to JS (see `Env::uint8_array`).
+/// As `Env::uint8_array`: use the bytes before returning to JS and make no call that can
+/// run JS (reading an array element or an object property) while they are held. Read
+/// every other argument first and the value last, right before the store call.
 pub unsafe fn read_value<'a>(env: Env, value: napi_value) -> JsResult<ValueBytes<'a>> {
-    if let Some(bytes) = env.uint8_array(value)? {
+    // SAFETY: the caller keeps the borrow within the rule above.
+    if let Some(bytes) = unsafe { env.uint8_array(value) }? {
         return Ok(ValueBytes::Borrowed(bytes));
     }
     if let Some(bytes) = env.string_owned(value)? {
@@ -101,11 +113,8 @@ pub fn read_version(env: Env, value: napi_value) -> JsResult<Option<u64>> {
     if env.type_of(value)? == NAPI_UNDEFINED {
         return Ok(None);
     }
-    read_integer(env, value, "version", 0, MAX_TTL_MS).map(Some)
+    read_integer(env, value, "version", 0, MAX_SAFE_COUNT).map(Some)
 }
-
-/// Most keys one batch call may carry (as on the wire).
-pub const MAX_BATCH: usize = 10_000;
 
 /// Reads a JS array of key strings (each validated by the store later).
 pub fn read_keys(env: Env, value: napi_value) -> JsResult<Vec<Vec<u8>>> {
@@ -127,4 +136,9 @@ pub fn option(env: Env, object: napi_value, name: &std::ffi::CStr) -> JsResult<O
 
 pub fn is_object(env: Env, value: napi_value) -> JsResult<bool> {
     Ok(env.type_of(value)? == NAPI_OBJECT)
+}
+
+/// A string argument's UTF-8, or `BadArgument` naming it.
+pub fn read_string(env: Env, value: napi_value, name: &str) -> JsResult<Vec<u8>> {
+    env.string_owned(value)?.ok_or_else(|| JsError::bad_argument(format!("{name} must be a string")))
 }

@@ -47,6 +47,8 @@ impl Env {
         Err(JsError::new("Internal", format!("N-API call {what} failed with status {status}")))
     }
 
+    /// Whether a JS exception is pending. A failing query (only possible with an invalid
+    /// env) reads as "none pending": the caller then reports its own error instead.
     pub fn exception_pending(self) -> bool {
         let mut pending = false;
         // SAFETY: `self.0` is the env of the current callback; `pending` is a valid out-pointer.
@@ -63,7 +65,11 @@ impl Env {
             let code = CString::new(code).unwrap_or_default();
             let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
             // SAFETY: both pointers are NUL-terminated strings that outlive the call.
-            unsafe { napi_throw_error(self.0, code.as_ptr(), message.as_ptr()) };
+            let status = unsafe { napi_throw_error(self.0, code.as_ptr(), message.as_ptr()) };
+            // The status is ignored because throwing is itself the error report: it fails
+            // only when the env cannot run JS any more (teardown), and then the call's
+            // `undefined` result is all that can reach the caller.
+            let _ = status;
         }
     }
 
@@ -202,13 +208,15 @@ impl Env {
         Ok(Some(out))
     }
 
+    /// The boolean, or `None` if `value` is not a boolean.
     pub fn bool(self, value: napi_value) -> JsResult<Option<bool>> {
         let mut out = false;
         // SAFETY: valid env, handle and out-pointer.
         let status = unsafe { napi_get_value_bool(self.0, value, &mut out) };
-        if status != NAPI_OK {
+        if status == NAPI_BOOLEAN_EXPECTED {
             return Ok(None);
         }
+        self.check(status, "napi_get_value_bool")?;
         Ok(Some(out))
     }
 
@@ -241,7 +249,9 @@ impl Env {
         Ok(Some(buf))
     }
 
-    /// The data pointer and length of a typed array of `kind`, or `None` for any other value.
+    /// The data pointer and element count of a typed array of `kind`, or `None` for any
+    /// other value. Reading them runs no JS; the pointer stays valid while the array's
+    /// buffer is neither detached nor collected.
     fn typed_array(self, value: napi_value, kind: napi_typedarray_type) -> JsResult<Option<(*mut c_void, usize)>> {
         let mut actual = 0;
         let mut len = 0;
@@ -258,25 +268,46 @@ impl Env {
         Ok(Some((data, len)))
     }
 
+    /// The data pointer and byte length of a Uint8Array (Buffers included), or `None` for
+    /// any other value; for a caller that keeps the pointer, not a borrow.
+    pub fn uint8_array_parts(self, value: napi_value) -> JsResult<Option<(*mut u8, usize)>> {
+        Ok(self.typed_array(value, NAPI_UINT8_ARRAY)?.map(|(data, len)| (data.cast::<u8>(), len)))
+    }
+
     /// The bytes of a Uint8Array (Buffers included), or `None` for any other value.
     ///
     /// # Safety
     /// The slice borrows the array's backing store: use it before returning to JS, and
-    /// run no JS meanwhile (which could detach or resize it).
+    /// make no call that can run JS meanwhile (a getter or setter could detach or shrink
+    /// the buffer). N-API calls that only read or create values run no JS;
+    /// `Env::element`, `Env::get_named`, `Env::set_element` and `Env::set_named` can.
     pub unsafe fn uint8_array<'a>(self, value: napi_value) -> JsResult<Option<&'a [u8]>> {
         Ok(self.typed_array(value, NAPI_UINT8_ARRAY)?.map(|(data, len)| {
-            if len == 0 || data.is_null() { &[][..] } else { std::slice::from_raw_parts(data as *const u8, len) }
+            if len == 0 || data.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: N-API reports `len` bytes at `data`, alive while the buffer is
+                // attached, which the caller guarantees for as long as it uses the slice.
+                unsafe { std::slice::from_raw_parts(data as *const u8, len) }
+            }
         }))
     }
 
     /// The elements of an Int32Array, writable, or `None` for any other value.
     ///
     /// # Safety
-    /// As `uint8_array`: use the slice before returning to JS, and run no JS meanwhile.
+    /// As `uint8_array`: use the slice before returning to JS and make no call that can
+    /// run JS meanwhile; hold no other borrow of the same array.
     pub unsafe fn int32_array<'a>(self, value: napi_value) -> JsResult<Option<&'a mut [i32]>> {
-        // Every Int32Array's data is 4-byte aligned.
         Ok(self.typed_array(value, NAPI_INT32_ARRAY)?.map(|(data, len)| {
-            if len == 0 || data.is_null() { &mut [][..] } else { std::slice::from_raw_parts_mut(data as *mut i32, len) }
+            if len == 0 || data.is_null() {
+                &mut [][..]
+            } else {
+                // SAFETY: N-API reports `len` elements at `data`, alive while the buffer is
+                // attached (the caller's guarantee) and 4-byte aligned, as every
+                // Int32Array's data is; the caller holds no other borrow of them.
+                unsafe { std::slice::from_raw_parts_mut(data as *mut i32, len) }
+            }
         }))
     }
 }

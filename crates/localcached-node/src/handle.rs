@@ -1,8 +1,9 @@
 //! The native state behind one store's JS functions, and its lifetime.
 //!
-//! Each exported function of a store is created with a data pointer to one shared
-//! `Handle` and holds a strong reference to it (released by that function's finalizer),
-//! so a function can never outlive what it points at, and calls need no `napi_unwrap`.
+//! Each exported function of a store is created with a data pointer to its own
+//! `api::StoreFunction`, which holds a strong reference to the one shared `Handle`
+//! (released by that function's finalizer), so a function can never outlive what it
+//! points at, and calls need no `napi_unwrap`.
 //! The store shuts down on `close()`, on environment teardown (cleanup hook, e.g. a
 //! terminated worker), or when the last function is garbage-collected, whichever is first.
 
@@ -76,13 +77,19 @@ impl Handle {
         }
     }
 
+    /// Makes `buffer` the slab `get` copies values into, holding a reference that keeps it
+    /// from being collected, and releases the previous one.
+    ///
     /// # Safety
     /// `data`/`len` must describe `buffer`'s bytes, and the buffer must never be detached
-    /// (the TS class keeps it private).
+    /// while it is the slab (the TS class keeps it private and never transfers it).
     pub unsafe fn set_scratch(&self, env: Env, buffer: napi_value, data: *mut u8, len: usize) -> JsResult<()> {
         let mut reference = std::ptr::null_mut();
-        if napi_create_reference(env.0, buffer, 1, &mut reference) != NAPI_OK {
-            return Err(JsError::new("Internal", "could not keep the scratch buffer alive"));
+        // SAFETY: `buffer` is a handle of the current call in `env`; `reference` is a valid
+        // out-pointer.
+        let status = unsafe { napi_create_reference(env.0, buffer, 1, &mut reference) };
+        if status != NAPI_OK {
+            return Err(JsError::new("Internal", format!("could not keep the scratch buffer alive (N-API status {status})")));
         }
         self.release_scratch();
         self.scratch.set(Some(Scratch { reference, data, len, cursor: 0 }));
@@ -92,7 +99,10 @@ impl Handle {
     fn release_scratch(&self) {
         if let Some(scratch) = self.scratch.take() {
             // SAFETY: created in this env, on this thread; deleted once (taken out above).
-            unsafe { napi_delete_reference(self.env, scratch.reference) };
+            let status = unsafe { napi_delete_reference(self.env, scratch.reference) };
+            // It fails only for a null env or reference, which these are not. Shutdown has
+            // no caller to report to (it runs from close, a cleanup hook or a finalizer).
+            debug_assert_eq!(status, NAPI_OK, "napi_delete_reference");
         }
     }
 
@@ -127,12 +137,15 @@ impl Handle {
     }
 
     /// Shuts the store down at environment teardown, while N-API calls are still allowed.
-    pub fn register_cleanup(self: &Rc<Handle>) {
+    pub fn register_cleanup(self: &Rc<Handle>) -> JsResult<()> {
         let raw = Rc::as_ptr(self) as *mut c_void;
         // SAFETY: `raw` stays valid until Drop, which removes the hook first.
-        if unsafe { napi_add_env_cleanup_hook(self.env, Some(cleanup_hook), raw) } == NAPI_OK {
-            self.hook_registered.set(true);
+        let status = unsafe { napi_add_env_cleanup_hook(self.env, Some(cleanup_hook), raw) };
+        if status != NAPI_OK {
+            return Err(JsError::new("Internal", format!("napi_add_env_cleanup_hook failed with status {status}")));
         }
+        self.hook_registered.set(true);
+        Ok(())
     }
 }
 
@@ -141,25 +154,23 @@ impl Drop for Handle {
         self.shutdown();
         if self.hook_registered.get() {
             // SAFETY: same env, function and argument as registered.
-            unsafe { napi_remove_env_cleanup_hook(self.env, Some(cleanup_hook), self as *mut Handle as *mut c_void) };
+            let status = unsafe { napi_remove_env_cleanup_hook(self.env, Some(cleanup_hook), self as *mut Handle as *mut c_void) };
+            // It fails only if the hook is not registered, which `hook_registered` rules
+            // out; Drop cannot report an error either way.
+            debug_assert_eq!(status, NAPI_OK, "napi_remove_env_cleanup_hook");
         }
     }
 }
 
+/// Environment cleanup hook: shuts the handle down while N-API calls are still allowed.
+///
+/// # Safety
+/// Called by Node at env teardown with the `arg` given in `register_cleanup`.
 unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
     crate::env::guard_silent(|| {
         // SAFETY: `arg` points at a live Handle: Drop removes this hook before freeing it.
-        let handle = &*(arg as *const Handle);
+        let handle = unsafe { &*(arg as *const Handle) };
         handle.hook_registered.set(false);
         handle.shutdown();
-    });
-}
-
-/// Finalizer of each store function: drops that function's strong reference.
-pub unsafe extern "C" fn release_function_ref(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
-    crate::env::guard_silent(|| {
-        // SAFETY: `data` is one strong count taken with Rc::into_raw/increment for this
-        // function; its finalizer runs exactly once.
-        drop(Rc::from_raw(data as *const Handle));
     });
 }

@@ -1,12 +1,17 @@
 //! localcached-node: the N-API binding of localcached-core. Every `unsafe` line of the
 //! project lives in this crate: `sys` declares the N-API functions, `env` wraps them in
-//! checked calls, and `api` exports `createStore`, whose functions `binding.d.ts` types.
+//! checked calls, and `api` exports `createStore` and `openStore`, whose functions
+//! `binding.d.ts` types. Every `unsafe` block carries a `// SAFETY:` comment and every
+//! `unsafe fn` a `# Safety` section; `tests/unsafe_hygiene.rs` checks both.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod allocator;
 mod api;
 mod args;
 mod env;
 mod handle;
+mod limits;
 mod notify;
 mod removals;
 mod shared;
@@ -28,6 +33,9 @@ fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
         (c"DEFAULT_MAX_VALUE_BYTES", DEFAULT_MAX_VALUE_BYTES as f64),
         (c"DEFAULT_SWEEP_INTERVAL_MS", DEFAULT_SWEEP_INTERVAL_MS as f64),
         (c"REMOVAL_QUEUE_CAPACITY", REMOVAL_QUEUE_CAPACITY as f64),
+        (c"READ_MISS", api::READ_MISS as f64),
+        (c"READ_MISS_EXPIRED", api::READ_MISS_EXPIRED as f64),
+        (c"READ_IN_OVERFLOW", api::READ_IN_OVERFLOW as f64),
     ];
     for (name, value) in constants {
         env.set_named(exports, name, env.double(value)?)?;
@@ -36,6 +44,9 @@ fn export_constants(env: Env, exports: napi_value) -> JsResult<()> {
 }
 
 /// `tuneAllocatorForDaemon()`: see `allocator.rs`; returns whether anything was tuned.
+///
+/// # Safety
+/// Called by N-API on the JS thread with the env of a call.
 unsafe extern "C" fn tune_allocator_for_daemon(env: napi_env, _info: sys::napi_callback_info) -> napi_value {
     guard(env, |env| env.boolean(allocator::tune_for_daemon()))
 }

@@ -41,6 +41,7 @@ pub const NAPI_OK: napi_status = 0;
 pub const NAPI_INVALID_ARG: napi_status = 1;
 pub const NAPI_STRING_EXPECTED: napi_status = 3;
 pub const NAPI_NUMBER_EXPECTED: napi_status = 6;
+pub const NAPI_BOOLEAN_EXPECTED: napi_status = 7;
 pub const NAPI_ARRAY_EXPECTED: napi_status = 8;
 pub const NAPI_PENDING_EXCEPTION: napi_status = 10;
 
