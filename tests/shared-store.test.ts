@@ -5,12 +5,12 @@ import { NativeStore, LocalCachedError } from '../ts/index'
 
 const WORKER = join(__dirname, 'fixtures', 'shared-worker.cjs')
 
+/** Resolves with the worker's message once the worker has exited (its handles closed with it). */
 function runWorker(workerData: object): Promise<{ seen?: string | null; error?: string; opened?: boolean }> {
   return new Promise((resolve, reject) => {
     const w = new Worker(WORKER, { workerData })
     w.once('message', (m) => {
-      resolve(m)
-      void w.terminate()
+      void w.terminate().then(() => resolve(m), reject)
     })
     w.once('error', reject)
   })

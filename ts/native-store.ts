@@ -27,11 +27,15 @@ const SET_CONDITIONS = { always: 0, absent: 1, present: 2 } as const
 const SLAB_BYTES = 16 * 1024
 const SLAB_MIN_FREE = 2 * 1024
 
-// What get(), getWithMeta() and mgetPacked() return instead of a packed slab position: a
-// miss, a miss that found the entry expired (its removal is queued), and (mgetPacked only)
-// a value handed over in the overflow array. binding.d.ts documents the same numbers.
-const READ_MISS_EXPIRED = -2
-const READ_IN_OVERFLOW = -3
+/**
+ * What get(), getWithMeta() and mgetPacked() return instead of a packed slab position: a
+ * miss, a miss that found the entry expired (its removal is queued), and (mgetPacked only)
+ * a value handed over in the overflow array. The binding exports the same numbers as
+ * READ_MISS, READ_MISS_EXPIRED and READ_IN_OVERFLOW; tests/limits.test.ts checks they agree.
+ */
+export const READ_CODES = { miss: -1, missExpired: -2, inOverflow: -3 } as const
+const READ_MISS_EXPIRED = READ_CODES.missExpired
+const READ_IN_OVERFLOW = READ_CODES.inOverflow
 
 /** Set only while NativeStore.open constructs a handle (keeps the constructor's signature plain). */
 let openingShared: string | undefined
