@@ -1,7 +1,8 @@
 // The events the daemon publishes, one union shared by the server, the client and the CLI.
 
 export type CacheEvent =
-  | { type: 'invalidate'; key: string; cause?: 'dependency' }
+  /** `cause` is absent for a delete or an invalidation, 'dependency' for an entry whose dependency changed, 'write' for an overwrite under --publish-writes. */
+  | { type: 'invalidate'; key: string; cause?: 'dependency' | 'write' }
   | { type: 'table_changed'; key: string }
   | { type: 'evicted'; key: string; reason: 'memory_pressure' | 'expired' }
   | { type: 'lagged'; dropped: number }

@@ -14,8 +14,11 @@
 //   expiries follow --publish-default.
 // - Which event: a delete of a key that existed, and an invalidation (present or not), publish
 //   `invalidate`; an upsert publishes `table_changed`; a scope publishes one
-//   `invalidate_scope`; clear publishes `flush`. Plain writes publish nothing (the reference
-//   design's rule: a writer that wants others to drop a key says so with an upsert).
+//   `invalidate_scope`; clear publishes `flush`. Other writes publish nothing of their own (the
+//   reference design's rule: a writer that wants others to drop a key says so with an
+//   upsert), unless --publish-writes is on: then each key they change also publishes
+//   `invalidate{cause: 'write'}`, so that processes caching from events drop what was
+//   overwritten. (An upsert announces itself with `table_changed` either way.)
 
 import type { EntryMeta, KeysOptions, KeysPage, NativeStore, SetIfOptions, SetIfResult, SetOptions, TtlOptions } from '../native-store'
 import type { CacheEvent } from '../protocol/events'
@@ -36,6 +39,8 @@ export interface OperationParts {
   tracker: Tracker
   leases: Leases
   publishDefault: boolean
+  /** --publish-writes: writes that publish also publish `invalidate{cause: 'write'}` per key. */
+  publishWrites?: boolean
 }
 
 export class Operations {
@@ -44,6 +49,7 @@ export class Operations {
   readonly #tracker: Tracker
   readonly #leases: Leases
   readonly publishDefault: boolean
+  readonly publishWrites: boolean
   /** The publish decision of the write in progress, while the store is running it. */
   #writePublishes: boolean | undefined
 
@@ -53,6 +59,7 @@ export class Operations {
     this.#tracker = parts.tracker
     this.#leases = parts.leases
     this.publishDefault = parts.publishDefault
+    this.publishWrites = parts.publishWrites ?? false
     this.#store.onRemoval((removal) => this.#removed(removal))
   }
 
@@ -85,7 +92,7 @@ export class Operations {
 
   put(key: string, value: Uint8Array, options: SetOptions & PublishOption = {}): void {
     this.#write(options.publish, () => this.#store.set(key, value, options))
-    this.#changed(key)
+    this.#wrote(key, options.publish)
   }
 
   /** Stores `svc:table:pk` and tells other processes the row changed (`table_changed`). */
@@ -100,32 +107,32 @@ export class Operations {
   /** All or nothing (see NativeStore.mset). */
   mset(entries: ReadonlyArray<readonly [string, Uint8Array]>, options: TtlOptions & PublishOption = {}): void {
     this.#write(options.publish, () => this.#store.mset(entries, options))
-    for (const [key] of entries) this.#changed(key)
+    for (const [key] of entries) this.#wrote(key, options.publish)
   }
 
   setIf(key: string, value: Uint8Array, options: SetIfOptions & PublishOption = {}): SetIfResult {
     const result = this.#write(options.publish, () => this.#store.setIf(key, value, options))
-    if (result.stored) this.#changed(key)
+    if (result.stored) this.#wrote(key, options.publish)
     return result
   }
 
   incr(key: string, delta: number, options: TtlOptions & PublishOption = {}): number {
     const value = this.#write(options.publish, () => this.#store.incr(key, delta, options))
-    this.#changed(key)
+    this.#wrote(key, options.publish)
     return value
   }
 
   /** incr over the signed 64-bit range (Redis's INCRBY). */
   incrInt64(key: string, delta: bigint, options: TtlOptions & PublishOption = {}): bigint {
     const value = this.#write(options.publish, () => this.#store.incrInt64(key, delta, options))
-    this.#changed(key)
+    this.#wrote(key, options.publish)
     return value
   }
 
   /** Whether it swapped; `expected` null means "only if absent". */
   cas(key: string, expected: Uint8Array | null, next: Uint8Array, options: PublishOption = {}): boolean {
     const swapped = this.#write(options.publish, () => this.#store.cas(key, expected, next))
-    if (swapped) this.#changed(key)
+    if (swapped) this.#wrote(key, options.publish)
     return swapped
   }
 
@@ -137,7 +144,7 @@ export class Operations {
   expire(key: string, ttlMs: number | null, options: PublishOption = {}): boolean {
     if (ttlMs !== null && ttlMs <= 0) return this.del(key, options)
     const existed = this.#write(options.publish, () => this.#store.expire(key, ttlMs))
-    if (existed) this.#changed(key)
+    if (existed) this.#wrote(key, options.publish)
     return existed
   }
 
@@ -243,6 +250,12 @@ export class Operations {
   #changed(key: string): void {
     this.#tracker.changed(key)
     this.#leases.changed(key)
+  }
+
+  /** A write (other than an upsert, which announces itself) changed the key. */
+  #wrote(key: string, publish: boolean | undefined): void {
+    this.#changed(key)
+    if (this.publishWrites && this.#publishes(publish)) this.#publish({ type: 'invalidate', key, cause: 'write' })
   }
 
   #deleted(key: string, publishes: boolean): void {
