@@ -2,12 +2,13 @@
 // Exit codes: 0 success, 1 error, 2 usage, 3 `get` found nothing.
 import type { Command } from 'commander'
 import { LocalCachedClient } from '../client/client'
-import { LocalCachedError } from '../errors'
+import { UsageError } from './usage-error'
 import { formatByService, formatStats } from './format-stats'
 
 export const EXIT_MISS = 3
 
-type Out = { stdout: (data: string | Uint8Array) => void }
+/** Where output goes; `isTTY` says whether a person reads it on a terminal. */
+export type Out = { stdout: (data: string | Uint8Array) => void; isTTY?: boolean }
 
 async function withClient<T>(flags: { socket?: string }, run: (client: LocalCachedClient) => Promise<T>): Promise<T> {
   const client = await LocalCachedClient.connect(flags.socket)
@@ -31,14 +32,14 @@ async function valueArg(value: string): Promise<Buffer> {
 function ttl(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < 1) throw new LocalCachedError('BadArgument', `--ttl must be a positive integer number of milliseconds, got '${text}'`)
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--ttl must be a positive integer number of milliseconds, got '${text}'`)
   return n
 }
 
 function version(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < 0) throw new LocalCachedError('BadArgument', `--version must be a non-negative integer, got '${text}'`)
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--version must be a non-negative integer, got '${text}'`)
   return n
 }
 
@@ -46,7 +47,13 @@ function publishFlag(text: string | undefined): boolean | undefined {
   if (text === undefined) return undefined
   if (text === 'on') return true
   if (text === 'off') return false
-  throw new LocalCachedError('BadArgument', `--publish takes on or off, got '${text}'`)
+  throw new UsageError(`--publish takes on or off, got '${text}'`)
+}
+
+function keysLimit(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--limit takes an integer from 1 to 100000, got '${text}'`)
+  return n
 }
 
 function jsonValue(key: string, value: Buffer | null): string {
@@ -69,7 +76,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     async (key: string, flags) => {
       const value = await withClient(flags, (c) => c.get(key))
       if (flags.json) out.stdout(jsonValue(key, value) + '\n')
-      else if (value) out.stdout(value)
+      else if (value) {
+        out.stdout(value)
+        // A terminal's prompt would otherwise continue the value's last line; a pipe gets the bytes exactly.
+        if (out.isTTY && value.length > 0 && value[value.length - 1] !== 0x0a) out.stdout('\n')
+      }
       if (value === null) setExitCode(EXIT_MISS)
     },
   )
@@ -97,7 +108,7 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
 
   publishOption(socketOption(program.command('mset <pairs...>').description('store key value [key value ...] all or nothing').option('--ttl <ms>', 'time to live in ms'))).action(
     async (pairs: string[], flags) => {
-      if (pairs.length % 2 !== 0) throw new LocalCachedError('BadArgument', 'mset takes key value pairs')
+      if (pairs.length % 2 !== 0) throw new UsageError('mset takes key value pairs')
       const entries: Array<[string, Buffer]> = []
       for (let i = 0; i < pairs.length; i += 2) entries.push([pairs[i], Buffer.from(pairs[i + 1])])
       await withClient(flags, (c) => c.mset(entries, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
@@ -116,7 +127,7 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   publishOption(socketOption(program.command('incr <key> [delta]').description('add delta (default 1) to an integer value; prints the result').option('--ttl <ms>', 'time to live in ms, if this creates the key'))).action(
     async (key: string, delta: string | undefined, flags) => {
       const by = delta === undefined ? 1 : Number(delta)
-      if (!Number.isSafeInteger(by)) throw new LocalCachedError('BadArgument', `delta must be an integer, got '${delta}'`)
+      if (!Number.isSafeInteger(by)) throw new UsageError(`delta must be an integer, got '${delta}'`)
       out.stdout(`${await withClient(flags, (c) => c.incr(key, by, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))}\n`)
     },
   )
@@ -140,7 +151,7 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     await withClient(flags, async (c) => {
       let cursor: string | undefined
       do {
-        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit: Number(flags.limit), cursor })
+        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit: keysLimit(flags.limit), cursor })
         if (page.keys.length) out.stdout(page.keys.join('\n') + '\n')
         cursor = page.cursor ?? undefined
       } while (cursor)
@@ -200,7 +211,7 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   socketOption(
     program.command('watch').description('print events as NDJSON, one per line, until interrupted').option('--svc <svc>', 'only this service').option('--table <table>', 'only this table (needs --svc)'),
   ).action(async (flags) => {
-    if (flags.table && !flags.svc) throw new LocalCachedError('BadArgument', '--table needs --svc')
+    if (flags.table && !flags.svc) throw new UsageError('--table needs --svc')
     const client = await LocalCachedClient.connect(flags.socket)
     const subscription = await client.subscribe({ svc: flags.svc, table: flags.table })
     const stop = () => {
