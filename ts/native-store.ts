@@ -8,6 +8,7 @@ import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
+import { checkNativeStoreOptions } from './native-store-options'
 
 export interface NativeStoreOptions {
   /** Byte budget for keys + values + per-entry overhead. Default 64 MiB. */
@@ -114,6 +115,7 @@ export class NativeStore {
   readonly #listeners = new Set<RemovalListener>()
 
   constructor(options: NativeStoreOptions = {}) {
+    checkNativeStoreOptions(options)
     const binding = loadBinding()
     const listeners = this.#listeners
     try {
