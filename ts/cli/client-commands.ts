@@ -1,6 +1,6 @@
 // The CLI's client commands: each connects, makes one call, prints, and closes.
 // Exit codes: 0 success, 1 error, 2 usage, 3 `get` found nothing.
-import type { Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { LocalCachedClient } from '../client/client'
 import { UsageError } from './usage-error'
 import { formatByService, formatStats } from './format-stats'
@@ -65,7 +65,14 @@ function jsonValue(key: string, value: Buffer | null): string {
 
 export function registerClientCommands(program: Command, out: Out, setExitCode: (code: number) => void): void {
   const socketOption = (cmd: Command) => cmd.option('--socket <path>', 'daemon socket (default: $LOCALCACHED_SOCKET, $XDG_RUNTIME_DIR/localcached.sock, /tmp/localcached-<uid>.sock)')
-  const publishOption = (cmd: Command) => cmd.option('--publish <on|off>', "publish events for this write (default: the daemon's --publish-default)")
+  // Checked as commander parses it, so a bad value is a usage error before any connection.
+  const publishOption = (cmd: Command) =>
+    cmd.addOption(
+      new Option('--publish <on|off>', "publish events for this write (default: the daemon's --publish-default)").argParser((text) => {
+        if (text !== 'on' && text !== 'off') throw new InvalidArgumentError(`--publish takes on or off, got '${text}'`)
+        return text
+      }),
+    )
 
   socketOption(program.command('ping').description('check that the daemon answers')).action(async (flags) => {
     await withClient(flags, (c) => c.ping())
@@ -95,9 +102,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
         .option('--depends-on <keys>', 'comma-separated keys this value derives from; it goes when any of them changes'),
     ),
   ).action(async (key: string, value: string, flags) => {
+    // Flag values first: a usage error must not wait for stdin or a connection.
+    const options = { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }
     const bytes = await valueArg(value)
     const dependsOn = flags.dependsOn === undefined ? undefined : String(flags.dependsOn).split(',').filter(Boolean)
-    await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), dependsOn, publish: publishFlag(flags.publish) }))
+    await withClient(flags, (c) => c.put(key, bytes, { ...options, dependsOn }))
     out.stdout('OK\n')
   })
 
@@ -111,7 +120,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
       if (pairs.length % 2 !== 0) throw new UsageError('mset takes key value pairs')
       const entries: Array<[string, Buffer]> = []
       for (let i = 0; i < pairs.length; i += 2) entries.push([pairs[i], Buffer.from(pairs[i + 1])])
-      await withClient(flags, (c) => c.mset(entries, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+      const options = { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }
+      await withClient(flags, (c) => c.mset(entries, options))
       out.stdout('OK\n')
     },
   )
@@ -128,7 +138,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     async (key: string, delta: string | undefined, flags) => {
       const by = delta === undefined ? 1 : Number(delta)
       if (!Number.isSafeInteger(by)) throw new UsageError(`delta must be an integer, got '${delta}'`)
-      out.stdout(`${await withClient(flags, (c) => c.incr(key, by, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))}\n`)
+      const options = { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }
+      out.stdout(`${await withClient(flags, (c) => c.incr(key, by, options))}\n`)
     },
   )
 
@@ -148,10 +159,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
       .option('--prefix <prefix>', 'only keys starting with this')
       .option('--limit <n>', 'keys per request', '1000'),
   ).action(async (flags) => {
+    const limit = keysLimit(flags.limit)
     await withClient(flags, async (c) => {
       let cursor: string | undefined
       do {
-        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit: keysLimit(flags.limit), cursor })
+        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit, cursor })
         if (page.keys.length) out.stdout(page.keys.join('\n') + '\n')
         cursor = page.cursor ?? undefined
       } while (cursor)
@@ -163,7 +175,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   })
 
   publishOption(socketOption(program.command('del <key>').description('delete a key; prints whether it existed'))).action(async (key: string, flags) => {
-    const existed = await withClient(flags, (c) => c.del(key, { publish: publishFlag(flags.publish) }))
+    const publish = publishFlag(flags.publish)
+    const existed = await withClient(flags, (c) => c.del(key, { publish }))
     out.stdout(existed ? 'deleted\n' : 'absent\n')
   })
 
@@ -182,8 +195,9 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     ),
   ).action(
     async (svc: string, table: string, pk: string, value: string, flags) => {
+      const options = { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }
       const bytes = await valueArg(value)
-      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }))
+      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, options))
       out.stdout('OK\n')
     },
   )
@@ -203,7 +217,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     publishOption(socketOption(program.command(`${name} ${args}`).description(describe))).action(async (...params: unknown[]) => {
       const flags = params[params.length - 2] as { socket?: string; publish?: string }
       const positional = params.slice(0, params.length - 2) as string[]
-      const { removed } = await withClient(flags, (c) => call(c, positional, publishFlag(flags.publish)))
+      const publish = publishFlag(flags.publish)
+      const { removed } = await withClient(flags, (c) => call(c, positional, publish))
       out.stdout(`${removed}\n`)
     })
   }

@@ -24,6 +24,8 @@ export interface ServeOptionDef {
   /** Checks (and normalises) the value given to serve(). */
   check: OptionCheck
   repeatable?: boolean
+  /** More for the README's table than --help has room for (markdown). */
+  readme?: string
 }
 
 function usage(message: string): LocalCachedError {
@@ -81,7 +83,7 @@ const text = (flag: string) => ({
 
 export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   {
-    name: 'socket',
+    name: 'socket', readme: 'the client and the CLI resolve the default the same way',
     flag: '--socket <path>',
     negate: { flag: '--no-socket', description: 'no native socket: serve RESP only (needs --resp-socket or --resp-port)' },
     default: '$LOCALCACHED_SOCKET, $XDG_RUNTIME_DIR/localcached.sock or /tmp/localcached-<uid>.sock',
@@ -100,7 +102,7 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   },
   { name: 'shards', flag: '--shards <n>', default: '4 × cores', description: 'store shards, rounded up to a power of two', ...integer('--shards', 1) },
   { name: 'maxValueBytes', flag: '--max-value-bytes <size>', default: '1mb', description: 'largest value accepted', ...size('--max-value-bytes') },
-  { name: 'maxFrameBytes', flag: '--max-frame-bytes <size>', default: 'max value + 64kb', description: 'largest frame accepted', ...size('--max-frame-bytes') },
+  { name: 'maxFrameBytes', readme: 'larger gets `FrameTooLarge` and the connection is closed', flag: '--max-frame-bytes <size>', default: 'max value + 64kb', description: 'largest frame accepted', ...size('--max-frame-bytes') },
   { name: 'maxKeys', flag: '--max-keys <n>', default: 'no limit', description: 'at most this many entries (LRU eviction past it)', ...integer('--max-keys', 1) },
   {
     name: 'svcCaps',
@@ -118,11 +120,11 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
       return Object.fromEntries(Object.entries(caps).map(([svc, cap]) => [svc, size('').check(cap, `${name}.${svc}`, where)]))
     },
   },
-  { name: 'subscriberQueue', flag: '--subscriber-queue <events>', default: '1024', description: "each subscriber's bounded event queue", ...integer('--subscriber-queue', 1) },
+  { name: 'subscriberQueue', readme: 'past it the subscriber gets `lagged`', flag: '--subscriber-queue <events>', default: '1024', description: "each subscriber's bounded event queue", ...integer('--subscriber-queue', 1) },
   { name: 'heartbeatMs', flag: '--heartbeat-ms <ms>', default: '1000', description: 'heartbeat interval for subscribers', ...integer('--heartbeat-ms', 1) },
   { name: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms <ms>', default: '5000', description: 'how long shutdown waits for connections', ...integer('--shutdown-timeout-ms', 1) },
   {
-    name: 'socketMode',
+    name: 'socketMode', readme: 'widen on purpose, e.g. `0660` for a group of services',
     flag: '--socket-mode <mode>',
     default: '0600',
     description: 'socket file permissions, octal (also of --resp-socket)',
@@ -132,15 +134,15 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'sweepIntervalMs', flag: '--sweep-interval-ms <ms>', default: '1000', description: 'how often expired entries are swept (0: never)', ...integer('--sweep-interval-ms', 0) },
   { name: 'maxConnections', flag: '--max-connections <n>', default: '4096', description: 'connections at once; more are refused with LimitExceeded', ...integer('--max-connections', 1) },
   { name: 'maxSubscribers', flag: '--max-subscribers <n>', default: '4096', description: 'subscriptions at once; more are refused with LimitExceeded', ...integer('--max-subscribers', 1) },
-  { name: 'maxPendingReplyBytes', flag: '--max-pending-reply-bytes <size>', default: '4mb', description: 'unsent replies per connection past which the daemon stops reading it', ...size('--max-pending-reply-bytes') },
-  { name: 'maxTrackedKeys', flag: '--max-tracked-keys <n>', default: '250000', description: 'keys remembered for near-cache clients (~160 bytes each); past it the oldest is invalidated', ...integer('--max-tracked-keys', 1) },
+  { name: 'maxPendingReplyBytes', readme: 'it resumes once they drain (back-pressure)', flag: '--max-pending-reply-bytes <size>', default: '4mb', description: 'unsent replies per connection past which the daemon stops reading it', ...size('--max-pending-reply-bytes') },
+  { name: 'maxTrackedKeys', readme: '+24 bytes per extra holder: 40 MB at the default; see [docs/near-cache.md](docs/near-cache.md)', flag: '--max-tracked-keys <n>', default: '250000', description: 'keys remembered for near-cache clients (~160 bytes each); past it the oldest is invalidated', ...integer('--max-tracked-keys', 1) },
   { name: 'maxLeases', flag: '--max-leases <n>', default: '100000', description: 'getOrLoad load leases held at once', ...integer('--max-leases', 1) },
-  { name: 'respSocket', flag: '--resp-socket <path>', default: '', description: 'also speak RESP (Redis protocol) on this Unix socket', ...text('--resp-socket') },
-  { name: 'respPort', flag: '--resp-port <port>', default: '', description: 'also speak RESP on this TCP port (0: any free port)', ...integer('--resp-port', 0, 65535, ' (0: any free port)') },
-  { name: 'respHost', flag: '--resp-host <host>', default: '127.0.0.1', description: 'address for --resp-port; other than loopback it needs a password', ...text('--resp-host') },
-  { name: 'respPassword', flag: '--resp-password <password>', default: '', description: 'RESP clients must AUTH with this (visible in ps: prefer the file or $LOCALCACHED_RESP_PASSWORD)', ...text('--resp-password') },
+  { name: 'respSocket', readme: 'see [docs/resp.md](docs/resp.md); the password covers it too', flag: '--resp-socket <path>', default: '', description: 'also speak RESP (Redis protocol) on this Unix socket', ...text('--resp-socket') },
+  { name: 'respPort', readme: 'without a password any local user can reach it (a warning is logged); see [docs/security.md](docs/security.md)', flag: '--resp-port <port>', default: '', description: 'also speak RESP on this TCP port (0: any free port)', ...integer('--resp-port', 0, 65535, ' (0: any free port)') },
+  { name: 'respHost', readme: 'a non-loopback address without a password is refused (exit 2)', flag: '--resp-host <host>', default: '127.0.0.1', description: 'address for --resp-port; other than loopback it needs a password', ...text('--resp-host') },
+  { name: 'respPassword', readme: 'at most one of `--resp-password`, `--resp-password-file` and `$LOCALCACHED_RESP_PASSWORD` (two: exit 2)', flag: '--resp-password <password>', default: '', description: 'RESP clients must AUTH with this (visible in ps: prefer the file or $LOCALCACHED_RESP_PASSWORD)', ...text('--resp-password') },
   { name: 'respPasswordFile', flag: '--resp-password-file <path>', default: '', description: 'read the RESP password from this file (one line)', ...text('--resp-password-file') },
-  { name: 'logLevel', flag: '--log-level <level>', default: 'info', description: LOG_LEVELS.join(', '), ...choice('--log-level', LOG_LEVELS) },
+  { name: 'logLevel', readme: 'start-up and shutdown at info, connection errors at debug, nothing per request', flag: '--log-level <level>', default: 'info', description: LOG_LEVELS.join(', '), ...choice('--log-level', LOG_LEVELS) },
   { name: 'logFormat', flag: '--log-format <format>', default: 'auto', description: 'auto (pretty on a terminal, else json), pretty or json', ...choice('--log-format', LOG_FORMATS) },
   { name: 'logDestination', default: '', description: 'where log lines go (a pino destination; JSON)', check: check.object },
   { name: 'logger', default: '', description: 'a ready pino logger, instead of logLevel/logDestination', check: check.object },
@@ -153,13 +155,17 @@ export function checkServeOptions<T extends object>(options: T | undefined): T {
   return checkOptions('serve()', options, SPEC)
 }
 
+export const README_TABLE_BEGIN = '<!-- serve flags: generated from ts/server/option-table.ts by `npm run generate:readme` -->'
+export const README_TABLE_END = '<!-- end of serve flags -->'
+
 /** The README's flag table, rendered from SERVE_OPTIONS. */
 export function renderFlagTable(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|')
   const rows = ['| flag | serve() option | default | what it does |', '|---|---|---|---|']
   for (const o of SERVE_OPTIONS) {
     if (!o.flag) continue
-    rows.push(`| \`${cell(o.flag)}\` | \`${o.name}\` | ${o.default ? `\`${o.default}\`` : '–'} | ${cell(o.description)} |`)
+    const what = o.readme ? `${cell(o.description)}; ${o.readme}` : cell(o.description)
+    rows.push(`| \`${cell(o.flag)}\` | \`${o.name}\` | ${o.default ? `\`${o.default}\`` : '–'} | ${what} |`)
     if (o.negate) rows.push(`| \`${o.negate.flag}\` | \`${o.name}: false\` | – | ${cell(o.negate.description)} |`)
   }
   return rows.join('\n')
