@@ -11,69 +11,14 @@ import { decodeStats, type Stats } from '../stats'
 import { defaultSocketPath } from '../server/options'
 import { connectionLost, openWire, wireError } from './wire'
 import { Subscription, type SubscribeOptions } from './subscription'
-import { backoffDelay, resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './backoff'
-import { NearCache, type NearCacheOptions, type NearCacheStats } from './near-cache'
+import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff'
+import { NearCache, type NearCacheStats } from './near-cache'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from '../load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from '../typed'
-import { checkCallOptions, CONNECT_OPTIONS } from './call-options'
+import { checkCallOptions, CONNECT_OPTIONS, type CallOptions, type ClientEntryMeta, type ClientKeysOptions, type ClientValue, type ConnectOptions, type PutOptions, type TtlWriteOptions, type WriteOptions } from './call-options'
 import { checkOptions } from '../option-check'
 
-export interface ConnectOptions {
-  /** Default timeout for the handshake and for every call, in ms. Default 5000. */
-  timeoutMs?: number
-  /**
-   * How long connect() waits for the daemon: until the socket appears and the handshake
-   * succeeds, retrying with a short backoff, so a service and its daemon can start in any
-   * order. Default 0: fail at once if the daemon is not up.
-   */
-  waitMs?: number
-  /** Reconnect after the connection breaks: { enabled: true, initialDelayMs: 50, maxDelayMs: 2000 } by default. */
-  reconnect?: ReconnectOptions
-  /**
-   * Serve hot reads from an in-process NativeStore kept coherent by the daemon (client
-   * tracking on this connection). See docs/near-cache.md for the guarantees.
-   */
-  nearCache?: NearCacheOptions
-}
-
-export interface CallOptions {
-  signal?: AbortSignal
-  /** Overrides the client's timeoutMs for this call. */
-  timeoutMs?: number
-}
-
-export interface WriteOptions extends CallOptions {
-  /** Whether this write publishes events; omitted means the daemon's --publish-default. */
-  publish?: boolean
-}
-
-export interface PutOptions extends WriteOptions {
-  ttlMs?: number
-  /** Refuse (VersionConflict) if the stored entry has a higher version; see NativeStore's SetOptions. */
-  version?: number
-  /** Keys this value derives from; see NativeStore's SetOptions. (put only) */
-  dependsOn?: readonly string[]
-}
-
-export interface TtlWriteOptions extends WriteOptions {
-  ttlMs?: number
-}
-
-export interface ClientEntryMeta {
-  value: Buffer
-  version: number | null
-  ttlMs: number | null
-}
-
-export interface ClientKeysOptions extends CallOptions {
-  svc?: string
-  table?: string
-  prefix?: string
-  limit?: number
-  cursor?: string
-}
-
-export type ClientValue = Buffer | Uint8Array | string
+export type { ConnectOptions, CallOptions, WriteOptions, PutOptions, TtlWriteOptions, ClientEntryMeta, ClientKeysOptions, ClientValue } from './call-options'
 
 interface Pending {
   resolve: (response: Response) => void
