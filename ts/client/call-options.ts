@@ -83,7 +83,9 @@ const PUT: OptionSpec = { ...TTL_WRITE, version: check.integer(0), dependsOn: ch
 const UPSERT: OptionSpec = { ...TTL_WRITE, version: check.integer(0) }
 const KEYS: OptionSpec = { ...CALL, svc: check.string, table: check.string, prefix: anyString, limit: check.integer(1, 100_000), cursor: anyString }
 
-export const CALL_OPTIONS = { call: CALL, write: WRITE, ttlWrite: TTL_WRITE, put: PUT, upsert: UPSERT, keys: KEYS } as const
+const SUBSCRIBE: OptionSpec = { svc: check.string, table: check.string, bufferEvents: check.integer(1) }
+
+export const CALL_OPTIONS = { call: CALL, write: WRITE, ttlWrite: TTL_WRITE, put: PUT, upsert: UPSERT, keys: KEYS, subscribe: SUBSCRIBE } as const
 
 /** Throws BadArgument naming the method and the option if `options` has an unknown name or a wrong type. */
 export function checkCallOptions<T extends object>(method: string, options: T | undefined, kind: keyof typeof CALL_OPTIONS): T {

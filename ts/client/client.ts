@@ -313,6 +313,7 @@ export class LocalCachedClient {
    * reconnect on, it resubscribes after any interruption and yields `{ type: 'reset' }`.
    */
   async subscribe(options: SubscribeOptions = {}): Promise<Subscription> {
+    checkCallOptions('subscribe', options, 'subscribe')
     if (this.#failure?.code === 'Closed') throw new LocalCachedError('Closed', this.#failure.message)
     const subscription = await Subscription.open(this.socketPath, this.#timeoutMs, options, this.#reconnect)
     this.#subscriptions.add(subscription)

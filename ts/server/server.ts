@@ -84,7 +84,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   let respPort: number | undefined
   try {
     if (resolved.respSocket) {
-      await prepareSocketPath(resolved.respSocket)
+      await prepareSocketPath(resolved.respSocket, '--resp-socket')
       const respServer = createRespServer(respOptions)
       const boundResp = await listenWithMode(respServer.server, resolved.respSocket, resolved.socketMode)
       respListeners.push({ server: respServer.server, close: () => { respServer.sockets.forEach((s) => s.destroy()); removeOwnSocket(resolved.respSocket!, boundResp) } })

@@ -54,33 +54,33 @@ export function probeSocket(path: string, timeoutMs = 1000): Promise<'live' | 's
 export const LISTEN_BACKLOG = 4096
 
 /** Why a socket cannot be created at `path`, told apart: a missing directory or no permission. */
-export function cannotCreateSocket(path: string, err: NodeJS.ErrnoException): LocalCachedError {
+export function cannotCreateSocket(path: string, err: NodeJS.ErrnoException, flag = '--socket'): LocalCachedError {
   const dir = dirname(path)
   if (err.code === 'ENOENT') {
-    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: its directory ${dir} does not exist (ENOENT). Create it (mkdir -p ${dir}) or choose another path with --socket.`, { cause: err })
+    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: its directory ${dir} does not exist (ENOENT). Create it (mkdir -p ${dir}) or choose another path with ${flag}.`, { cause: err })
   }
   if (err.code === 'EACCES' || err.code === 'EPERM') {
-    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: permission denied on ${dir} (${err.code}); this user may not create files there. Choose a directory it owns with --socket (e.g. under $XDG_RUNTIME_DIR or /tmp).`, { cause: err })
+    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: permission denied on ${dir} (${err.code}); this user may not create files there. Choose a directory it owns with ${flag} (e.g. under $XDG_RUNTIME_DIR or /tmp).`, { cause: err })
   }
   if (err.code === 'ENOTDIR') return new LocalCachedError('CannotListen', `cannot create the socket ${path}: ${dir} is not a directory (ENOTDIR)`, { cause: err })
   return new LocalCachedError('CannotListen', `cannot create the socket ${path}: ${err.message}`, { cause: err })
 }
 
 /** Checks before binding, so the error names the directory rather than a bare errno. */
-function checkSocketDirectory(path: string): void {
+function checkSocketDirectory(path: string, flag: string): void {
   const dir = dirname(path)
   try {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
     accessSync(dir, constants.W_OK | constants.X_OK)
   } catch (err) {
-    throw cannotCreateSocket(path, err as NodeJS.ErrnoException)
+    throw cannotCreateSocket(path, err as NodeJS.ErrnoException, flag)
   }
 }
 
-/** Makes `path` free to bind, or throws an actionable error. */
-export async function prepareSocketPath(path: string): Promise<void> {
+/** Makes `path` free to bind, or throws an actionable error; `flag` names the path's flag in it. */
+export async function prepareSocketPath(path: string, flag = '--socket'): Promise<void> {
   checkSocketPathLength(path)
-  checkSocketDirectory(path)
+  checkSocketDirectory(path, flag)
   const stat = lstatOrNull(path)
   if (!stat) return
   if (stat.isSymbolicLink()) throw new LocalCachedError('BadArgument', `${path} is a symbolic link; refusing to use it as the socket`)
