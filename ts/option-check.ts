@@ -55,12 +55,6 @@ export const check = {
     if (!(value instanceof AbortSignal)) throw bad(where, name, 'an AbortSignal', value)
     return value
   }) as OptionCheck,
-  function: ((value, name, where) => {
-    if (typeof value !== 'function') throw bad(where, name, 'a function', value)
-    return value
-  }) as OptionCheck,
-  /** Accepted as given: the callee checks it (or it is an object for the logger's use). */
-  any: ((value) => value) as OptionCheck,
 }
 
 /**
