@@ -1,8 +1,9 @@
 // One pino logger per daemon, created at start-up and handed down as children. Two formats:
 // JSON lines for log collectors, and short human lines (pino-pretty, run in-process as a
-// stream: a daemon logs little, so a worker-thread transport would buy nothing but a thread).
+// stream: a daemon logs little, so a worker-thread transport would buy nothing but a thread,
+// and a synchronous stream keeps the last lines before a crash).
 import pino, { type Logger, type DestinationStream, type LevelWithSilent } from 'pino'
-import pinoPretty = require('pino-pretty')
+import type PinoPretty = require('pino-pretty')
 import { formatSize } from './server/size'
 
 export type { Logger }
@@ -31,6 +32,8 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
   if (destination) return pino({ name: 'localcached', level }, destination)
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true)
   if (!pretty) return pino({ name: 'localcached', level }, pino.destination({ dest: 2, sync: true }))
+  // Loaded only when used: requiring it costs ~45 ms of start-up that JSON logging need not pay.
+  const pinoPretty = require('pino-pretty') as typeof PinoPretty
   const stream = pinoPretty({
     destination: 2,
     sync: true,
