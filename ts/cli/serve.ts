@@ -1,7 +1,7 @@
 // `localcached-native serve`: the daemon, with every option of the option table as a flag,
 // and shutdown on SIGINT/SIGTERM.
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { serve } from '../server/server'
+import { serve, type DaemonServer } from '../server/server'
 import { resolveOptions, type ServeOptions } from '../server/options'
 import { SERVE_OPTIONS } from '../server/option-table'
 import { UsageError } from './usage-error'
@@ -46,15 +46,28 @@ export function registerServe(program: Command): void {
     } catch (err) {
       throw new UsageError((err as Error).message)
     }
-    const server = await serve(options)
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-        server.close().then(resolve)
-      }
-      process.on('SIGINT', stop)
-      process.on('SIGTERM', stop)
-    })
+    // The handlers go in before start-up: a supervisor may signal as soon as it reads the
+    // "listening" line, and without a handler SIGTERM would kill the process unannounced.
+    let server: DaemonServer | undefined
+    let stopRequested = false
+    let stopped!: () => void
+    const done = new Promise<void>((resolve) => (stopped = resolve))
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      if (server) server.close().then(stopped)
+      else stopRequested = true
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    try {
+      server = await serve(options)
+    } catch (err) {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      throw err
+    }
+    if (stopRequested) server.close().then(stopped)
+    await done
   })
 }
