@@ -168,7 +168,7 @@ describe('RESP password: sources, binding rules and logs', () => {
       const fromEnv = await serve({ socket: false, respSocket: sock, logLevel: 'silent' })
       expect(await exchange({ path: sock }, [['AUTH', 'from-env']])).toBe('+OK\r\n')
       await fromEnv.close()
-      await expect(serve({ socket: false, respSocket: sock, respPassword: 'x', logLevel: 'silent' })).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/given twice/) })
+      await expect(serve({ socket: false, respSocket: sock, respPassword: 'x', logLevel: 'silent' })).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/given more than once/) })
     } finally {
       delete process.env.LOCALCACHED_RESP_PASSWORD
     }
@@ -184,7 +184,7 @@ describe('RESP password: sources, binding rules and logs', () => {
     expect(r.stderr).toMatch(/refusing to serve RESP on 0\.0\.0\.0:0 without a password.*--resp-password-file/)
     const both = await runNode([CLI, 'serve', '--no-socket', '--resp-port', '0', '--resp-password', 'a'], { env: { LOCALCACHED_RESP_PASSWORD: 'b' } })
     expect(both.code).toBe(2)
-    expect(both.stderr).toMatch(/given twice \(--resp-password and \$LOCALCACHED_RESP_PASSWORD\)/)
+    expect(both.stderr).toMatch(/given more than once \(--resp-password and \$LOCALCACHED_RESP_PASSWORD\)/)
     const guarded = await serve({ socket: false, respPort: 0, respHost: '0.0.0.0', respPassword: 'p', logLevel: 'silent' })
     await guarded.close()
   })

@@ -99,7 +99,7 @@ export interface ResolvedServeOptions {
   respSocket: string | undefined
   respPort: number | undefined
   respHost: string
-  /** Never logged: see redactOptions. */
+  /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
   respPassword: string | undefined
 }
 
@@ -131,7 +131,7 @@ function resolveRespPassword(options: ServeOptions, env: NodeJS.ProcessEnv): str
     options.respPasswordFile !== undefined && '--resp-password-file',
     fromEnv !== undefined && `$${RESP_PASSWORD_ENV}`,
   ].filter(Boolean)
-  if (given.length > 1) throw new LocalCachedError('BadArgument', `the RESP password was given twice (${given.join(' and ')}); give exactly one source`)
+  if (given.length > 1) throw new LocalCachedError('BadArgument', `the RESP password was given more than once (${given.join(' and ')}); give exactly one source`)
   if (options.respPasswordFile !== undefined) {
     let content: string
     try {
