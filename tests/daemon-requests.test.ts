@@ -1,7 +1,7 @@
 import { DAEMON_STATS_FIELDS, STATS_FIELDS } from '../ts/stats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalCachedError, type CacheEvent } from '../ts/index'
-import { startDaemon, type TestDaemon } from './helpers'
+import { RawConnection, startDaemon, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
 afterEach(async () => {
@@ -53,8 +53,19 @@ describe('daemon requests', () => {
     expect((await rejection(c.get('a:b'))).code).toBe('InvalidKey')
     expect((await rejection(c.put('a:b:c', Buffer.alloc(1001)))).code).toBe('ValueTooLarge')
     expect((await rejection(c.tableChangedUpsert('a', 'b:c', 'd', 'v'))).code).toBe('InvalidKey')
-    expect((await rejection(c.put('a:b:c', 'v', { ttlMs: 0 }))).code).toBe('BadRequest')
-    expect((await rejection(c.put('a:b:c', 'v', { ttlMs: 1.5 }))).code).toBe('BadRequest')
+    // The client refuses a bad TTL itself, as NativeStore does (BadArgument); the daemon still
+    // answers the same request on the wire with BadRequest and keeps the connection.
+    expect((await rejection(c.put('a:b:c', 'v', { ttlMs: 0 }))).code).toBe('BadArgument')
+    expect((await rejection(c.put('a:b:c', 'v', { ttlMs: 1.5 }))).code).toBe('BadArgument')
+    const raw = new RawConnection(daemon.socket)
+    await raw.hello()
+    for (const ttlMs of [0, 1.5]) {
+      raw.send({ type: 'Put', key: 'a:b:c', value: Buffer.from('v'), ttlMs })
+      expect(await raw.nextMessage()).toMatchObject({ type: 'Err', code: 'BadRequest' })
+    }
+    raw.send({ type: 'Ping' })
+    expect(await raw.nextMessage()).toMatchObject({ type: 'Pong' })
+    raw.destroy()
     await c.ping()
     expect(await c.get('a:b:c')).toBeNull()
   })

@@ -4,13 +4,14 @@
 import { Command, CommanderError } from 'commander'
 import { runDemo } from './cli/demo'
 import { registerServe } from './cli/serve'
-import { registerClientCommands } from './cli/client-commands'
+import { registerClientCommands, type Out } from './cli/client-commands'
+import { UsageError } from './cli/usage-error'
 import { PACKAGE_VERSION } from './version'
 
 export const EXIT_ERROR = 1
 export const EXIT_USAGE = 2
 
-export function buildProgram(setExitCode: (code: number) => void): Command {
+export function buildProgram(setExitCode: (code: number) => void, out: Out = { stdout: (data) => process.stdout.write(data), isTTY: process.stdout.isTTY === true }): Command {
   const program = new Command()
   program
     .name('localcached-native')
@@ -21,7 +22,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     // Options after a command belong to it: `put … --version 3` is the write's version, not -V.
     .enablePositionalOptions()
   registerServe(program)
-  registerClientCommands(program, { stdout: (data) => process.stdout.write(data) }, setExitCode)
+  registerClientCommands(program, out, setExitCode)
   program
     .command('demo')
     .description('run a short embedded-store demo: writes, reads, eviction under a tiny budget, TTL and stats')
@@ -30,15 +31,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], out?: Out): Promise<number> {
   let exitCode = 0
   try {
-    await buildProgram((code) => (exitCode = code)).parseAsync(argv)
+    await buildProgram((code) => (exitCode = code), out).parseAsync(argv)
     return exitCode
   } catch (err) {
+    // commander has printed its own message (and the help) already.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE
     process.stderr.write(`localcached-native: ${(err as Error).message}\n`)
-    return EXIT_ERROR
+    return err instanceof UsageError ? EXIT_USAGE : EXIT_ERROR
   }
 }
 

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   Closed: 'The store or client was closed by its owner; create a new one.',
   ConnectionLost: 'The connection to the daemon broke, or is not up; the call was not (or may not have been) applied.',
   Timeout: 'The call outran its timeout; the daemon may still apply it.',
+  CannotListen: 'The daemon cannot listen where it was told: the socket\'s directory is missing or not writable, or the TCP port is taken or not permitted.',
   LimitExceeded: 'A daemon limit refused the request (connections, subscribers).',
   NotAnInteger: 'incr on a value that is not an ASCII decimal integer in the signed 64-bit range.',
   Overflow: 'incr whose result would leave the signed 64-bit range (or, on the JS API, the safe-integer range); nothing was stored.',

@@ -9,6 +9,7 @@ import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
 import { INT64_MAX, INT64_MIN, type EntryMeta, type KeysOptions, type KeysPage, type NativeStoreOptions, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions, type Value } from './native-store-types'
+import { checkNativeStoreOptions } from './native-store-options'
 
 export * from './native-store-types'
 
@@ -51,6 +52,7 @@ export class NativeStore {
   readonly #listeners = new Set<RemovalListener>()
 
   constructor(options: NativeStoreOptions = {}) {
+    checkNativeStoreOptions(options)
     const binding = loadBinding()
     const listeners = this.#listeners
     try {

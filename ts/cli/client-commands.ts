@@ -1,13 +1,14 @@
 // The CLI's client commands: each connects, makes one call, prints, and closes.
 // Exit codes: 0 success, 1 error, 2 usage, 3 `get` found nothing.
-import type { Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { LocalCachedClient } from '../client/client'
-import { LocalCachedError } from '../errors'
+import { UsageError } from './usage-error'
 import { formatByService, formatStats } from './format-stats'
 
 export const EXIT_MISS = 3
 
-type Out = { stdout: (data: string | Uint8Array) => void }
+/** Where output goes; `isTTY` says whether a person reads it on a terminal. */
+export type Out = { stdout: (data: string | Uint8Array) => void; isTTY?: boolean }
 
 async function withClient<T>(flags: { socket?: string }, run: (client: LocalCachedClient) => Promise<T>): Promise<T> {
   const client = await LocalCachedClient.connect(flags.socket)
@@ -31,14 +32,14 @@ async function valueArg(value: string): Promise<Buffer> {
 function ttl(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < 1) throw new LocalCachedError('BadArgument', `--ttl must be a positive integer number of milliseconds, got '${text}'`)
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--ttl must be a positive integer number of milliseconds, got '${text}'`)
   return n
 }
 
 function version(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < 0) throw new LocalCachedError('BadArgument', `--version must be a non-negative integer, got '${text}'`)
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--version must be a non-negative integer, got '${text}'`)
   return n
 }
 
@@ -46,7 +47,13 @@ function publishFlag(text: string | undefined): boolean | undefined {
   if (text === undefined) return undefined
   if (text === 'on') return true
   if (text === 'off') return false
-  throw new LocalCachedError('BadArgument', `--publish takes on or off, got '${text}'`)
+  throw new UsageError(`--publish takes on or off, got '${text}'`)
+}
+
+function keysLimit(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--limit takes an integer from 1 to 100000, got '${text}'`)
+  return n
 }
 
 function jsonValue(key: string, value: Buffer | null): string {
@@ -58,7 +65,14 @@ function jsonValue(key: string, value: Buffer | null): string {
 
 export function registerClientCommands(program: Command, out: Out, setExitCode: (code: number) => void): void {
   const socketOption = (cmd: Command) => cmd.option('--socket <path>', 'daemon socket (default: $LOCALCACHED_SOCKET, $XDG_RUNTIME_DIR/localcached.sock, /tmp/localcached-<uid>.sock)')
-  const publishOption = (cmd: Command) => cmd.option('--publish <on|off>', "publish events for this write (default: the daemon's --publish-default)")
+  // Checked as commander parses it, so a bad value is a usage error before any connection.
+  const publishOption = (cmd: Command) =>
+    cmd.addOption(
+      new Option('--publish <on|off>', "publish events for this write (default: the daemon's --publish-default)").argParser((text) => {
+        if (text !== 'on' && text !== 'off') throw new InvalidArgumentError(`--publish takes on or off, got '${text}'`)
+        return text
+      }),
+    )
 
   socketOption(program.command('ping').description('check that the daemon answers')).action(async (flags) => {
     await withClient(flags, (c) => c.ping())
@@ -69,7 +83,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     async (key: string, flags) => {
       const value = await withClient(flags, (c) => c.get(key))
       if (flags.json) out.stdout(jsonValue(key, value) + '\n')
-      else if (value) out.stdout(value)
+      else if (value) {
+        out.stdout(value)
+        // A terminal's prompt would otherwise continue the value's last line; a pipe gets the bytes exactly.
+        if (out.isTTY && value.length > 0 && value[value.length - 1] !== 0x0a) out.stdout('\n')
+      }
       if (value === null) setExitCode(EXIT_MISS)
     },
   )
@@ -84,9 +102,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
         .option('--depends-on <keys>', 'comma-separated keys this value derives from; it goes when any of them changes'),
     ),
   ).action(async (key: string, value: string, flags) => {
+    // Flag values first: a usage error must not wait for stdin or a connection.
+    const options = { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }
     const bytes = await valueArg(value)
     const dependsOn = flags.dependsOn === undefined ? undefined : String(flags.dependsOn).split(',').filter(Boolean)
-    await withClient(flags, (c) => c.put(key, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), dependsOn, publish: publishFlag(flags.publish) }))
+    await withClient(flags, (c) => c.put(key, bytes, { ...options, dependsOn }))
     out.stdout('OK\n')
   })
 
@@ -97,10 +117,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
 
   publishOption(socketOption(program.command('mset <pairs...>').description('store key value [key value ...] all or nothing').option('--ttl <ms>', 'time to live in ms'))).action(
     async (pairs: string[], flags) => {
-      if (pairs.length % 2 !== 0) throw new LocalCachedError('BadArgument', 'mset takes key value pairs')
+      if (pairs.length % 2 !== 0) throw new UsageError('mset takes key value pairs')
       const entries: Array<[string, Buffer]> = []
       for (let i = 0; i < pairs.length; i += 2) entries.push([pairs[i], Buffer.from(pairs[i + 1])])
-      await withClient(flags, (c) => c.mset(entries, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))
+      const options = { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }
+      await withClient(flags, (c) => c.mset(entries, options))
       out.stdout('OK\n')
     },
   )
@@ -116,8 +137,9 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   publishOption(socketOption(program.command('incr <key> [delta]').description('add delta (default 1) to an integer value; prints the result').option('--ttl <ms>', 'time to live in ms, if this creates the key'))).action(
     async (key: string, delta: string | undefined, flags) => {
       const by = delta === undefined ? 1 : Number(delta)
-      if (!Number.isSafeInteger(by)) throw new LocalCachedError('BadArgument', `delta must be an integer, got '${delta}'`)
-      out.stdout(`${await withClient(flags, (c) => c.incr(key, by, { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }))}\n`)
+      if (!Number.isSafeInteger(by)) throw new UsageError(`delta must be an integer, got '${delta}'`)
+      const options = { ttlMs: ttl(flags.ttl), publish: publishFlag(flags.publish) }
+      out.stdout(`${await withClient(flags, (c) => c.incr(key, by, options))}\n`)
     },
   )
 
@@ -137,10 +159,11 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
       .option('--prefix <prefix>', 'only keys starting with this')
       .option('--limit <n>', 'keys per request', '1000'),
   ).action(async (flags) => {
+    const limit = keysLimit(flags.limit)
     await withClient(flags, async (c) => {
       let cursor: string | undefined
       do {
-        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit: Number(flags.limit), cursor })
+        const page = await c.keys({ svc: flags.svc, table: flags.table, prefix: flags.prefix, limit, cursor })
         if (page.keys.length) out.stdout(page.keys.join('\n') + '\n')
         cursor = page.cursor ?? undefined
       } while (cursor)
@@ -152,7 +175,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   })
 
   publishOption(socketOption(program.command('del <key>').description('delete a key; prints whether it existed'))).action(async (key: string, flags) => {
-    const existed = await withClient(flags, (c) => c.del(key, { publish: publishFlag(flags.publish) }))
+    const publish = publishFlag(flags.publish)
+    const existed = await withClient(flags, (c) => c.del(key, { publish }))
     out.stdout(existed ? 'deleted\n' : 'absent\n')
   })
 
@@ -171,8 +195,9 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     ),
   ).action(
     async (svc: string, table: string, pk: string, value: string, flags) => {
+      const options = { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }
       const bytes = await valueArg(value)
-      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, { ttlMs: ttl(flags.ttl), version: version(flags.version), publish: publishFlag(flags.publish) }))
+      await withClient(flags, (c) => c.tableChangedUpsert(svc, table, pk, bytes, options))
       out.stdout('OK\n')
     },
   )
@@ -192,7 +217,8 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     publishOption(socketOption(program.command(`${name} ${args}`).description(describe))).action(async (...params: unknown[]) => {
       const flags = params[params.length - 2] as { socket?: string; publish?: string }
       const positional = params.slice(0, params.length - 2) as string[]
-      const { removed } = await withClient(flags, (c) => call(c, positional, publishFlag(flags.publish)))
+      const publish = publishFlag(flags.publish)
+      const { removed } = await withClient(flags, (c) => call(c, positional, publish))
       out.stdout(`${removed}\n`)
     })
   }
@@ -200,7 +226,7 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
   socketOption(
     program.command('watch').description('print events as NDJSON, one per line, until interrupted').option('--svc <svc>', 'only this service').option('--table <table>', 'only this table (needs --svc)'),
   ).action(async (flags) => {
-    if (flags.table && !flags.svc) throw new LocalCachedError('BadArgument', '--table needs --svc')
+    if (flags.table && !flags.svc) throw new UsageError('--table needs --svc')
     const client = await LocalCachedClient.connect(flags.socket)
     const subscription = await client.subscribe({ svc: flags.svc, table: flags.table })
     const stop = () => {

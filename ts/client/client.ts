@@ -11,61 +11,14 @@ import { decodeStats, type Stats } from '../stats'
 import { defaultSocketPath } from '../server/options'
 import { connectionLost, openWire, wireError } from './wire'
 import { Subscription, type SubscribeOptions } from './subscription'
-import { backoffDelay, resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './backoff'
-import { NearCache, type NearCacheOptions, type NearCacheStats } from './near-cache'
+import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff'
+import { NearCache, type NearCacheStats } from './near-cache'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from '../load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from '../typed'
+import { checkCallOptions, CONNECT_OPTIONS, type CallOptions, type ClientEntryMeta, type ClientKeysOptions, type ClientValue, type ConnectOptions, type PutOptions, type TtlWriteOptions, type WriteOptions } from './call-options'
+import { checkOptions } from '../option-check'
 
-export interface ConnectOptions {
-  /** Default timeout for the handshake and for every call, in ms. Default 5000. */
-  timeoutMs?: number
-  /** Reconnect after the connection breaks: { enabled: true, initialDelayMs: 50, maxDelayMs: 2000 } by default. */
-  reconnect?: ReconnectOptions
-  /**
-   * Serve hot reads from an in-process NativeStore kept coherent by the daemon (client
-   * tracking on this connection). See docs/near-cache.md for the guarantees.
-   */
-  nearCache?: NearCacheOptions
-}
-
-export interface CallOptions {
-  signal?: AbortSignal
-  /** Overrides the client's timeoutMs for this call. */
-  timeoutMs?: number
-}
-
-export interface WriteOptions extends CallOptions {
-  /** Whether this write publishes events; omitted means the daemon's --publish-default. */
-  publish?: boolean
-}
-
-export interface PutOptions extends WriteOptions {
-  ttlMs?: number
-  /** Refuse (VersionConflict) if the stored entry has a higher version; see NativeStore's SetOptions. */
-  version?: number
-  /** Keys this value derives from; see NativeStore's SetOptions. (put only) */
-  dependsOn?: readonly string[]
-}
-
-export interface TtlWriteOptions extends WriteOptions {
-  ttlMs?: number
-}
-
-export interface ClientEntryMeta {
-  value: Buffer
-  version: number | null
-  ttlMs: number | null
-}
-
-export interface ClientKeysOptions extends CallOptions {
-  svc?: string
-  table?: string
-  prefix?: string
-  limit?: number
-  cursor?: string
-}
-
-export type ClientValue = Buffer | Uint8Array | string
+export type { ConnectOptions, CallOptions, WriteOptions, PutOptions, TtlWriteOptions, ClientEntryMeta, ClientKeysOptions, ClientValue } from './call-options'
 
 interface Pending {
   resolve: (response: Response) => void
@@ -114,14 +67,22 @@ export class LocalCachedClient {
 
   /** Connects and completes the handshake; rejects (ConnectionLost, Timeout, …) if it cannot. */
   static async connect(socketPath: string = defaultSocketPath(), options: ConnectOptions = {}): Promise<LocalCachedClient> {
-    const client = new LocalCachedClient(socketPath, options)
-    try {
-      await client.#open()
-    } catch (err) {
-      client.#near?.close()
-      throw err
+    checkOptions('LocalCachedClient.connect()', options, CONNECT_OPTIONS)
+    if (typeof socketPath !== 'string' || socketPath === '') throw new LocalCachedError('BadArgument', 'LocalCachedClient.connect(): the socket path must be a non-empty string')
+    const deadline = Date.now() + (options.waitMs ?? 0)
+    for (let attempt = 0; ; attempt++) {
+      const client = new LocalCachedClient(socketPath, options)
+      try {
+        await client.#open()
+        return client
+      } catch (err) {
+        client.#near?.close()
+        // Only "not up yet" is worth waiting out; a refusal (version, limit) will not change.
+        const left = deadline - Date.now()
+        if (!(err instanceof LocalCachedError && err.code === 'ConnectionLost') || left <= 0) throw err
+        await new Promise((resolve) => setTimeout(resolve, Math.min(left, 25 * 2 ** Math.min(attempt, 3))))
+      }
     }
-    return client
   }
 
   /** Whether calls can be made now (false while reconnecting, or after close). */
@@ -167,11 +128,13 @@ export class LocalCachedClient {
   }
 
   async ping(options?: CallOptions): Promise<void> {
+    checkCallOptions('ping', options, 'call')
     await this.#call({ type: 'Ping' }, 'Pong', options)
   }
 
   /** The value, or null on a miss (like Redis clients). */
   async get(key: string, options?: CallOptions): Promise<Buffer | null> {
+    checkCallOptions('get', options, 'call')
     const near = this.#near
     if (near !== undefined && near.active) {
       const hit = near.lookup(key)
@@ -212,11 +175,13 @@ export class LocalCachedClient {
   }
 
   async put(key: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
+    checkCallOptions('put', options, 'put')
     await this.#write({ keys: [key] }, () => this.#call({ type: 'Put', key, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn, publish: options.publish }, 'Ok', options))
   }
 
   /** Values (null for misses) in key order, in one request. */
   async mget(keys: readonly string[], options?: CallOptions): Promise<Array<Buffer | null>> {
+    checkCallOptions('mget', options, 'call')
     const near = this.#near
     if (near === undefined || !near.active) {
       const reply = await this.#call({ type: 'MGet', keys }, 'Values', options)
@@ -238,39 +203,46 @@ export class LocalCachedClient {
 
   /** Stores every entry or none, in one request. */
   async mset(entries: ReadonlyArray<readonly [string, ClientValue]>, options: TtlWriteOptions = {}): Promise<void> {
+    checkCallOptions('mset', options, 'ttlWrite')
     const wire = entries.map(([k, v]) => [k, toBytes(v)])
     await this.#write({ keys: entries.map(([k]) => k) }, () => this.#call({ type: 'MSet', entries: wire, ttlMs: options.ttlMs, publish: options.publish }, 'Ok', options))
   }
 
   /** Deletes the keys; resolves how many existed. Publishes invalidate for each that did. */
   async mdel(keys: readonly string[], options: WriteOptions = {}): Promise<number> {
+    checkCallOptions('mdel', options, 'write')
     return (await this.#write({ keys: [...keys] }, () => this.#call({ type: 'MDel', keys, publish: options.publish }, 'Integer', options))).value
   }
 
   /** How many of the keys are present (a key named twice counts twice). */
   async exists(keys: readonly string[], options?: CallOptions): Promise<number> {
+    checkCallOptions('exists', options, 'call')
     return (await this.#call({ type: 'Exists', keys }, 'Integer', options)).value
   }
 
   /** Atomically adds `delta` (default 1) to the integer at `key`; resolves the new value. */
   async incr(key: string, delta = 1, options: TtlWriteOptions = {}): Promise<number> {
+    checkCallOptions('incr', options, 'ttlWrite')
     return (await this.#write({ keys: [key] }, () => this.#call({ type: 'Incr', key, delta, ttlMs: options.ttlMs, publish: options.publish }, 'Integer', options))).value
   }
 
   /** The value with its version and remaining TTL, or null on a miss. */
   async getWithMeta(key: string, options?: CallOptions): Promise<ClientEntryMeta | null> {
+    checkCallOptions('getWithMeta', options, 'call')
     const reply = await this.#call({ type: 'GetWithMeta', key }, 'Meta', options)
     return reply.value === null ? null : { value: Buffer.from(reply.value), version: reply.version, ttlMs: reply.ttlMs }
   }
 
   /** Stores `next` only if the value equals `expected` (null: only if absent); resolves whether it swapped. */
   async cas(key: string, expected: ClientValue | null, next: ClientValue, options: WriteOptions = {}): Promise<boolean> {
+    checkCallOptions('cas', options, 'write')
     const message = { type: 'Cas', key, expected: expected === null ? null : toBytes(expected), next: toBytes(next), publish: options.publish }
     return (await this.#write({ keys: [key] }, () => this.#call(message, 'Bool', options))).value
   }
 
   /** A page of keys; pass `cursor` back until it is null. See NativeStore.keys for the guarantees. */
   async keys(options: ClientKeysOptions = {}): Promise<{ keys: string[]; cursor: string | null }> {
+    checkCallOptions('keys', options, 'keys')
     const { svc, table, prefix, limit, cursor } = options
     const reply = await this.#call({ type: 'Keys', svc, table, prefix, limit, cursor }, 'Keys', options)
     return { keys: reply.keys, cursor: reply.cursor }
@@ -278,37 +250,44 @@ export class LocalCachedClient {
 
   /** Removes a table's entries; publishes one invalidate_scope event. */
   async invalidateTable(svc: string, table: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    checkCallOptions('invalidateTable', options, 'write')
     const reply = await this.#write({ scope: 'table', svc, table }, () => this.#call({ type: 'InvalidateTable', svc, table, publish: options.publish }, 'Integer', options))
     return { removed: reply.value }
   }
 
   /** Removes a service's entries; publishes one invalidate_scope event. */
   async invalidateService(svc: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    checkCallOptions('invalidateService', options, 'write')
     const reply = await this.#write({ scope: 'service', svc }, () => this.#call({ type: 'InvalidateService', svc, publish: options.publish }, 'Integer', options))
     return { removed: reply.value }
   }
 
   /** Removes the entries whose key starts with `prefix`; publishes one invalidate_scope event. */
   async invalidatePrefix(prefix: string, options: WriteOptions = {}): Promise<{ removed: number }> {
+    checkCallOptions('invalidatePrefix', options, 'write')
     const reply = await this.#write({ scope: 'prefix', prefix }, () => this.#call({ type: 'InvalidatePrefix', prefix, publish: options.publish }, 'Integer', options))
     return { removed: reply.value }
   }
 
   /** Empties the daemon's store; resolves how many entries it held. Publishes one flush event. */
   async clear(options: WriteOptions = {}): Promise<number> {
+    checkCallOptions('clear', options, 'write')
     return (await this.#write({ all: true, reason: 'clear' }, () => this.#call({ type: 'Clear', publish: options.publish }, 'Integer', options))).value
   }
 
   /** Deletes the key; resolves whether it existed. */
   async del(key: string, options: WriteOptions = {}): Promise<boolean> {
+    checkCallOptions('del', options, 'write')
     return (await this.#write({ keys: [key] }, () => this.#call({ type: 'Del', key, publish: options.publish }, 'Deleted', options))).existed
   }
 
   async invalidate(key: string, options: WriteOptions = {}): Promise<void> {
+    checkCallOptions('invalidate', options, 'write')
     await this.#write({ keys: [key] }, () => this.#call({ type: 'Invalidate', key, publish: options.publish }, 'Ok', options))
   }
 
   async tableChangedUpsert(svc: string, table: string, pk: string, value: ClientValue, options: PutOptions = {}): Promise<void> {
+    checkCallOptions('tableChangedUpsert', options, 'upsert')
     await this.#write({ keys: [`${svc}:${table}:${pk}`] }, () =>
       this.#call(
         { type: 'TableChangedUpsert', svc, table, pk, value: toBytes(value), ttlMs: options.ttlMs, version: options.version, publish: options.publish },
@@ -319,11 +298,13 @@ export class LocalCachedClient {
   }
 
   async stats(options?: CallOptions): Promise<Stats> {
+    checkCallOptions('stats', options, 'call')
     return decodeStats(await this.statsBinary(options))
   }
 
   /** The stats exactly as the daemon's Rust core encoded them. */
   async statsBinary(options?: CallOptions): Promise<Buffer> {
+    checkCallOptions('statsBinary', options, 'call')
     return Buffer.from((await this.#call({ type: 'Stats' }, 'StatsBinary', options)).stats)
   }
 
@@ -332,6 +313,7 @@ export class LocalCachedClient {
    * reconnect on, it resubscribes after any interruption and yields `{ type: 'reset' }`.
    */
   async subscribe(options: SubscribeOptions = {}): Promise<Subscription> {
+    checkCallOptions('subscribe', options, 'subscribe')
     if (this.#failure?.code === 'Closed') throw new LocalCachedError('Closed', this.#failure.message)
     const subscription = await Subscription.open(this.socketPath, this.#timeoutMs, options, this.#reconnect)
     this.#subscriptions.add(subscription)

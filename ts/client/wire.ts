@@ -25,6 +25,18 @@ export function connectionLost(path: string, cause?: unknown): LocalCachedError 
   return new LocalCachedError('ConnectionLost', `connection to the daemon at ${path} is not up${detail}`, { cause })
 }
 
+export const START_HINT = 'is the daemon running? start it with `npx localcached-native serve`'
+
+/** Why a connection could not be opened, with what to do about it. */
+export function cannotConnect(path: string, err: NodeJS.ErrnoException): LocalCachedError {
+  const why =
+    err.code === 'ENOENT' ? `no socket at that path (ENOENT) — ${START_HINT}`
+    : err.code === 'ECONNREFUSED' ? `nothing listens on the socket (ECONNREFUSED; a stopped daemon left it) — ${START_HINT}`
+    : err.code === 'EACCES' ? 'permission denied (EACCES): the socket belongs to another user; run as that user, or start the daemon with a wider --socket-mode (e.g. 0660 and a shared group)'
+    : err.message
+  return new LocalCachedError('ConnectionLost', `connection to the daemon at ${path} is not up: ${why}`, { cause: err })
+}
+
 /**
  * Opens a connection and completes the handshake. `onMessage` then receives every later
  * decoded message; `onClose` runs once when the connection ends, with the reason.
@@ -50,7 +62,9 @@ export function openWire(
     }
     const timer = setTimeout(() => fail(new LocalCachedError('Timeout', `no handshake from ${path} within ${timeoutMs} ms`)), timeoutMs)
     socket.once('connect', () => socket.write(encodeMessage({ type: 'Hello', protocolVersion: PROTOCOL_VERSION })))
-    socket.on('error', (err) => fail(connectionLost(path, err)))
+    let connected = false
+    socket.once('connect', () => (connected = true))
+    socket.on('error', (err) => fail(connected ? connectionLost(path, err) : cannotConnect(path, err)))
     socket.on('close', () => fail(connectionLost(path)))
     socket.on('end', () => socket.end())
     socket.on('data', (chunk: Buffer) => {

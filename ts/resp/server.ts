@@ -1,6 +1,8 @@
 // The RESP listeners (Unix socket and/or TCP on loopback) in front of the same daemon state as
 // the native socket. Each connection answers every complete command of a read in one write;
-// a protocol error answers `-ERR Protocol error: …` and closes, as Redis does.
+// a protocol error answers `-ERR Protocol error: …` and closes, as Redis does. With a
+// password, a connection must authenticate (auth.ts) before any other command, the GET/SET
+// fast path included.
 
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
@@ -8,6 +10,7 @@ import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
 import { commandName, getReply, runCommand, setReply, type RespContext } from './commands'
 import { RespSubscriber } from './pubsub'
+import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
 /** What a connection in subscribed mode may still send, as in Redis. */
@@ -19,6 +22,8 @@ export interface RespServerOptions {
   serverVersion: string
   maxBulkBytes: number
   maxPendingReplyBytes: number
+  /** Clients must AUTH with this before anything else; undefined: no authentication. */
+  password?: RespPassword
 }
 
 export function createRespServer(options: RespServerOptions): { server: Server; sockets: Set<Socket> } {
@@ -36,6 +41,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       connectedClients: () => sockets.size,
     }
     let subscriber: RespSubscriber | undefined
+    let authenticated = options.password === undefined
     socket.once('close', () => {
       if (subscriber) options.daemon.pubsub.removeSink(subscriber)
     })
@@ -59,6 +65,29 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       if (subscriber && subscriber.count > 0 && name === 'PING') return reply.array([reply.bulk('pong'), reply.bulk(args[1] ?? '')])
       return null
     }
+    /** AUTH, HELLO's AUTH, RESET, and NOAUTH for the rest before authentication; null for any other. */
+    const connectionCommand = (args: Buffer[], name: string): Buffer | null => {
+      if (name === 'AUTH') {
+        const result = authCommand(options.password, args)
+        if (result.authenticated) authenticated = true
+        return result.out
+      }
+      if (name === 'HELLO') {
+        const result = helloAuth(options.password, args, authenticated)
+        authenticated = result.authenticated
+        return result.out
+      }
+      if (name === 'RESET') {
+        // As Redis: leave subscribed mode, forget the name, and authenticate again.
+        if (subscriber && subscriber.count > 0) options.daemon.pubsub.removeSink(subscriber)
+        subscriber = undefined
+        ctx.session.name = null
+        authenticated = options.password === undefined
+        return reply.simple('RESET')
+      }
+      if (!authenticated && !ALLOWED_BEFORE_AUTH.has(name)) return NOAUTH
+      return null
+    }
     let waitingForDrain = false
     const pump = () => {
       const replies: Buffer[] = []
@@ -70,7 +99,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
             socket.pause()
             break
           }
-          if (subscriber === undefined) {
+          if (subscriber === undefined && authenticated) {
             const hot = parser.tryReadHot()
             if (hot !== undefined) {
               const out = hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value)
@@ -85,7 +114,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           let out: Buffer
           try {
             const name = commandName(args[0])
-            out = pubsubCommand(args, name) ?? runCommand(ctx, args, name)
+            out = connectionCommand(args, name) ?? pubsubCommand(args, name) ?? runCommand(ctx, args, name)
           } catch (err) {
             // A bug of ours must cost this one command, not the daemon: log it and answer.
             options.log.error({ err, command: args[0].toString('latin1').slice(0, 64) }, 'resp command failed')

@@ -1,10 +1,20 @@
-// Daemon options: defaults, the size parser for --max-bytes and friends, and the default
-// socket path, resolved the same way by the daemon, the client and the CLI.
+// Daemon options: their defaults, the RESP password's sources and the rules for exposing RESP
+// on TCP, and the default socket path, resolved the same way by the daemon, the client and the
+// CLI. Names and types are checked against the option table (option-table.ts).
 
 import type { DestinationStream, LevelWithSilent } from 'pino'
-import type { Logger } from '../logger'
+import type { Logger, LogFormat } from '../logger'
 import { LocalCachedError } from '../errors'
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
+import { checkServeOptions } from './option-table'
+import { parseSize } from './size'
+
+export { parseSize }
+
+/** A byte count, or a size string as the flags take it ('128mb', '1gb'). */
+export type Size = number | string
 
 export interface ServeOptions {
   /**
@@ -14,14 +24,14 @@ export interface ServeOptions {
    */
   socket?: string | false
   /** Byte budget of the store. Default 128 MiB. */
-  maxBytes?: number
+  maxBytes?: Size
   /** Whether requests publish events when they do not say. Default true. */
-  publishDefault?: boolean
+  publishDefault?: boolean | 'on' | 'off'
   shards?: number
   /** Default 1 MiB. */
-  maxValueBytes?: number
+  maxValueBytes?: Size
   /** Largest frame accepted. Default maxValueBytes + 64 KiB (room for the key and fields). */
-  maxFrameBytes?: number
+  maxFrameBytes?: Size
   /** Events queued per subscriber before it gets `lagged`. Default 1024. */
   subscriberQueue?: number
   /** Heartbeat interval for subscribers. Default 1000. */
@@ -29,7 +39,7 @@ export interface ServeOptions {
   /** How long shutdown waits for connections to finish. Default 5000. */
   shutdownTimeoutMs?: number
   /** Socket file permissions. Default 0o600. */
-  socketMode?: number
+  socketMode?: number | string
   /** pino level. Default 'info'. */
   logLevel?: LevelWithSilent
   /** Where log lines go (tests inject one). Default stderr. */
@@ -43,11 +53,11 @@ export interface ServeOptions {
   /** Subscriptions at once; more get LimitExceeded. Default 4096. */
   maxSubscribers?: number
   /** Unsent reply bytes per connection past which the daemon stops reading it. Default 4 MiB. */
-  maxPendingReplyBytes?: number
+  maxPendingReplyBytes?: Size
   /** At most this many entries; past it, LRU eviction. Default: no limit. */
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
-  svcCaps?: Record<string, number>
+  svcCaps?: Record<string, Size>
   /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 250,000 (about 160 bytes each). */
   maxTrackedKeys?: number
   /** Load leases (getOrLoad stampede protection) held at once. Default 100,000. */
@@ -56,8 +66,14 @@ export interface ServeOptions {
   respSocket?: string
   /** Also speak RESP on this TCP port (0: any free port), bound to respHost. */
   respPort?: number
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Any other than a loopback address needs a RESP password. */
   respHost?: string
+  /** RESP clients must AUTH with this password. Give at most one of this, respPasswordFile and $LOCALCACHED_RESP_PASSWORD. */
+  respPassword?: string
+  /** A file holding the RESP password (one line; a trailing newline is ignored). */
+  respPasswordFile?: string
+  /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
+  logFormat?: LogFormat
 }
 
 export interface ResolvedServeOptions {
@@ -83,6 +99,8 @@ export interface ResolvedServeOptions {
   respSocket: string | undefined
   respPort: number | undefined
   respHost: string
+  /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
+  respPassword: string | undefined
 }
 
 export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -96,16 +114,6 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
   return `/tmp/localcached-${uid}.sock`
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }
-
-/** Parses `134217728`, `128mb`, `1gb`, `512KB` (units are powers of 1024). */
-export function parseSize(text: string | number, name = 'size'): number {
-  if (typeof text === 'number') return positiveInteger(text, name)
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$/i.exec(text)
-  if (!match) throw new LocalCachedError('BadArgument', `${name} must be a byte count like 134217728, 128mb or 1gb, got '${text}'`)
-  return positiveInteger(Math.floor(Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()]), name)
-}
-
 function positiveInteger(value: number, name: string, min = 1): number {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new LocalCachedError('BadArgument', `${name} must be an integer ≥ ${min}, got ${value}`)
@@ -113,7 +121,50 @@ function positiveInteger(value: number, name: string, min = 1): number {
   return value
 }
 
-export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
+export const RESP_PASSWORD_ENV = 'LOCALCACHED_RESP_PASSWORD'
+
+/** The RESP password from the one source given (option, file or environment), if any. */
+function resolveRespPassword(options: ServeOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const fromEnv = env[RESP_PASSWORD_ENV] || undefined
+  const given = [
+    options.respPassword !== undefined && '--resp-password',
+    options.respPasswordFile !== undefined && '--resp-password-file',
+    fromEnv !== undefined && `$${RESP_PASSWORD_ENV}`,
+  ].filter(Boolean)
+  if (given.length > 1) throw new LocalCachedError('BadArgument', `the RESP password was given more than once (${given.join(' and ')}); give exactly one source`)
+  if (options.respPasswordFile !== undefined) {
+    let content: string
+    try {
+      content = readFileSync(options.respPasswordFile, 'utf8')
+    } catch (err) {
+      throw new LocalCachedError('BadArgument', `cannot read --resp-password-file ${options.respPasswordFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    }
+    const password = content.replace(/\r?\n$/, '')
+    if (password === '' || /[\r\n]/.test(password)) throw new LocalCachedError('BadArgument', `--resp-password-file ${options.respPasswordFile} must hold the password on one non-empty line`)
+    return password
+  }
+  return options.respPassword ?? fromEnv
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  const v6 = host.replace(/^\[|\]$/g, '')
+  return v6 === '::1' || /^::ffff:127\./i.test(v6)
+}
+
+export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedServeOptions {
+  const options = checkServeOptions(given) as ServeOptions & { maxBytes?: number; maxValueBytes?: number; maxFrameBytes?: number; maxPendingReplyBytes?: number; socketMode?: number; publishDefault?: boolean; svcCaps?: Record<string, number> }
+  const respPassword = resolveRespPassword(options, env)
+  const respHost = options.respHost ?? '127.0.0.1'
+  if (options.respPort !== undefined && respPassword === undefined && !isLoopback(respHost)) {
+    throw new LocalCachedError(
+      'BadArgument',
+      `refusing to serve RESP on ${respHost}:${options.respPort} without a password: anyone who can reach this host could read and write the cache. ` +
+        `Set one with --resp-password-file <path> (or $${RESP_PASSWORD_ENV}), or bind --resp-host 127.0.0.1.`,
+    )
+  }
   const maxValueBytes = positiveInteger(options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, 'maxValueBytes')
   const socketMode = options.socketMode ?? 0o600
   if (!Number.isInteger(socketMode) || socketMode < 0 || socketMode > 0o777) {
@@ -144,6 +195,7 @@ export function resolveOptions(options: ServeOptions): ResolvedServeOptions {
     maxLeases: positiveInteger(options.maxLeases ?? 100_000, 'maxLeases'),
     respSocket: options.respSocket,
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
-    respHost: options.respHost ?? '127.0.0.1',
+    respHost,
+    respPassword,
   }
 }

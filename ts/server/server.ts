@@ -15,6 +15,8 @@ import { loadBinding } from '../loader'
 import { readGarbageCollector } from './read-garbage'
 import { createRespServer } from '../resp/server'
 import { encodeMessage } from '../protocol/codec'
+import { RespPassword } from '../resp/auth'
+import { startLogFields } from './start-log'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -28,9 +30,18 @@ export interface DaemonServer {
   close(): Promise<void>
 }
 
+function cannotListenOnPort(host: string, port: number, err: NodeJS.ErrnoException): LocalCachedError {
+  const why =
+    err.code === 'EADDRINUSE' ? 'the port is in use (another daemon or a Redis?); choose another --resp-port'
+    : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges); choose a port ≥ 1024'
+    : err.code === 'EADDRNOTAVAIL' ? 'that address is not one of this host\'s; check --resp-host'
+    : err.message
+  return new LocalCachedError('CannotListen', `cannot listen for RESP on ${host}:${port}: ${why} (${err.code ?? 'error'})`, { cause: err })
+}
+
 export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   const resolved = resolveOptions(options)
-  const log: Logger = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination)
+  const log: Logger = options.logger ?? createLogger(options.logLevel ?? 'info', options.logDestination, options.logFormat)
   if (resolved.socket !== null) await prepareSocketPath(resolved.socket)
   // The daemon's process exists for the cache: keep evicted large values from pinning RSS.
   loadBinding().tuneAllocatorForDaemon()
@@ -52,8 +63,6 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
   })
-  server.on('error', (err) => log.error({ err }, 'server error'))
-
   let bound: FileStats | undefined
   try {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
@@ -61,23 +70,28 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.close()
     throw err
   }
+  // Only after binding: a failure to bind is the caller's error to report, not a log line.
+  server.on('error', (err) => log.error({ err }, 'server error'))
   const removeNativeSocket = () => {
     if (resolved.socket !== null && bound) removeOwnSocket(resolved.socket, bound)
   }
   // RESP listeners share the daemon: the same store, the same pub/sub.
-  const resp = createRespServer({ daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes })
+  // One password for every RESP listener, Unix socket and TCP alike.
+  const password = resolved.respPassword === undefined ? undefined : new RespPassword(resolved.respPassword)
+  const respOptions = { daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes, password }
+  const resp = createRespServer(respOptions)
   const respListeners: Array<{ server: Server; close: () => void }> = []
   let respPort: number | undefined
   try {
     if (resolved.respSocket) {
-      await prepareSocketPath(resolved.respSocket)
-      const respServer = createRespServer({ daemon, log, serverVersion: SERVER_VERSION, maxBulkBytes: resolved.maxValueBytes, maxPendingReplyBytes: resolved.maxPendingReplyBytes })
+      await prepareSocketPath(resolved.respSocket, '--resp-socket')
+      const respServer = createRespServer(respOptions)
       const boundResp = await listenWithMode(respServer.server, resolved.respSocket, resolved.socketMode)
       respListeners.push({ server: respServer.server, close: () => { respServer.sockets.forEach((s) => s.destroy()); removeOwnSocket(resolved.respSocket!, boundResp) } })
     }
     if (resolved.respPort !== undefined) {
       await new Promise<void>((resolve, reject) => {
-        resp.server.once('error', reject)
+        resp.server.once('error', (err: NodeJS.ErrnoException) => reject(cannotListenOnPort(resolved.respHost, resolved.respPort!, err)))
         resp.server.listen(resolved.respPort, resolved.respHost, () => resolve())
       })
       respPort = (resp.server.address() as { port: number }).port
@@ -97,8 +111,10 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.pubsub.heartbeat()
     if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
   }, resolved.heartbeatMs)
-  const { socketMode, shards, ...rest } = resolved
-  log.info({ ...rest, shards: daemon.stats().shards, requestedShards: shards, socketMode: socketMode.toString(8), version: SERVER_VERSION }, 'localcached listening')
+  log.info(startLogFields(resolved, { respPort, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
+  if (respPort !== undefined && password === undefined) {
+    log.warn({ resp: `${resolved.respHost}:${respPort}` }, 'the RESP port has no password: any local user can connect to it and read or write the cache; set --resp-password-file or $LOCALCACHED_RESP_PASSWORD')
+  }
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {

@@ -2,8 +2,9 @@
 // daemon's socket, remove only a stale socket (never a symlink or another kind of file),
 // bind with no window of looser permissions, and remove only our own socket at shutdown.
 
-import { chmodSync, lstatSync, unlinkSync, type Stats } from 'node:fs'
+import { accessSync, chmodSync, constants, lstatSync, statSync, unlinkSync, type Stats } from 'node:fs'
 import { connect, type Server } from 'node:net'
+import { dirname } from 'node:path'
 import { LocalCachedError } from '../errors'
 
 /** sun_path holds 108 bytes on Linux including the terminating NUL (104 on macOS). */
@@ -52,9 +53,34 @@ export function probeSocket(path: string, timeoutMs = 1000): Promise<'live' | 's
 
 export const LISTEN_BACKLOG = 4096
 
-/** Makes `path` free to bind, or throws an actionable error. */
-export async function prepareSocketPath(path: string): Promise<void> {
+/** Why a socket cannot be created at `path`, told apart: a missing directory or no permission. */
+export function cannotCreateSocket(path: string, err: NodeJS.ErrnoException, flag = '--socket'): LocalCachedError {
+  const dir = dirname(path)
+  if (err.code === 'ENOENT') {
+    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: its directory ${dir} does not exist (ENOENT). Create it (mkdir -p ${dir}) or choose another path with ${flag}.`, { cause: err })
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM') {
+    return new LocalCachedError('CannotListen', `cannot create the socket ${path}: permission denied on ${dir} (${err.code}); this user may not create files there. Choose a directory it owns with ${flag} (e.g. under $XDG_RUNTIME_DIR or /tmp).`, { cause: err })
+  }
+  if (err.code === 'ENOTDIR') return new LocalCachedError('CannotListen', `cannot create the socket ${path}: ${dir} is not a directory (ENOTDIR)`, { cause: err })
+  return new LocalCachedError('CannotListen', `cannot create the socket ${path}: ${err.message}`, { cause: err })
+}
+
+/** Checks before binding, so the error names the directory rather than a bare errno. */
+function checkSocketDirectory(path: string, flag: string): void {
+  const dir = dirname(path)
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+    accessSync(dir, constants.W_OK | constants.X_OK)
+  } catch (err) {
+    throw cannotCreateSocket(path, err as NodeJS.ErrnoException, flag)
+  }
+}
+
+/** Makes `path` free to bind, or throws an actionable error; `flag` names the path's flag in it. */
+export async function prepareSocketPath(path: string, flag = '--socket'): Promise<void> {
   checkSocketPathLength(path)
+  checkSocketDirectory(path, flag)
   const stat = lstatOrNull(path)
   if (!stat) return
   if (stat.isSymbolicLink()) throw new LocalCachedError('BadArgument', `${path} is a symbolic link; refusing to use it as the socket`)
@@ -80,7 +106,7 @@ export async function listenWithMode(server: Server, path: string, mode: number)
   }
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
-    server.once('error', reject)
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? err : cannotCreateSocket(path, err)))
   })
   chmodSync(path, mode)
   return lstatSync(path)
