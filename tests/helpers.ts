@@ -149,3 +149,107 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, pollMs))
   }
 }
+
+// ---- Peer tools -----------------------------------------------------------------------
+// Some tests need a program from outside this repository (redis-cli, redis-server, …) or
+// root. They run when it is there and are skipped with the reason in their name when it is
+// not, e.g. "RESP with redis-cli (skipped: redis-cli not installed — apt-get install
+// redis-tools)"; scripts/vitest-peer-skips.mjs lists them after the run. Every skip is also
+// appended to $LOCALCACHED_PEER_SKIPS_FILE when set: .ci/run sets it and fails on any line.
+//
+//   const redisCli = requireTool('redis-cli')
+//   describe.skipIf(redisCli.skip)(redisCli.title('RESP with redis-cli'), () => { … })
+
+import { spawnSync } from 'node:child_process'
+import { accessSync, appendFileSync, constants as fsConstants } from 'node:fs'
+
+/** Each peer tool, the arguments that prove it runs, and where to get it (Debian/Ubuntu package). */
+export const PEER_TOOLS = {
+  'redis-cli': { probe: ['--version'], apt: 'redis-tools' },
+  'redis-server': { probe: ['--version'], apt: 'redis-server' },
+  memcached: { probe: ['--version'], apt: 'memcached' },
+  'nats-server': { probe: ['--version'], apt: 'nats-server' },
+  prometheus: { probe: ['--version'], apt: 'prometheus' },
+  promtool: { probe: ['--version'], apt: 'prometheus' },
+} as const satisfies Record<string, { probe: readonly string[]; apt: string }>
+
+export type PeerTool = keyof typeof PEER_TOOLS
+
+export interface PeerRequirement {
+  /** True when the requirement is not met: pass it to `it.skipIf` / `describe.skipIf`. */
+  readonly skip: boolean
+  /** Why it is skipped and how to fix that ('' when it is met). */
+  readonly reason: string
+  /** For a tool: the path to spawn (found on PATH, or in an sbin directory PATH may lack). */
+  readonly command: string
+  /** `name`, suffixed " (skipped: <reason>)" when skipped, so every reporter shows why. */
+  title(name: string): string
+}
+
+function callerTestFile(): string {
+  const match = /[^\s(]*tests\/[^\s():]+\.test\.ts/.exec(new Error().stack ?? '')
+  return match ? match[0].slice(match[0].lastIndexOf('tests/')) : 'tests/?'
+}
+
+function requirement(what: string, reason: string, command: string): PeerRequirement {
+  const skip = reason !== ''
+  if (skip && process.env.LOCALCACHED_PEER_SKIPS_FILE) {
+    appendFileSync(process.env.LOCALCACHED_PEER_SKIPS_FILE, `${callerTestFile()}: ${what} skipped: ${reason}\n`)
+  }
+  return {
+    skip,
+    reason,
+    command,
+    title: (name) => (skip ? `${name} (skipped: ${reason})` : name),
+  }
+}
+
+/** Finds `name` on PATH, then in the sbin directories (Debian puts nats-server there). */
+function findExecutable(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin']
+  for (const dir of dirs) {
+    const candidate = join(dir, name)
+    try {
+      accessSync(candidate, fsConstants.X_OK)
+      return candidate
+    } catch {
+      // not here
+    }
+  }
+  return null
+}
+
+const toolCache = new Map<PeerTool, { reason: string; command: string }>()
+
+/** Tests that spawn `tool`: run them only when it is installed and answers its version probe. */
+export function requireTool(tool: PeerTool): PeerRequirement {
+  let found = toolCache.get(tool)
+  if (!found) {
+    const { probe, apt } = PEER_TOOLS[tool]
+    const command = findExecutable(tool)
+    const fix = `apt-get install ${apt}`
+    let reason = ''
+    if (command === null) reason = `${tool} not installed — ${fix}`
+    else {
+      const r = spawnSync(command, probe, { stdio: 'ignore', timeout: 10_000 })
+      if (r.status !== 0) reason = `${command} ${probe.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}) — reinstall: ${fix}`
+    }
+    found = { reason, command: command ?? tool }
+    toolCache.set(tool, found)
+  }
+  return requirement(tool, found.reason, found.command)
+}
+
+/**
+ * Tests that act as another local user: they need root, useradd (to create the probe user)
+ * and runuser. Run the suite as root, e.g. in a container or `sudo npx vitest run`.
+ */
+export function requireRootAndUseradd(): PeerRequirement {
+  let reason = ''
+  if (process.getuid?.() !== 0) reason = 'needs root to create and act as another user — run the tests as root (e.g. in a container)'
+  else {
+    const missing = ['useradd', 'runuser'].filter((t) => findExecutable(t) === null)
+    if (missing.length > 0) reason = `${missing.join(' and ')} not installed — apt-get install passwd util-linux`
+  }
+  return requirement('root + useradd', reason, '')
+}

@@ -7,9 +7,10 @@ import { promisify } from 'node:util'
 import Redis from 'ioredis'
 import { createClient } from 'redis'
 import { LocalCachedClient, serve, type CacheEvent, type DaemonServer } from '../ts/index'
-import { ROOT, eventually, tempSocketPath } from './helpers'
+import { ROOT, eventually, requireTool, tempSocketPath } from './helpers'
 
 const run = promisify(execFile)
+const redisCli = requireTool('redis-cli')
 
 let server: DaemonServer
 let socket: string
@@ -206,7 +207,7 @@ describe('RESP with node-redis over TCP', () => {
   })
 })
 
-describe('RESP with redis-cli', () => {
+describe.skipIf(redisCli.skip)(redisCli.title('RESP with redis-cli'), () => {
   // Asynchronous (execFile, not execFileSync): the daemon answering redis-cli runs in this process.
   const cli = async (...args: string[]) => (await run('redis-cli', ['-s', respSocket, ...args], { encoding: 'utf8' })).stdout.trim()
 
@@ -243,7 +244,7 @@ describe('RESP alone, without the native socket', () => {
     await expect(serve({ socket: false, logLevel: 'silent' })).rejects.toMatchObject({ code: 'BadArgument' })
   })
 
-  it('`serve --no-socket --resp-socket` runs a RESP-only daemon from the CLI', async () => {
+  it.skipIf(redisCli.skip)(redisCli.title('`serve --no-socket --resp-socket` runs a RESP-only daemon from the CLI'), async () => {
     const only = tempSocketPath()
     const nativeDefault = tempSocketPath()
     const child = spawn(process.execPath, [join(ROOT, 'dist/cjs/cli.js'), 'serve', '--no-socket', '--resp-socket', only, '--log-level', 'silent'], {

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { lstatSync } from 'node:fs'
 import { serve, type DaemonServer } from '../ts/index'
-import { runNode, tempSocketPath } from './helpers'
+import { requireRootAndUseradd, runNode, tempSocketPath } from './helpers'
 
-const isRoot = process.getuid?.() === 0
+const asRoot = requireRootAndUseradd()
 const servers: DaemonServer[] = []
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close()
@@ -38,7 +38,7 @@ describe('socket permissions', () => {
     }
   })
 
-  it.runIf(isRoot)('another local user cannot connect to the default 0600 socket, and can when --socket-mode widens it', async () => {
+  it.skipIf(asRoot.skip)(asRoot.title('another local user cannot connect to the default 0600 socket, and can when --socket-mode widens it'), async () => {
     ensureUnprivilegedUser()
     const closed = tempSocketPath()
     servers.push(await serve({ socket: closed, logLevel: 'silent' }))
