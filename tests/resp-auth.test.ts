@@ -1,7 +1,7 @@
 // RESP authentication: the password on every RESP listener, Redis's replies and error texts,
 // real clients (ioredis, node-redis, redis-cli) authenticating, and safe TCP binding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,10 +11,10 @@ import { Writable } from 'node:stream'
 import Redis from 'ioredis'
 import { createClient } from 'redis'
 import { serve, type DaemonServer } from '../ts/index'
-import { ROOT, runNode, tempSocketPath } from './helpers'
+import { ROOT, requireTool, runNode, tempSocketPath } from './helpers'
 
 const run = promisify(execFile)
-const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0
+const redisCli = requireTool('redis-cli')
 const PASSWORD = 'correct horse battery staple'
 const CLI = join(ROOT, 'dist/cjs/cli.js')
 
@@ -145,9 +145,8 @@ describe('RESP password: real clients', () => {
     await byUrl.quit()
   })
 
-  const redisCliTest = 'redis-cli authenticates with -a, --pass and REDISCLI_AUTH' + (hasRedisCli ? '' : ' [SKIPPED: redis-cli is not installed; apt-get install redis-tools]')
-  it.skipIf(!hasRedisCli)(redisCliTest, async () => {
-    const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => (await run('redis-cli', ['-s', respSocket, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })).stdout.trim()
+  it.skipIf(redisCli.skip)(redisCli.title('redis-cli authenticates with -a, --pass and REDISCLI_AUTH'), async () => {
+    const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => (await run(redisCli.command, ['-s', respSocket, ...args], { encoding: 'utf8', env: { ...process.env, ...env } })).stdout.trim()
     expect(await cli(['-a', PASSWORD, '--no-auth-warning', 'SET', 'auth:cli:1', 'c'])).toBe('OK')
     expect(await cli(['--pass', PASSWORD, '--no-auth-warning', 'GET', 'auth:cli:1'])).toBe('c')
     expect(await cli(['GET', 'auth:cli:1'], { REDISCLI_AUTH: PASSWORD })).toBe('c')
