@@ -56,6 +56,8 @@ interface Expected {
   event: ((k: CaseKeys) => CacheEvent) | null
   /** A scope push, or a flush, instead of per-key pushes. */
   push?: (k: CaseKeys) => Push
+  /** Under --publish-writes, a write that publishes also publishes invalidate{cause: 'write'} for these keys. */
+  writes?: (k: CaseKeys) => string[]
   /** Whether target's lease ends through a scope or clear. */
   scopeCoversTarget?: boolean
   clearsAll?: boolean
@@ -74,7 +76,10 @@ interface Row {
   expect: Expected
 }
 
-const wrote = (result: unknown, event: Expected['event'] = null): Expected => ({ result, changed: true, dependentRemoved: true, dependencyNotice: true, event })
+/** A write of target's value: the dependent goes by dependency, and it is a write for --publish-writes. */
+const wrote = (result: unknown): Expected => ({ result, changed: true, dependentRemoved: true, dependencyNotice: true, event: null, writes: (k) => [k.target] })
+/** An upsert: as a write, but it announces itself with table_changed, whatever --publish-writes says. */
+const upserted = (): Expected => ({ result: 'ok', changed: true, dependentRemoved: true, dependencyNotice: true, event: (k) => ({ type: 'table_changed', key: k.target }) })
 const removed = (result: unknown): Expected => ({ result, changed: true, dependentRemoved: true, dependencyNotice: true, event: (k) => ({ type: 'invalidate', key: k.target }) })
 const ok = () => 'ok'
 const okReply = (r: unknown) => (r === 'OK' || (r as { type?: string })?.type === 'Ok' ? 'ok' : r)
@@ -142,7 +147,7 @@ const ROWS: Row[] = [
     resp: (k) => ['LC.UPSERT', k.svc, 'tbl', k.pk, k.value],
     respResult: okReply,
     store: (s, k) => (s.tableChangedUpsert(k.svc, 'tbl', k.pk, k.value), 'ok'),
-    expect: wrote('ok', (k) => ({ type: 'table_changed', key: k.target })),
+    expect: upserted(),
   },
   {
     name: 'upsert with a version and a TTL',
@@ -152,7 +157,7 @@ const ROWS: Row[] = [
     resp: (k) => ['LC.UPSERT', k.svc, 'tbl', k.pk, k.value, 'VERSION', '3', 'PX', '30000'],
     respResult: okReply,
     store: (s, k) => (s.tableChangedUpsert(k.svc, 'tbl', k.pk, k.value, { version: 3, ttlMs: 30_000 }), 'ok'),
-    expect: wrote('ok', (k) => ({ type: 'table_changed', key: k.target })),
+    expect: upserted(),
   },
   {
     name: 'mset',
@@ -162,7 +167,7 @@ const ROWS: Row[] = [
     resp: (k) => ['MSET', k.target, k.value, k.sibling, 's2'],
     respResult: okReply,
     store: (s, k) => (s.mset([[k.target, k.value], [k.sibling, 's2']]), 'ok'),
-    expect: wrote('ok'),
+    expect: { ...wrote('ok'), writes: (k) => [k.target, k.sibling] },
   },
   {
     name: 'incr',
@@ -217,7 +222,7 @@ const ROWS: Row[] = [
     respResult: asNumber,
     store: (s, k) => (s.expire(k.target, 90_000) ? 1 : 0),
     // A new TTL is not a new value: what depends on the key stays.
-    expect: { result: 1, changed: true, dependentRemoved: false, dependencyNotice: false, event: null },
+    expect: { result: 1, changed: true, dependentRemoved: false, dependencyNotice: false, event: null, writes: (k) => [k.target] },
   },
   {
     name: 'persist',
@@ -225,7 +230,7 @@ const ROWS: Row[] = [
     resp: (k) => ['PERSIST', k.target],
     respResult: asNumber,
     store: (s, k) => (s.expire(k.target, null) ? 1 : 0),
-    expect: { result: 1, changed: true, dependentRemoved: false, dependencyNotice: false, event: null },
+    expect: { result: 1, changed: true, dependentRemoved: false, dependencyNotice: false, event: null, writes: (k) => [k.target] },
   },
   {
     name: 'expire 0 deletes',
@@ -359,10 +364,10 @@ interface Observed {
   stopEvents: () => void
 }
 
-async function observe(publishDefault: boolean): Promise<Observed> {
+async function observe(publishDefault: boolean, publishWrites = false): Promise<Observed> {
   const socket = tempSocketPath()
   const respSocket = tempSocketPath()
-  const server = await serve({ socket, respSocket, publishDefault, logLevel: 'silent', ...STORE_OPTIONS })
+  const server = await serve({ socket, respSocket, publishDefault, publishWrites, logLevel: 'silent', ...STORE_OPTIONS })
   const setup = await LocalCachedClient.connect(socket)
   const connections = [new RawConnection(socket), new RawConnection(socket), new RawConnection(socket), new RawConnection(socket)]
   for (const c of connections) await c.hello()
@@ -477,7 +482,7 @@ async function runDaemonCase(o: Observed, row: Row, door: Exclude<Door, 'store'>
 }
 
 /** What a door must show for `row` when the request publishes (or not), from the one expectation. */
-function expectedObservation(row: Row, k: CaseKeys, publishes: boolean, evicting: boolean): Observation {
+function expectedObservation(row: Row, k: CaseKeys, publishes: boolean, evicting: boolean, publishWrites = false): Observation {
   const e = row.expect
   const events: CacheEvent[] = []
   const pushes: Push[] = []
@@ -490,6 +495,7 @@ function expectedObservation(row: Row, k: CaseKeys, publishes: boolean, evicting
     pushes.push({ type: 'Invalidated', keys: [k.dependent] })
   }
   if (e.event) events.push(e.event(k))
+  if (publishWrites && e.writes) for (const key of e.writes(k)) events.push({ type: 'invalidate', key, cause: 'write' })
   if (e.changed) pushes.push({ type: 'Invalidated', keys: [k.target] })
   if (e.push) pushes.push(e.push(k))
   if (row.name === 'mset') pushes.push({ type: 'Invalidated', keys: [k.sibling] })
@@ -511,14 +517,17 @@ function canonical(o: Observation): Observation {
 
 let on: Observed
 let off: Observed
+/** --publish-writes on, --publish-default on. */
+let writes: Observed
 
 beforeAll(async () => {
   on = await observe(true)
   off = await observe(false)
+  writes = await observe(true, true)
 })
 
 afterAll(async () => {
-  for (const o of [on, off]) {
+  for (const o of [on, off, writes]) {
     o.stopEvents()
     o.redis.disconnect()
     for (const c of [o.native, o.tracking, o.holder, o.contender]) c.destroy()
@@ -545,6 +554,25 @@ describe('every write operation means the same through every door', () => {
           }
         })
       }
+    }
+  }
+})
+
+describe('with --publish-writes, every write that publishes also announces each key it changed', () => {
+  for (const row of ROWS) {
+    for (const publishes of [true, false]) {
+      const doors: Array<Exclude<Door, 'store'>> = []
+      if (row.native) doors.push(publishes ? 'native' : 'native-explicit')
+      if (row.resp && publishes) doors.push('resp')
+      if (doors.length === 0) continue
+      it(`${row.name} (${publishes ? 'publishing' : 'not publishing'}): ${doors.join(', ')}`, async () => {
+        for (const door of doors) {
+          const k = caseKeys(false)
+          // 'native-explicit' turns publishing off on this request against the default.
+          const observed = canonical(await runDaemonCase(writes, row, door, publishes, k, false))
+          expect(observed, door).toEqual(canonical(expectedObservation(row, k, publishes, false, true)))
+        }
+      })
     }
   }
 })

@@ -1,7 +1,7 @@
 import { DAEMON_STATS_FIELDS, STATS_FIELDS } from '../ts/stats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalCachedError, type CacheEvent } from '../ts/index'
-import { RawConnection, startDaemon, type TestDaemon } from './helpers'
+import { RawConnection, eventually, startDaemon, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
 afterEach(async () => {
@@ -74,7 +74,8 @@ describe('daemon requests', () => {
     daemon = await startDaemon()
     await daemon.client.put('a:b:1', 'v', { ttlMs: 30 })
     expect((await daemon.client.get('a:b:1'))?.toString()).toBe('v')
-    await new Promise((r) => setTimeout(r, 60))
+    // Gone by 60 ms (twice its TTL), as before: the last check runs no earlier than that.
+    await eventually(async () => (await daemon!.client.get('a:b:1')) === null, 60)
     expect(await daemon.client.get('a:b:1')).toBeNull()
   })
 
@@ -211,9 +212,10 @@ describe('events and publishing', () => {
     await c.put('a:b:swept', 'v', { ttlMs: 5 })
     const swept = await collect(sub, 1)
     expect(swept).toEqual([{ type: 'evicted', key: 'a:b:swept', reason: 'expired' }])
-    // The lazy one: read it after its TTL but (very likely) before a sweep finds it; either
-    // way exactly one expired event is published for it.
-    await new Promise((r) => setTimeout(r, 200))
+    // The lazy one: read it until it is gone, so the read that finds it expired comes right
+    // after its TTL and (very likely) before a sweep finds it; either way exactly one expired
+    // event is published for it.
+    await eventually(async () => (await c.get('a:b:lazy')) === null, 200)
     expect(await c.get('a:b:lazy')).toBeNull()
     expect(await collect(sub, 1)).toEqual([{ type: 'evicted', key: 'a:b:lazy', reason: 'expired' }])
     expect((await c.stats()).expiredRemovals).toBe(2)
@@ -234,7 +236,7 @@ describe('events and publishing', () => {
     expect((await collect(orders, 2)).map((e) => ('key' in e ? e.key : e.type))).toEqual(['shop:orders:1', 'shop:orders:2'])
     expect((await c.stats()).subscribersCurrent).toBe(3)
     orders.close()
-    await new Promise((r) => setTimeout(r, 50))
+    await eventually(async () => (await c.stats()).subscribersCurrent === 2)
     expect((await c.stats()).subscribersCurrent).toBe(2)
   })
 
@@ -259,7 +261,8 @@ describe('events and publishing', () => {
     daemon = await startDaemon({ heartbeatMs: 20 })
     const sub = await daemon.client.subscribe()
     const before = Date.now()
-    await new Promise((r) => setTimeout(r, 120))
+    // A heartbeat arrives within 120 ms (six intervals), as before.
+    await eventually(() => sub.lastHeartbeat !== undefined && sub.lastHeartbeat >= before - 5, 120)
     expect(sub.lastHeartbeat).toBeGreaterThanOrEqual(before - 5)
   })
 

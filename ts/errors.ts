@@ -1,8 +1,10 @@
 // The one table of error codes. Every LocalCachedError carries one of these as `code`;
 // docs/errors.md documents each, and a test keeps the two in step.
 
+import { MAX_KEY_BYTES } from './limits'
+
 export const ERROR_CODES = {
-  InvalidKey: 'The key breaks the rule: svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most 250 bytes.',
+  InvalidKey: `The key breaks the rule: svc:table:pk, three non-empty segments of [A-Za-z0-9._-], at most ${MAX_KEY_BYTES} bytes.`,
   ValueTooLarge: 'The value is over maxValueBytes, or key + value + per-entry overhead can never fit in maxBytes. Nothing was stored.',
   BadArgument: 'A local API was misused: a wrong type, an out-of-range option, a TTL that is not a positive integer.',
   BadRequest: 'A malformed request on the wire: not CBOR, not a map, a missing or mistyped field.',

@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { LocalCachedClient } from '../client/client'
 import { UsageError } from './usage-error'
 import { formatByService, formatStats } from './format-stats'
+import { MAX_SCAN_LIMIT } from '../limits'
 
 export const EXIT_MISS = 3
 
@@ -52,7 +53,7 @@ function publishFlag(text: string | undefined): boolean | undefined {
 
 function keysLimit(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN
-  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--limit takes an integer from 1 to 100000, got '${text}'`)
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_SCAN_LIMIT) throw new UsageError(`--limit takes an integer from 1 to ${MAX_SCAN_LIMIT}, got '${text}'`)
   return n
 }
 

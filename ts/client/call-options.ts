@@ -5,6 +5,7 @@
 import { check, checkOptions, type OptionCheck, type OptionSpec } from '../option-check'
 import type { ReconnectOptions } from './backoff'
 import type { NearCacheOptions } from './near-cache'
+import { MAX_SCAN_LIMIT } from '../limits'
 
 export interface ConnectOptions {
   /** Default timeout for the handshake and for every call, in ms. Default 5000. */
@@ -81,7 +82,7 @@ const WRITE: OptionSpec = { ...CALL, publish: check.boolean }
 const TTL_WRITE: OptionSpec = { ...WRITE, ttlMs: check.integer(1) }
 const PUT: OptionSpec = { ...TTL_WRITE, version: check.integer(0), dependsOn: check.stringArray }
 const UPSERT: OptionSpec = { ...TTL_WRITE, version: check.integer(0) }
-const KEYS: OptionSpec = { ...CALL, svc: check.string, table: check.string, prefix: anyString, limit: check.integer(1, 100_000), cursor: anyString }
+const KEYS: OptionSpec = { ...CALL, svc: check.string, table: check.string, prefix: anyString, limit: check.integer(1, MAX_SCAN_LIMIT), cursor: anyString }
 
 const SUBSCRIBE: OptionSpec = { svc: check.string, table: check.string, bufferEvents: check.integer(1) }
 

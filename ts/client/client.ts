@@ -17,6 +17,7 @@ import { LoadCoordinator, type GetOrLoadOptions, type Loader } from '../load/get
 import { typedCache, type Cache, type TypedOptions } from '../typed'
 import { checkCallOptions, CONNECT_OPTIONS, type CallOptions, type ClientEntryMeta, type ClientKeysOptions, type ClientValue, type ConnectOptions, type PutOptions, type TtlWriteOptions, type WriteOptions } from './call-options'
 import { checkOptions } from '../option-check'
+import { MAX_KEY_BYTES } from '../limits'
 
 export type { ConnectOptions, CallOptions, WriteOptions, PutOptions, TtlWriteOptions, ClientEntryMeta, ClientKeysOptions, ClientValue } from './call-options'
 
@@ -41,7 +42,7 @@ function toBytes(value: ClientValue): Uint8Array {
 export class LocalCachedClient {
   readonly socketPath: string
   serverVersion = ''
-  limits: ServerLimits = { maxFrameBytes: 0, maxValueBytes: 0, maxKeyBytes: 250, heartbeatMs: 1000 }
+  limits: ServerLimits = { maxFrameBytes: 0, maxValueBytes: 0, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: 1000 }
   readonly #timeoutMs: number
   readonly #reconnect: ResolvedReconnect
   readonly #subscriptions = new Set<Subscription>()

@@ -30,7 +30,7 @@ export class Daemon {
     this.pubsub = new PubSub(options.subscriberQueue)
     this.tracker = new Tracker(options.maxTrackedKeys, options.maxPendingReplyBytes)
     this.leases = new Leases(options.maxLeases)
-    this.ops = new Operations({ store: this.#store, pubsub: this.pubsub, tracker: this.tracker, leases: this.leases, publishDefault: options.publishDefault })
+    this.ops = new Operations({ store: this.#store, pubsub: this.pubsub, tracker: this.tracker, leases: this.leases, publishDefault: options.publishDefault, publishWrites: options.publishWrites })
   }
 
   /** The store's stats (docs/stats-format.md) with the daemon's own fields filled in. */

@@ -3,6 +3,7 @@
 // cannot drift apart. serve() takes each flag as a flat camelCase option.
 
 import { LocalCachedError } from '../errors'
+import { DEFAULT_MAX_LEASES, DEFAULT_MAX_TRACKED_KEYS } from '../limits'
 import { check, checkOptions, type OptionCheck, type OptionSpec } from '../option-check'
 import { parseSize } from './size'
 
@@ -100,6 +101,15 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
     fromFlag: (value) => onOff('--publish-default', value),
     check: (value, name, where) => (typeof value === 'string' ? onOff(name, value) : check.boolean(value, name, where)),
   },
+  {
+    name: 'publishWrites',
+    readme: 'lets processes that cache from events drop what another process overwrote; the near cache needs no events and is the better way (docs/near-cache.md)',
+    flag: '--publish-writes <on|off>',
+    default: 'off',
+    description: "writes that publish also publish invalidate{cause:'write'} for each key they change",
+    fromFlag: (value) => onOff('--publish-writes', value),
+    check: (value, name, where) => (typeof value === 'string' ? onOff(name, value) : check.boolean(value, name, where)),
+  },
   { name: 'shards', flag: '--shards <n>', default: '4 × cores', description: 'store shards, rounded up to a power of two', ...integer('--shards', 1) },
   { name: 'maxValueBytes', flag: '--max-value-bytes <size>', default: '1mb', description: 'largest value accepted', ...size('--max-value-bytes') },
   { name: 'maxFrameBytes', readme: 'larger gets `FrameTooLarge` and the connection is closed', flag: '--max-frame-bytes <size>', default: 'max value + 64kb', description: 'largest frame accepted', ...size('--max-frame-bytes') },
@@ -135,8 +145,8 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'maxConnections', flag: '--max-connections <n>', default: '4096', description: 'connections at once; more are refused with LimitExceeded', ...integer('--max-connections', 1) },
   { name: 'maxSubscribers', flag: '--max-subscribers <n>', default: '4096', description: 'subscriptions at once; more are refused with LimitExceeded', ...integer('--max-subscribers', 1) },
   { name: 'maxPendingReplyBytes', readme: 'it resumes once they drain (back-pressure)', flag: '--max-pending-reply-bytes <size>', default: '4mb', description: 'unsent replies per connection past which the daemon stops reading it', ...size('--max-pending-reply-bytes') },
-  { name: 'maxTrackedKeys', readme: '+24 bytes per extra holder: 40 MB at the default; see [docs/near-cache.md](docs/near-cache.md)', flag: '--max-tracked-keys <n>', default: '250000', description: 'keys remembered for near-cache clients (~160 bytes each); past it the oldest is invalidated', ...integer('--max-tracked-keys', 1) },
-  { name: 'maxLeases', flag: '--max-leases <n>', default: '100000', description: 'getOrLoad load leases held at once', ...integer('--max-leases', 1) },
+  { name: 'maxTrackedKeys', readme: '+24 bytes per extra holder: 40 MB at the default; see [docs/near-cache.md](docs/near-cache.md)', flag: '--max-tracked-keys <n>', default: String(DEFAULT_MAX_TRACKED_KEYS), description: 'keys remembered for near-cache clients (~160 bytes each); past it the oldest is invalidated', ...integer('--max-tracked-keys', 1) },
+  { name: 'maxLeases', flag: '--max-leases <n>', default: String(DEFAULT_MAX_LEASES), description: 'getOrLoad load leases held at once', ...integer('--max-leases', 1) },
   { name: 'respSocket', readme: 'see [docs/resp.md](docs/resp.md); the password covers it too', flag: '--resp-socket <path>', default: '', description: 'also speak RESP (Redis protocol) on this Unix socket', ...text('--resp-socket') },
   { name: 'respPort', readme: 'without a password any local user can reach it (a warning is logged); see [docs/security.md](docs/security.md)', flag: '--resp-port <port>', default: '', description: 'also speak RESP on this TCP port (0: any free port)', ...integer('--resp-port', 0, 65535, ' (0: any free port)') },
   { name: 'respHost', readme: 'a non-loopback address without a password is refused (exit 2)', flag: '--resp-host <host>', default: '127.0.0.1', description: 'address for --resp-port; other than loopback it needs a password', ...text('--resp-host') },

@@ -5,6 +5,7 @@
 import type { DestinationStream, LevelWithSilent } from 'pino'
 import type { Logger, LogFormat } from '../logger'
 import { LocalCachedError } from '../errors'
+import { DEFAULT_MAX_LEASES, DEFAULT_MAX_TRACKED_KEYS } from '../limits'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -27,6 +28,8 @@ export interface ServeOptions {
   maxBytes?: Size
   /** Whether requests publish events when they do not say. Default true. */
   publishDefault?: boolean | 'on' | 'off'
+  /** Writes that publish also publish `invalidate{cause: 'write'}` for each key they change. Default false. */
+  publishWrites?: boolean | 'on' | 'off'
   shards?: number
   /** Default 1 MiB. */
   maxValueBytes?: Size
@@ -58,7 +61,7 @@ export interface ServeOptions {
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
   svcCaps?: Record<string, Size>
-  /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 250,000 (about 160 bytes each). */
+  /** Keys remembered for near-cache clients (client tracking); past it the oldest is invalidated. Default 250,000 (DEFAULT_MAX_TRACKED_KEYS; about 160 bytes each). */
   maxTrackedKeys?: number
   /** Load leases (getOrLoad stampede protection) held at once. Default 100,000. */
   maxLeases?: number
@@ -81,6 +84,7 @@ export interface ResolvedServeOptions {
   socket: string | null
   maxBytes: number
   publishDefault: boolean
+  publishWrites: boolean
   shards: number | undefined
   maxValueBytes: number
   maxFrameBytes: number
@@ -103,7 +107,8 @@ export interface ResolvedServeOptions {
   respPassword: string | undefined
 }
 
-export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024
+/** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
+export const DEFAULT_DAEMON_MAX_BYTES = 128 * 1024 * 1024
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 export const FRAME_OVERHEAD_ALLOWANCE = 64 * 1024
 
@@ -155,7 +160,7 @@ export function isLoopback(host: string): boolean {
 }
 
 export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedServeOptions {
-  const options = checkServeOptions(given) as ServeOptions & { maxBytes?: number; maxValueBytes?: number; maxFrameBytes?: number; maxPendingReplyBytes?: number; socketMode?: number; publishDefault?: boolean; svcCaps?: Record<string, number> }
+  const options = checkServeOptions(given) as ServeOptions & { maxBytes?: number; maxValueBytes?: number; maxFrameBytes?: number; maxPendingReplyBytes?: number; socketMode?: number; publishDefault?: boolean; publishWrites?: boolean; svcCaps?: Record<string, number> }
   const respPassword = resolveRespPassword(options, env)
   const respHost = options.respHost ?? '127.0.0.1'
   if (options.respPort !== undefined && respPassword === undefined && !isLoopback(respHost)) {
@@ -176,8 +181,9 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
   }
   return {
     socket,
-    maxBytes: positiveInteger(options.maxBytes ?? DEFAULT_MAX_BYTES, 'maxBytes'),
+    maxBytes: positiveInteger(options.maxBytes ?? DEFAULT_DAEMON_MAX_BYTES, 'maxBytes'),
     publishDefault: options.publishDefault ?? true,
+    publishWrites: options.publishWrites ?? false,
     shards: options.shards,
     maxValueBytes,
     maxFrameBytes: positiveInteger(options.maxFrameBytes ?? maxValueBytes + FRAME_OVERHEAD_ALLOWANCE, 'maxFrameBytes'),
@@ -191,8 +197,8 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     maxPendingReplyBytes: positiveInteger(options.maxPendingReplyBytes ?? 4 * 1024 * 1024, 'maxPendingReplyBytes'),
     maxKeys: options.maxKeys === undefined ? undefined : positiveInteger(options.maxKeys, 'maxKeys'),
     svcCaps: options.svcCaps,
-    maxTrackedKeys: positiveInteger(options.maxTrackedKeys ?? 250_000, 'maxTrackedKeys'),
-    maxLeases: positiveInteger(options.maxLeases ?? 100_000, 'maxLeases'),
+    maxTrackedKeys: positiveInteger(options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS, 'maxTrackedKeys'),
+    maxLeases: positiveInteger(options.maxLeases ?? DEFAULT_MAX_LEASES, 'maxLeases'),
     respSocket: options.respSocket,
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost,

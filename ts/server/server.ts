@@ -17,6 +17,7 @@ import { createRespServer } from '../resp/server'
 import { encodeMessage } from '../protocol/codec'
 import { RespPassword } from '../resp/auth'
 import { startLogFields } from './start-log'
+import { MAX_KEY_BYTES } from '../limits'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -47,7 +48,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   loadBinding().tuneAllocatorForDaemon()
 
   const daemon = new Daemon(resolved)
-  const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: 250, heartbeatMs: resolved.heartbeatMs }
+  const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
   const onBytesRead = readGarbageCollector()
   let nextId = 1
