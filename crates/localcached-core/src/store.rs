@@ -94,7 +94,6 @@ pub struct Store {
     recording: AtomicBool,
     invalidate_calls: AtomicU64,
     table_changed_upsert_calls: AtomicU64,
-    subscribers_current: AtomicU64,
     /// Entries removed by invalidation: single, scoped or by dependency.
     invalidations: AtomicU64,
     dependency_removals: AtomicU64,
@@ -106,9 +105,6 @@ pub struct Store {
     /// a flag that lets every other operation skip that lock.
     cascade: Mutex<Vec<Box<[u8]>>>,
     cascade_pending: AtomicBool,
-    events_published: AtomicU64,
-    events_dropped: AtomicU64,
-    lagged_notices: AtomicU64,
     start_unix_ms: u64,
 }
 
@@ -175,16 +171,12 @@ impl Store {
             recording: AtomicBool::new(false),
             invalidate_calls: AtomicU64::new(0),
             table_changed_upsert_calls: AtomicU64::new(0),
-            subscribers_current: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
             dependency_removals: AtomicU64::new(0),
             deps: Mutex::new(DepGraph::default()),
             dep_edges: AtomicU64::new(0),
             cascade: Mutex::new(Vec::new()),
             cascade_pending: AtomicBool::new(false),
-            events_published: AtomicU64::new(0),
-            events_dropped: AtomicU64::new(0),
-            lagged_notices: AtomicU64::new(0),
             start_unix_ms,
         })
     }
@@ -777,28 +769,16 @@ impl Store {
         self.refresh_recording();
     }
 
-    pub fn set_subscribers(&self, n: u64) {
-        self.subscribers_current.store(n, Ordering::Relaxed);
-    }
-
-    /// Adds to the event counters of a daemon that fans this store's events out.
-    pub fn record_events(&self, published: u64, dropped: u64, lagged: u64) {
-        self.events_published.fetch_add(published, Ordering::Relaxed);
-        self.events_dropped.fetch_add(dropped, Ordering::Relaxed);
-        self.lagged_notices.fetch_add(lagged, Ordering::Relaxed);
-    }
-
+    /// The store's statistics. The daemon's pub/sub fields (`subscribers_current`,
+    /// `events_published`, `events_dropped`, `lagged_notices`) are always 0 here: the store
+    /// has no subscribers; the daemon fills them in its own copy of the blob.
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
             start_unix_ms: self.start_unix_ms,
             invalidate_calls: self.invalidate_calls.load(Ordering::Relaxed),
             table_changed_upsert_calls: self.table_changed_upsert_calls.load(Ordering::Relaxed),
-            subscribers_current: self.subscribers_current.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
             dependency_removals: self.dependency_removals.load(Ordering::Relaxed),
-            events_published: self.events_published.load(Ordering::Relaxed),
-            events_dropped: self.events_dropped.load(Ordering::Relaxed),
-            lagged_notices: self.lagged_notices.load(Ordering::Relaxed),
             bytes_max: self.max_bytes,
             max_keys: self.max_keys().unwrap_or(0),
             shards: self.shards.len() as u64,
