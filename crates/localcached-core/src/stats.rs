@@ -126,7 +126,7 @@ impl Stats {
         }
         out.extend_from_slice(&(self.services.len() as u32).to_le_bytes());
         for s in &self.services {
-            let name = &s.name[..s.name.len().min(255)];
+            let name = &s.name[..s.name.len().min(u8::MAX as usize)];
             out.push(name.len() as u8);
             out.extend_from_slice(name);
             for v in [s.bytes, s.items, s.hits, s.misses, s.cap] {
