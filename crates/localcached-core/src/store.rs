@@ -7,6 +7,12 @@
 //! evicts from its own shard's tail first (no second lock), and only if that shard has
 //! nothing left to give does it walk the other shards in order. The budget itself is
 //! global (one atomic), so a hot shard may hold more than 1/N of the bytes.
+//!
+//! Here: the store's state, its options and the checks every operation shares. The
+//! operations live by concern: `read.rs`; `write.rs` (the one write path, `Store::write`,
+//! and its description `Write`) and `write_ops.rs` (the public writes built on it);
+//! `remove.rs`; `cascade.rs` (dependency edges and the cascade); `evict.rs`; `scope.rs`
+//! (scoped invalidation); `scan.rs`; `handoff.rs` (removal sinks); `stats.rs`; `validate.rs`.
 
 mod cascade;
 mod evict;
@@ -133,7 +139,7 @@ impl Store {
         }
         let shard_count = match options.shards {
             None => default_shard_count(),
-            Some(n) if n >= 1 && n <= MAX_SHARDS => n.next_power_of_two(),
+            Some(n) if (1..=MAX_SHARDS).contains(&n) => n.next_power_of_two(),
             Some(n) => {
                 return Err(StoreError::BadArgument(format!(
                     "shards must be an integer from 1 to {MAX_SHARDS}, got {n}"

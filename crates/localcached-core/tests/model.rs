@@ -545,7 +545,6 @@ fn every_kind_of_write_matches_a_model_of_values_ttls_versions_and_edges_over_60
             }
         }
     }
-    drop(tally);
     for case in [
         "set", "set clearing edges", "set_with", "set_with replacing edges",
         "incr on a key with dependencies", "incr on a key others depend on", "incr without dependencies",
