@@ -31,7 +31,8 @@ fn check_segment(what: &str, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Removes every entry of `svc:table`; returns how many.
+    /// Removes every entry of `svc:table`; returns how many (their dependents go too, and
+    /// are counted in `dependencyRemovals`, not here).
     pub fn invalidate_table(&self, svc: &[u8], table: &[u8]) -> Result<u64, StoreError> {
         check_segment("svc", svc)?;
         check_segment("table", table)?;
@@ -39,15 +40,15 @@ impl Store {
         Ok(self.remove_selected(|g| if *g.name == *name { Selection::All } else { Selection::Skip }))
     }
 
-    /// Removes every entry of `svc`; returns how many.
+    /// Removes every entry of `svc`; returns how many (not counting their dependents).
     pub fn invalidate_service(&self, svc: &[u8]) -> Result<u64, StoreError> {
         check_segment("svc", svc)?;
         Ok(self.remove_selected(|g| if g.svc() == svc { Selection::All } else { Selection::Skip }))
     }
 
-    /// Removes every entry whose key starts with `prefix`; returns how many. A prefix that
-    /// ends within `svc:table:` takes whole tables; a longer one walks the one table it
-    /// names and compares keys.
+    /// Removes every entry whose key starts with `prefix`; returns how many (not counting
+    /// their dependents). A prefix that ends within `svc:table:` takes whole tables; a longer
+    /// one walks the one table it names and compares keys.
     pub fn invalidate_prefix(&self, prefix: &[u8]) -> Result<u64, StoreError> {
         if prefix.is_empty() || prefix.len() > MAX_KEY_BYTES {
             return Err(StoreError::BadArgument(format!("prefix must be 1 to {MAX_KEY_BYTES} bytes (use clear() to remove everything)")));
