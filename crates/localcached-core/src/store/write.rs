@@ -7,7 +7,8 @@
 //! Dependency edges, in one place: a key's *own* edges (what it depends on) follow the
 //! write's [`EdgeRule`]; its *dependents* (what depends on it) are removed whenever the
 //! write stores a new value, i.e. for every [`NewValue`] but `Unchanged`. A write that
-//! does not store (its condition failed, or it was refused) touches no edge.
+//! does not store (its condition failed, or it was refused) changes no edge; only an
+//! expired entry it found is removed first, as any removal is, edges and dependents too.
 
 use super::{lock, Store};
 use crate::cause::RemovalCause;
