@@ -42,6 +42,12 @@ export interface SetOptions extends TtlOptions {
   dependsOn?: readonly string[]
 }
 
+/** tableChangedUpsert()'s options: an upsert carries a TTL and a version, never dependencies. */
+export interface UpsertOptions extends TtlOptions {
+  /** As SetOptions.version. */
+  version?: number
+}
+
 /** How setIf() decides whether to store. */
 export interface SetIfOptions extends TtlOptions {
   /** 'always' (default), 'absent' (Redis's NX) or 'present' (Redis's XX). */
