@@ -249,3 +249,37 @@ describe('getOrLoad on the client', () => {
     expect(text((await a.get('gl:c:6'))!)).toBe('good')
   })
 })
+
+describe('LoadCoordinator and the lease', () => {
+  it('a value written between our miss and our lease is used, and the lease given back: the loader does not run', async () => {
+    const { LoadCoordinator } = await import('../ts/load/get-or-load')
+    // Another process loads and writes between our read and our lease; its write ended its lease.
+    let stored: Buffer | null = null
+    const log: string[] = []
+    const coordinator = new LoadCoordinator({
+      read: () => {
+        log.push('read')
+        return stored === null ? null : { value: stored, ttlMs: null }
+      },
+      write: () => {
+        log.push('write')
+      },
+      lease: async () => {
+        stored = Buffer.from('theirs') // landed just before our lease was granted
+        log.push('lease')
+        return true
+      },
+      release: async () => {
+        log.push('release')
+      },
+    })
+    let loads = 0
+    const value = await coordinator.getOrLoad('gl:race:1', async () => {
+      loads++
+      return 'ours'
+    })
+    expect(value.toString()).toBe('theirs')
+    expect(loads).toBe(0)
+    expect(log).toEqual(['read', 'lease', 'read', 'release'])
+  })
+})
