@@ -56,7 +56,8 @@ export interface TestDaemon {
 
 /** A real daemon on a temporary socket, with a connected client. */
 export async function startDaemon(options: ServeOptions = {}): Promise<TestDaemon> {
-  const socket = options.socket ?? tempSocketPath()
+  // A test daemon always has its native socket: the client below connects to it.
+  const socket = options.socket || tempSocketPath()
   const server = await serve({ logLevel: 'silent', ...options, socket })
   const client = await LocalCachedClient.connect(socket)
   return {
