@@ -43,10 +43,27 @@ function int(arg: Buffer, what = 'value is not an integer or out of range'): num
   return n
 }
 
+/** The code of each error reply made from a coded error, for `commands_total`'s status. */
+const replyCodes = new WeakMap<Buffer, string>()
+
+/**
+ * The status an error reply is counted under: the code of the error it was made from, or
+ * BadRequest for Redis's own errors (syntax, arity, unknown command, NOAUTH, WRONGPASS).
+ */
+export function errorReplyStatus(out: Buffer): string {
+  return replyCodes.get(out) ?? 'BadRequest'
+}
+
 /** Translates our coded errors into Redis's wording where Redis has one. */
 export function respError(thrown: unknown): Buffer {
   const err = fromNative(thrown)
   if (err instanceof RespError) return reply.error(err.message)
+  const out = codedRespError(err)
+  replyCodes.set(out, err instanceof LocalCachedError ? (err.code === 'BadArgument' ? 'BadRequest' : err.code) : 'Internal')
+  return out
+}
+
+function codedRespError(err: unknown): Buffer {
   if (err instanceof LocalCachedError) {
     switch (err.code) {
       case 'InvalidKey': {
