@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ERROR_CODES } from '../ts/errors'
-import { STATS_FIELDS } from '../ts/stats'
+import { DAEMON_STATS_FIELDS, STATS_FIELDS } from '../ts/stats'
 import { REQUEST_TYPES, RESPONSE_TYPES } from '../ts/protocol/messages'
 import { ROOT, runNode } from './helpers'
 
@@ -23,6 +23,8 @@ describe('docs agree with the code', () => {
     const doc = read('docs/stats-format.md')
     const docFields = [...doc.matchAll(/^\| (\d+) \| `(\w+)` \|/gm)].map((m) => m[2])
     expect(docFields).toEqual([...STATS_FIELDS])
+    const daemonFields = [...doc.matchAll(/^\| \+(\d+) \| `(\w+)` \|/gm)].map((m) => m[2])
+    expect(daemonFields).toEqual([...DAEMON_STATS_FIELDS])
   })
 
   it('docs/protocol.md covers every request, response and published event type', () => {

@@ -8,7 +8,9 @@ import { startMetricsServer } from '../ts/metrics/http'
 import { createDaemonMetrics, MAX_SERVICE_LABELS, OTHER_SERVICE, topServices } from '../ts/metrics/registry'
 import { genericMetricName, PREFIX, STATS_METRICS, type NumberField } from '../ts/metrics/stats-metrics'
 import { DAEMON_STATS_FIELDS, STATS_FIELDS, type Stats } from '../ts/stats'
-import { eventually, key, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { eventually, key, ROOT, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
 
 const silent = { logLevel: 'silent' as const }
 
@@ -123,6 +125,9 @@ describe('the metrics port', () => {
     expect(sample(text, 'localcached_invalidations_total{kind="dependency"}')).toBe(0)
     expect(sample(text, 'localcached_loading')).toBe(0)
     expect(sample(text, 'localcached_ready')).toBe(1)
+    // docs/operations.md names every one of our metrics.
+    const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')
+    for (const [, name] of text.matchAll(/^# TYPE (localcached_\w+) /gm)) expect(doc, name).toContain(`\`${name}\``)
   })
 
   it('counts connections (current, total, refused) and bytes per door', async () => {
