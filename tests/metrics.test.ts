@@ -80,6 +80,8 @@ describe('the metrics port', () => {
     expect(await resp(r, 'GET', 'bad key')).toMatch(/^-ERR invalid key/)
     expect(await resp(r, 'NOSUCHCOMMAND', 'x')).toMatch(/^-ERR unknown command/)
     expect(await resp(r, 'SET', key(5))).toMatch(/^-ERR wrong number of arguments/)
+    // INFO reports the connections of both doors under Redis's names.
+    expect(await resp(r, 'INFO', 'stats')).toMatch(/\r\ntotal_connections_received:2\r\nrejected_connections:0\r\ntotal_net_input_bytes:\d+\r\n/)
     r.destroy()
 
     const text = (await http(daemon.server.metricsPort!, '/metrics')).body
@@ -95,6 +97,7 @@ describe('the metrics port', () => {
     expect(c('get', 'resp', 'InvalidKey')).toBe(1)
     expect(c('(unknown)', 'resp', 'BadRequest')).toBe(1)
     expect(c('set', 'resp', 'BadRequest')).toBe(1)
+    expect(c('info', 'resp', 'ok')).toBe(1)
     expect(text).not.toContain('NOSUCHCOMMAND')
     expect(sample(text, 'localcached_item_too_large_total')).toBe(1)
     // The store's own view of the gets: key 1 twice natively, twice over RESP and once in the

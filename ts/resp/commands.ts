@@ -325,6 +325,11 @@ const info: Handler = (ctx, args) => {
       ['evicted_keys', s.evictions],
       ['expired_keys', s.expiredRemovals],
       ['total_commands_processed', s.getCalls + s.putCalls + s.delCalls],
+      // Both doors, native and RESP, as the metrics port counts them.
+      ['total_connections_received', s.connectionsTotal ?? 0],
+      ['rejected_connections', s.connectionsRejected ?? 0],
+      ['total_net_input_bytes', s.readBytes ?? 0],
+      ['total_net_output_bytes', s.writtenBytes ?? 0],
       // Client tracking (near caches of native clients), under Redis's names.
       ['tracking_total_keys', s.trackingKeys ?? 0],
       ['tracking_invalidations_sent', s.trackingPushes ?? 0],
