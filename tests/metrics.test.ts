@@ -10,7 +10,8 @@ import { genericMetricName, PREFIX, STATS_METRICS, type NumberField } from '../t
 import { DAEMON_STATS_FIELDS, STATS_FIELDS, type Stats } from '../ts/stats'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { eventually, key, ROOT, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { spawn } from 'node:child_process'
+import { eventually, key, ROOT, runNode, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
 
 const silent = { logLevel: 'silent' as const }
 
@@ -177,6 +178,28 @@ describe('the metrics port', () => {
     } finally {
       taken.close()
     }
+  })
+
+  it('serve --metrics-port from the CLI: the start-up line gives the URL; bad values are usage errors', async () => {
+    const cli = join(ROOT, 'dist/cjs/cli.js')
+    const child = spawn(process.execPath, [cli, 'serve', '--socket', tempSocketPath(), '--metrics-port', '0', '--log-format', 'json'])
+    let log = ''
+    child.stderr.on('data', (d) => (log += d))
+    child.stdout.on('data', (d) => (log += d))
+    try {
+      await eventually(() => /"metrics":"http:\/\/127\.0\.0\.1:\d+\/metrics"/.test(log), 10_000)
+      const port = Number(/"metrics":"http:\/\/127\.0\.0\.1:(\d+)/.exec(log)![1])
+      expect(await http(port, '/readyz')).toMatchObject({ status: 200 })
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    const bad = await runNode([cli, 'serve', '--socket', tempSocketPath(), '--metrics-port', '99999'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--metrics-port takes an integer from 0 to 65535')
+    await expect(serve({ socket: tempSocketPath(), metricsPort: -1, ...silent })).rejects.toMatchObject({ code: 'BadArgument' })
+    await expect(serve({ socket: tempSocketPath(), metricsHost: 42 as never, ...silent })).rejects.toMatchObject({ code: 'BadArgument' })
   })
 
   it('closes the metrics port on shutdown', async () => {
