@@ -68,7 +68,7 @@ export async function runTop(options: TopOptions, out: Out, stdin: NodeJS.ReadSt
   try {
     let prev: Sample | undefined
     for (let frame = 0; !quit; frame++) {
-      const header = `localcached-native top ${PACKAGE_VERSION} — ${options.socket ?? 'default socket'} — ${new Date().toISOString().slice(11, 19)} UTC`
+      const header = `localcached-native top ${PACKAGE_VERSION} — ${client.socketPath} — ${new Date().toISOString().slice(11, 19)} UTC`
       let cur: Sample | undefined
       let problem: string | undefined
       try {

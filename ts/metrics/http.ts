@@ -57,8 +57,6 @@ export async function startMetricsServer(options: { host: string; port: number; 
     }
   }
   const server: Server = createServer(handle)
-  // A scraper holds its connection open between scrapes; do not let one delay shutdown.
-  server.keepAliveTimeout = 5000
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(cannotListenForMetrics(options.host, options.port, err)))
     server.listen(options.port, options.host, () => resolve())
@@ -70,6 +68,7 @@ export async function startMetricsServer(options: { host: string; port: number; 
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve())
+        // A scraper keeps its connection open between scrapes: it must not hold up shutdown.
         server.closeAllConnections()
       }),
   }
