@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bar, renderLine, renderScreen, type Sample } from '../ts/cli/top-view'
 import type { Stats } from '../ts/stats'
@@ -82,13 +84,15 @@ describe('top: plain lines when stdout is not a terminal', () => {
 })
 
 describe.skipIf(tmux.skip)(tmux.title('top in a real terminal (tmux)'), () => {
-  // A private tmux server: -L names its socket, -f /dev/null ignores any user configuration.
-  const server = `lc-top-${randomBytes(4).toString('hex')}`
-  const tmuxRun = (...args: string[]) => spawnSync(tmux.command, ['-L', server, '-f', '/dev/null', ...args], { encoding: 'utf8' })
+  // A private tmux server on a socket of our own (-S), removed afterwards; -f /dev/null
+  // ignores any user configuration.
+  const server = join(tmpdir(), `lc-top-${randomBytes(4).toString('hex')}.tmux`)
+  const tmuxRun = (...args: string[]) => spawnSync(tmux.command, ['-S', server, '-f', '/dev/null', ...args], { encoding: 'utf8' })
   const pane = () => tmuxRun('capture-pane', '-p', '-t', 'top').stdout
 
   afterAll(() => {
     tmuxRun('kill-server')
+    rmSync(server, { force: true })
   })
 
   /**
