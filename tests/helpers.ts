@@ -172,6 +172,7 @@ export const PEER_TOOLS = {
   'nats-server': { probe: ['--version'], apt: 'nats-server' },
   prometheus: { probe: ['--version'], apt: 'prometheus' },
   promtool: { probe: ['--version'], apt: 'prometheus' },
+  tmux: { probe: ['-V'], apt: 'tmux' },
 } as const satisfies Record<string, { probe: readonly string[]; apt: string }>
 
 export type PeerTool = keyof typeof PEER_TOOLS

@@ -46,6 +46,11 @@ export const DAEMON_STATS_FIELDS = [
   'leasesCurrent',
   'leasesGranted',
   'leasesRefused',
+  'connectionsCurrent',
+  'connectionsTotal',
+  'connectionsRejected',
+  'readBytes',
+  'writtenBytes',
 ] as const
 
 export type DaemonStatsField = (typeof DAEMON_STATS_FIELDS)[number]

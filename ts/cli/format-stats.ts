@@ -26,6 +26,11 @@ export function formatStats(s: Stats): string {
     ['max keys', s.maxKeys === 0 ? 'none' : s.maxKeys.toLocaleString('en-US')],
     ['shards', String(s.shards)],
   ]
+  // A daemon's own numbers; an older daemon's stats lack them.
+  if (s.connectionsCurrent !== undefined) {
+    rows.push(['connections', `${s.connectionsCurrent.toLocaleString('en-US')} open (${(s.connectionsTotal ?? 0).toLocaleString('en-US')} accepted, ${(s.connectionsRejected ?? 0).toLocaleString('en-US')} refused)`])
+    rows.push(['traffic', `${mib(s.readBytes ?? 0)} read, ${mib(s.writtenBytes ?? 0)} written`])
+  }
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('')
 }

@@ -75,6 +75,10 @@ export interface ServeOptions {
   respPassword?: string
   /** A file holding the RESP password (one line; a trailing newline is ignored). */
   respPasswordFile?: string
+  /** Serve /metrics, /healthz and /readyz over HTTP on this TCP port (0: any free port), bound to metricsHost. */
+  metricsPort?: number
+  /** Default 127.0.0.1. Any other address is logged at warn: whoever reaches it reads the metrics. */
+  metricsHost?: string
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
 }
@@ -105,6 +109,8 @@ export interface ResolvedServeOptions {
   respHost: string
   /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
   respPassword: string | undefined
+  metricsPort: number | undefined
+  metricsHost: string
 }
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
@@ -203,5 +209,7 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost,
     respPassword,
+    metricsPort: options.metricsPort === undefined ? undefined : positiveInteger(options.metricsPort, 'metricsPort', 0),
+    metricsHost: options.metricsHost ?? '127.0.0.1',
   }
 }

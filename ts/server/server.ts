@@ -18,6 +18,9 @@ import { encodeMessage } from '../protocol/codec'
 import { RespPassword } from '../resp/auth'
 import { startLogFields } from './start-log'
 import { MAX_KEY_BYTES } from '../limits'
+import { isLoopback } from './options'
+import { createDaemonMetrics } from '../metrics/registry'
+import { startMetricsServer, type MetricsServer } from '../metrics/http'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -26,6 +29,8 @@ export interface DaemonServer {
   readonly socketPath: string | null
   /** The RESP TCP port actually bound, if `respPort` was given. */
   readonly respPort: number | undefined
+  /** The metrics port actually bound, if `metricsPort` was given. */
+  readonly metricsPort: number | undefined
   readonly options: ResolvedServeOptions
   /** Stops accepting, finishes what was read, closes subscribers, removes the socket. */
   close(): Promise<void>
@@ -48,6 +53,18 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   loadBinding().tuneAllocatorForDaemon()
 
   const daemon = new Daemon(resolved)
+  // Not ready until every listener is bound; later holders (a snapshot load, a replay) add theirs.
+  const releaseListeners = daemon.readiness.hold('listeners', 'binding the sockets and ports')
+  // The metrics port comes up first, so /readyz can say what start-up is waiting for.
+  let metrics: MetricsServer | undefined
+  if (resolved.metricsPort !== undefined) {
+    try {
+      metrics = await startMetricsServer({ host: resolved.metricsHost, port: resolved.metricsPort, metrics: createDaemonMetrics(daemon, SERVER_VERSION), readiness: daemon.readiness, log })
+    } catch (err) {
+      daemon.close()
+      throw err
+    }
+  }
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
   const onBytesRead = readGarbageCollector()
@@ -56,18 +73,21 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (connections.size >= resolved.maxConnections) {
       // Answer the Hello the client is about to send with the reason, then hang up.
       socket.on('error', () => {})
+      daemon.traffic.rejected('native')
       socket.end(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${connections.size} connections (--max-connections ${resolved.maxConnections})`)))
       log.debug({ connections: connections.size }, 'connection refused: --max-connections')
       return
     }
     const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log, maxSubscribers: resolved.maxSubscribers, maxPendingReplyBytes: resolved.maxPendingReplyBytes, onBytesRead }, nextId++)
     connections.add(connection)
+    daemon.traffic.open(socket, 'native')
     socket.once('close', () => connections.delete(connection))
   })
   let bound: FileStats | undefined
   try {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
+    await metrics?.close()
     daemon.close()
     throw err
   }
@@ -105,6 +125,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.server.close()
       r.close()
     }
+    await metrics?.close()
     daemon.close()
     throw err
   }
@@ -112,15 +133,22 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.pubsub.heartbeat()
     if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
   }, resolved.heartbeatMs)
-  log.info(startLogFields(resolved, { respPort, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
+  releaseListeners()
+  log.info(startLogFields(resolved, { respPort, metricsPort: metrics?.port, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
   if (respPort !== undefined && password === undefined) {
     log.warn({ resp: `${resolved.respHost}:${respPort}` }, 'the RESP port has no password: any local user can connect to it and read or write the cache; set --resp-password-file or $LOCALCACHED_RESP_PASSWORD')
+  }
+
+  if (metrics && !isLoopback(resolved.metricsHost)) {
+    log.warn({ metrics: `${resolved.metricsHost}:${metrics.port}` }, 'the metrics port is not on loopback: anyone who can reach it reads the metrics (service names, sizes, rates); bind --metrics-host 127.0.0.1 or firewall it')
   }
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
       log.info({ connections: connections.size }, 'shutting down')
+      // /readyz says 503 while draining, so a balancer stops sending before the socket goes.
+      daemon.readiness.hold('shutdown', 'the daemon is shutting down')
       clearInterval(heartbeat)
       const stopped = bound ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
       for (const r of respListeners) {
@@ -134,10 +162,11 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       await Promise.race([stopped, timeout])
       for (const connection of connections) connection.socket.destroy()
       removeNativeSocket()
+      await metrics?.close()
       daemon.close()
       log.info('stopped')
     })()
     return closing
   }
-  return { socketPath: resolved.socket, respPort, options: resolved, close }
+  return { socketPath: resolved.socket, respPort, metricsPort: metrics?.port, options: resolved, close }
 }
