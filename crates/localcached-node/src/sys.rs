@@ -13,9 +13,9 @@
 
 #![allow(non_camel_case_types, dead_code)]
 
+use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
-use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 
 #[repr(C)]
