@@ -165,7 +165,15 @@ export function isLoopback(host: string): boolean {
   return v6 === '::1' || /^::ffff:127\./i.test(v6)
 }
 
+/** The daemon listens on Unix domain sockets, which Node has on Linux and macOS, not on Windows. */
+export function checkDaemonPlatform(platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32') {
+    throw new LocalCachedError('NotSupported', 'the localcached daemon (serve) runs on Linux and macOS: it listens on Unix domain sockets. On Windows, use NativeStore, the embedded store, which works there')
+  }
+}
+
 export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedServeOptions {
+  checkDaemonPlatform()
   const options = checkServeOptions(given) as ServeOptions & { maxBytes?: number; maxValueBytes?: number; maxFrameBytes?: number; maxPendingReplyBytes?: number; socketMode?: number; publishDefault?: boolean; publishWrites?: boolean; svcCaps?: Record<string, number> }
   const respPassword = resolveRespPassword(options, env)
   const respHost = options.respHost ?? '127.0.0.1'
