@@ -51,6 +51,12 @@ pub const MAX_DEPENDENCIES: usize = 1024;
 /// Extra cost of an entry written with a version: the 8-byte version stored with its key.
 pub const VERSION_OVERHEAD_BYTES: u64 = 8;
 
+/// Extra cost of an entry of a service with a byte cap (`svcCaps`): its two 4-byte links in
+/// its service's recency list in the shard, stored with its key (so the cap evicts exactly
+/// the service's least recently used entry of the shard in O(1)). Entries of uncapped
+/// services do not carry them.
+pub const CAPPED_OVERHEAD_BYTES: u64 = 8;
+
 /// How many slab slots one scan call may examine per key it is asked for, so a filtered
 /// scan of a large store still returns in bounded time (possibly with fewer keys).
 pub const SCAN_EXAMINE_PER_KEY: usize = 10;

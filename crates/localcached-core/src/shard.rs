@@ -1,9 +1,11 @@
 //! One shard: a slab of entries (`shard/entry.rs`), a hash index into it, an intrusive LRU
-//! list through it (`shard/lru.rs`), per-table lists through it (`shard/group_list.rs`) and
-//! an expiry heap over it. Everything here runs under the shard's mutex, so nothing here is
+//! list through it (`shard/lru.rs`), per-table lists through it (`shard/group_list.rs`),
+//! per-capped-service recency lists through it (`shard/cap_list.rs`) and an expiry heap
+//! over it. Everything here runs under the shard's mutex, so nothing here is
 //! concurrent; the store decides what to do, the shard keeps its structures true (checked
 //! by `shard/validate.rs`).
 
+mod cap_list;
 mod entry;
 mod group_list;
 mod lru;
@@ -15,6 +17,7 @@ use crate::groups::Groups;
 use crate::hash::hash_key;
 use crate::index::HashIndex;
 use crate::key::KeyParts;
+use cap_list::CapList;
 use entry::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -48,6 +51,8 @@ pub struct Shard {
     /// The store's hash seed, to recompute a key's hash when it is removed.
     seed: u64,
     caps: Arc<[ServiceCap]>,
+    /// Per cap (same index as `caps`), its service's recency list in this shard.
+    cap_lists: Box<[CapList]>,
     entries: Vec<Entry>,
     free_head: Option<u32>,
     index: HashIndex,
@@ -79,6 +84,7 @@ impl Shard {
     pub fn new(seed: u64, caps: Arc<[ServiceCap]>) -> Shard {
         Shard {
             seed,
+            cap_lists: vec![CapList::EMPTY; caps.len()].into(),
             caps,
             entries: Vec::new(),
             free_head: None,
@@ -146,7 +152,8 @@ impl Shard {
         let (group, created) = self.groups.find_or_create(&key[..parts.table_end], parts.svc_end, NIL, cap);
         let group_charge = if created { self.groups.get(group).charge() } else { 0 };
         // The one allocation of a new entry: key and value side by side, sized exactly.
-        let entry = Entry { data: entry_data(key, value, version), prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group, gprev: NIL, gnext: NIL };
+        let svc_links = cap.map(|_| [NIL, NIL]);
+        let entry = Entry { data: entry_data(key, value, version, svc_links), prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group, gprev: NIL, gnext: NIL };
         let slot = match self.free_head {
             Some(slot) => {
                 self.free_head = opt(self.entries[slot as usize].next);
@@ -165,6 +172,9 @@ impl Shard {
         };
         self.index.insert(hash, slot);
         self.link_front(slot);
+        if let Some(cap) = cap {
+            self.cap_link_front(cap, slot);
+        }
         if let Some(at_ms) = deadline {
             self.schedule(slot, at_ms);
         }
@@ -207,7 +217,9 @@ impl Shard {
                 entry.data[2..10].copy_from_slice(&v.to_le_bytes());
             }
         } else {
-            let data = entry_data(entry.key(), value, version);
+            // The service links move with the entry; `touch` below brings it to the front.
+            let svc_links = entry.is_capped().then(|| entry.svc_links());
+            let data = entry_data(entry.key(), value, version, svc_links);
             entry.data = data;
         }
         let pos = self.entries[slot as usize].heap_pos;
@@ -243,6 +255,9 @@ impl Shard {
         let group_id = self.entries[slot as usize].group;
         self.charge_cap(group_id, -(charge as i64));
         let cap = self.groups.get(group_id).cap;
+        if let Some(cap) = cap {
+            self.cap_unlink(cap, slot);
+        }
         let group_charge = self.group_unlink(slot, charge);
         if let Some(cap) = cap {
             self.caps[cap as usize].used.fetch_sub(group_charge, Ordering::AcqRel);

@@ -35,7 +35,7 @@ use crate::clock::Clock;
 use crate::constants::*;
 use crate::error::{StoreError, ValueLimit};
 use crate::hash::{hash_key, random_seed};
-use crate::key::validate_key;
+use crate::key::{validate_key, KeyParts};
 use crate::deps::DepGraph;
 use crate::removal::RemovalSink;
 use crate::shard::{entry_charge, ServiceCap, Shard};
@@ -53,7 +53,9 @@ pub struct StoreOptions {
     /// At most this many entries; past it, LRU eviction as for bytes.
     pub max_keys: Option<u64>,
     /// Per-service byte caps: a service over its cap evicts its own least recently used
-    /// entries, never another service's.
+    /// entries, never another service's: exact LRU (across all its tables) within a shard,
+    /// the written key's shard first, then the others in shard order (`store/evict.rs`).
+    /// An entry of a capped service is charged `CAPPED_OVERHEAD_BYTES` more.
     pub service_caps: Vec<(Vec<u8>, u64)>,
 }
 
@@ -234,26 +236,23 @@ impl Store {
         validate_key(key).map(|_| ()).map_err(|problem| StoreError::invalid_key(key, problem))
     }
 
-    /// ValueTooLarge unless an entry with this key and value is storable at all, even as the
-    /// only entry of its table (whose group is then charged too).
-    fn check_fits(&self, key: &[u8], value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
+    /// ValueTooLarge unless an entry with this (valid) key and value is storable at all,
+    /// even as the only entry of its table (whose group is then charged too): within
+    /// `maxValueBytes`, the byte budget and its service's cap. The key's parts are passed in
+    /// so the key is not parsed again.
+    fn check_fits(&self, key: &[u8], parts: KeyParts, value_len: usize, has_ttl: bool, versioned: bool) -> Result<(), StoreError> {
         if value_len as u64 > self.max_value_bytes {
             return Err(StoreError::ValueTooLarge { len: value_len as u64, limit: self.max_value_bytes, why: ValueLimit::MaxValueBytes });
         }
-        let charge = Self::worst_charge(key, value_len, has_ttl, versioned);
+        let cap = if self.caps.is_empty() { None } else { self.service_cap(parts.svc(key)) };
+        let charge = entry_charge(key.len() + value_len, has_ttl, versioned, cap.is_some()) + GROUP_OVERHEAD_BYTES + parts.table_end as u64;
         if charge > self.max_bytes {
             return Err(StoreError::ValueTooLarge { len: charge, limit: self.max_bytes, why: ValueLimit::Budget });
         }
-        Ok(())
-    }
-
-    /// An entry's charge if it is the only one of its table (whose group is then charged too).
-    fn worst_charge(key: &[u8], value_len: usize, has_ttl: bool, versioned: bool) -> u64 {
-        let table_name = match validate_key(key) {
-            Ok(parts) => parts.table_end,
-            Err(_) => key.len(),
-        };
-        entry_charge(key.len() + value_len, has_ttl, versioned) + GROUP_OVERHEAD_BYTES + table_name as u64
+        match cap {
+            Some(cap) if charge > cap => Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap }),
+            _ => Ok(()),
+        }
     }
 
     fn check_ttl(ttl_ms: Option<u64>) -> Result<(), StoreError> {

@@ -1,54 +1,11 @@
-//! Each table's own list of its entries, threaded through the entries' `gprev`/`gnext`
-//! links: scoped invalidation walks one table, and a capped service's tables are kept in
-//! recency order so its cap evicts its least recently used entry. Also the service caps'
-//! byte accounting.
+//! Each table's own list of its entries, newest stored first, threaded through the
+//! entries' `gprev`/`gnext` links: scoped invalidation walks one table, and per-service
+//! stats add up tables. (A capped service's recency order is kept apart, in its service
+//! list: `shard/cap_list.rs`.)
 
-use super::{opt, Shard, NIL};
-use std::sync::atomic::Ordering;
+use super::{Shard, NIL};
 
 impl Shard {
-    /// Adds (or with a negative delta, releases) bytes to the group's service cap, if any.
-    pub(super) fn charge_cap(&self, group: u32, delta: i64) {
-        if let Some(cap) = self.groups.get(group).cap {
-            let used = &self.caps[cap as usize].used;
-            if delta >= 0 {
-                used.fetch_add(delta as u64, Ordering::AcqRel);
-            } else {
-                used.fetch_sub(delta.unsigned_abs(), Ordering::AcqRel);
-            }
-        }
-    }
-
-    /// The cap index of the entry's service, if it has a cap.
-    pub fn cap_of(&self, slot: u32) -> Option<u32> {
-        self.groups.get(self.entries[slot as usize].group).cap
-    }
-
-    /// The least recently used entry of a capped service in this shard, other than `keep`:
-    /// the tail of one of its tables (each kept in recency order).
-    pub fn cap_victim(&self, cap: u32, keep: Option<u32>) -> Option<u32> {
-        self.groups
-            .live()
-            .filter(|(_, g)| g.cap == Some(cap))
-            .filter_map(|(_, g)| {
-                let tail = g.tail;
-                if Some(tail) != keep { opt(tail) } else { opt(self.entries[tail as usize].gprev) }
-            })
-            .next()
-    }
-
-    /// Moves an entry to the front of its group's list (capped services keep recency order).
-    pub(super) fn group_touch(&mut self, slot: u32) {
-        let id = self.entries[slot as usize].group;
-        if self.groups.get(id).head == slot {
-            return;
-        }
-        let charge = self.entries[slot as usize].charge();
-        let freed = self.group_unlink(slot, charge);
-        debug_assert_eq!(freed, 0, "a group with another head is not empty");
-        self.group_link(id, slot, charge);
-    }
-
     pub(super) fn group_link(&mut self, id: u32, slot: u32, charge: u64) {
         let old_head = self.groups.get(id).head;
         {

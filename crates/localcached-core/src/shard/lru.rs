@@ -9,15 +9,17 @@ impl Shard {
         self.tail
     }
 
-    /// Marks an entry as most recently used.
+    /// Marks an entry as most recently used: in the shard's list and, for a capped service,
+    /// in its service list. (The shard's head is also the head of its service list, so a
+    /// touch of the head changes neither; an uncapped entry pays one flag test.)
     #[inline]
     pub fn touch(&mut self, slot: u32) {
         if self.head != Some(slot) {
             self.unlink(slot);
             self.link_front(slot);
-        }
-        if self.groups.get(self.entries[slot as usize].group).cap.is_some() {
-            self.group_touch(slot);
+            if self.entries[slot as usize].is_capped() {
+                self.cap_touch(slot);
+            }
         }
     }
 

@@ -7,7 +7,9 @@ use crate::hash::hash_key;
 impl Shard {
     /// Recomputes every derived fact from scratch and compares: the LRU list is a proper
     /// doubly-linked list over exactly the live entries, the index maps exactly the live
-    /// entries, the heap positions agree both ways, and the byte total adds up.
+    /// entries, the heap positions agree both ways, the byte total adds up, each table's
+    /// list holds exactly its entries, and each capped service's list is the shard's LRU
+    /// list restricted to that service.
     pub fn validate(&self) -> Result<(), String> {
         let live: Vec<u32> =
             (0..self.entries.len() as u32).filter(|&s| !self.entries[s as usize].is_free()).collect();
@@ -96,6 +98,7 @@ impl Shard {
         if in_groups != self.len {
             return Err(format!("{in_groups} entries in groups, {} live", self.len));
         }
+        self.validate_cap_lists(&live)?;
         // Free list covers exactly the free slots.
         let mut free = 0usize;
         let mut at = self.free_head;
@@ -111,6 +114,49 @@ impl Shard {
         }
         if free + self.len != self.entries.len() {
             return Err(format!("free {} + live {} != slab {}", free, self.len, self.entries.len()));
+        }
+        Ok(())
+    }
+
+    /// Each capped service's list is a proper doubly-linked list whose order is exactly the
+    /// shard LRU order of that service's entries (so its tail, the cap's victim, is the
+    /// service's least recently used entry here), and an entry carries service links exactly
+    /// when its service has a cap.
+    fn validate_cap_lists(&self, live: &[u32]) -> Result<(), String> {
+        for &slot in live {
+            let entry = &self.entries[slot as usize];
+            if entry.is_capped() != self.groups.get(entry.group).cap.is_some() {
+                return Err(format!("slot {slot}: service links flag disagrees with its service's cap"));
+            }
+        }
+        // Each capped service's entries in shard LRU order, from one walk of the LRU list.
+        let mut by_recency: Vec<Vec<u32>> = vec![Vec::new(); self.cap_lists.len()];
+        let mut at = self.head;
+        while let Some(slot) = at {
+            if let Some(cap) = self.cap_of(slot) {
+                by_recency[cap as usize].push(slot);
+            }
+            at = opt(self.entries[slot as usize].next);
+        }
+        for (cap, list) in self.cap_lists.iter().enumerate() {
+            let expected = &by_recency[cap];
+            let name = String::from_utf8_lossy(&self.caps[cap].name);
+            let (mut seen, mut prev, mut at) = (0usize, NIL, list.head);
+            while at != NIL {
+                let entry = &self.entries[at as usize];
+                if entry.is_free() || !entry.is_capped() || entry.svc_links()[0] != prev {
+                    return Err(format!("service list of {name} broken at slot {at}"));
+                }
+                if expected.get(seen) != Some(&at) {
+                    return Err(format!("service list of {name}: position {seen} is slot {at}, LRU order says {:?}", expected.get(seen)));
+                }
+                seen += 1;
+                prev = at;
+                at = entry.svc_links()[1];
+            }
+            if seen != expected.len() || list.tail != prev {
+                return Err(format!("service list of {name} has {seen} entries (shard has {}), tail {} vs {prev}", expected.len(), list.tail));
+            }
         }
         Ok(())
     }

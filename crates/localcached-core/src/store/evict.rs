@@ -2,6 +2,19 @@
 //! from least recently used entries: the global byte budget (`maxBytes`, which dependency
 //! edges count against too), the entry limit (`maxKeys`), and per-service byte caps (a
 //! service over its cap gives up only its own entries).
+//!
+//! The order a service cap evicts in, exactly: only a write of the capped service evicts for
+//! its cap (`evict_in_shard`, then `evict_service_elsewhere`). First the written key's own
+//! shard gives the service's least recently used entries there, across all its tables and
+//! never the entry just written, until the service is within its cap or has nothing else in
+//! that shard. Then the other shards are taken one at a time, in shard index order starting
+//! after the written key's shard and wrapping around (home+1, home+2, …, home-1), each giving
+//! its own exact service LRU entries until the service is within its cap. So the order is
+//! exact LRU within each shard, and across shards the same approximation as the byte budget:
+//! a key's shard is chosen by a seeded hash, so each shard's LRU tail is among the service's
+//! oldest entries, but an entry of the writing shard can go before an older one elsewhere.
+//! "Used" means stored (any write that stores, including a TTL-only `expire`) or read by a
+//! hit (`get`, `get_with_meta`); `has`, `exists` and scans do not count.
 
 use super::{lock, Store};
 use crate::cause::RemovalCause;
@@ -62,7 +75,8 @@ impl Store {
     }
 
     /// A service still over its cap after its writing shard gave what it could: take its
-    /// least recently used entries from the other shards, one lock at a time.
+    /// least recently used entries from the other shards, one lock at a time, in shard index
+    /// order from `home + 1` (wrapping), each shard exact LRU (see the module docs).
     fn evict_service_elsewhere(&self, home: usize, cap: u32) -> u32 {
         let mut evicted = 0;
         let mask = self.shards.len() - 1;

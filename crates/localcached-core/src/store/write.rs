@@ -12,7 +12,7 @@
 
 use super::{lock, Store};
 use crate::cause::RemovalCause;
-use crate::error::{StoreError, ValueLimit};
+use crate::error::StoreError;
 use crate::key::{describe_key, validate_key, KeyParts};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -256,13 +256,7 @@ impl Store {
             VersionRule::Checked(version) => Some(version),
             VersionRule::Keep => found.and_then(|slot| shard.version(slot)),
         };
-        self.check_fits(key, value.len(), deadline.is_some(), version.is_some())?;
-        if let Some(cap) = self.service_cap(parts.svc(key)) {
-            let charge = Self::worst_charge(key, value.len(), deadline.is_some(), version.is_some());
-            if charge > cap {
-                return Err(StoreError::ValueTooLarge { len: charge, limit: cap, why: ValueLimit::ServiceCap });
-            }
-        }
+        self.check_fits(key, parts, value.len(), deadline.is_some(), version.is_some())?;
         if !matches!(write.value, NewValue::Unchanged) && self.has_dependencies() {
             // A new value: what was derived from the old one must go.
             self.queue_cascade(key);

@@ -5,7 +5,7 @@ use super::write::{Condition, EdgeRule, NewValue, TtlRule, VersionRule, Write, W
 use super::Store;
 use crate::constants::MAX_KEY_BYTES;
 use crate::error::StoreError;
-use crate::key::join_key;
+use crate::key::{join_key, validate_key};
 
 /// Largest |value| of an `incr` through the JS API: Number.MAX_SAFE_INTEGER.
 pub const JS_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -59,13 +59,14 @@ impl Store {
         Ok(self.write(write)?.evicted)
     }
 
-    /// Stores every entry, or none: every key, value and charge is checked before the first
-    /// is stored. Each entry is a plain `set`. Returns how many entries were evicted.
+    /// Stores every entry, or none: every key, value and charge (against `maxValueBytes`, the
+    /// budget and the service's cap) is checked before the first is stored. Each entry is a
+    /// plain `set`. Returns how many entries were evicted.
     pub fn mset(&self, entries: &[(&[u8], &[u8])], ttl_ms: Option<u64>) -> Result<u32, StoreError> {
         Self::check_ttl(ttl_ms)?;
         for (key, value) in entries {
-            Self::check_key(key)?;
-            self.check_fits(key, value.len(), ttl_ms.is_some(), false)?;
+            let parts = validate_key(key).map_err(|problem| StoreError::invalid_key(key, problem))?;
+            self.check_fits(key, parts, value.len(), ttl_ms.is_some(), false)?;
         }
         let mut evicted = 0;
         for (key, value) in entries {
