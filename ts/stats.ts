@@ -46,6 +46,15 @@ export const DAEMON_STATS_FIELDS = [
   'leasesCurrent',
   'leasesGranted',
   'leasesRefused',
+  'bridgeConnected',
+  'bridgePublished',
+  'bridgeReceived',
+  'bridgeApplied',
+  'bridgeRejected',
+  'bridgeGaps',
+  'bridgeFlushes',
+  'bridgeOutboxCurrent',
+  'bridgeLagMsP99',
 ] as const
 
 export type DaemonStatsField = (typeof DAEMON_STATS_FIELDS)[number]

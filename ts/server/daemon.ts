@@ -8,6 +8,7 @@ import { Leases } from './leases'
 import { Operations } from './operations'
 import { decodeStats, withDaemonFields, type Stats } from '../stats'
 import type { ResolvedServeOptions } from './options'
+import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
 
 export class Daemon {
   readonly #store: NativeStore
@@ -17,6 +18,8 @@ export class Daemon {
   readonly leases: Leases
   /** Every operation a door may run. */
   readonly ops: Operations
+  /** The cross-host bridge, when --bridge is set (serve() attaches it once connected). */
+  bridge: Bridge | undefined
 
   constructor(options: ResolvedServeOptions) {
     this.#store = new NativeStore({
@@ -49,6 +52,7 @@ export class Daemon {
       leasesCurrent: this.leases.size,
       leasesGranted: this.leases.granted,
       leasesRefused: this.leases.refused,
+      ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
     })
   }
 

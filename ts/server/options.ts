@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { checkServeOptions } from './option-table'
 import { parseSize } from './size'
+import { defaultHostId, type BridgeOfflinePolicy, type BridgeOptions } from '../bridge/bridge'
 
 export { parseSize }
 
@@ -77,6 +78,26 @@ export interface ServeOptions {
   respPasswordFile?: string
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
+  /** Cross-host invalidation (docs/multi-host.md): redis://, rediss://, redis+unix:// (Redis Streams), nats://, tls:// (JetStream). */
+  bridge?: string
+  /** Hosts with the same bridge name form one cache. Default 'localcached'. */
+  bridgeName?: string
+  /** This daemon's name on the bridge. Default: the host name. */
+  hostId?: string
+  /** Messages the engine keeps. Default 1,000,000. */
+  bridgeRetention?: number
+  /** Changes waiting to be sent, at most; an overflow starts a new epoch. Default 100,000. */
+  bridgeOutbox?: number
+  /** Default 1000. */
+  bridgeHeartbeatMs?: number
+  /** Silence from another host without bye that is a gap. Default 30,000. */
+  bridgeOriginTimeoutMs?: number
+  /** Default 'flush-on-reconnect'. */
+  bridgeOffline?: BridgeOfflinePolicy
+  /** Under bridgeOffline 'miss'. Default 5000. */
+  bridgeMaxStalenessMs?: number
+  /** The coherence checker's mutation: gaps are never flushed. Never in production. */
+  bridgeIgnoreGaps?: boolean
 }
 
 export interface ResolvedServeOptions {
@@ -105,6 +126,8 @@ export interface ResolvedServeOptions {
   respHost: string
   /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
   respPassword: string | undefined
+  /** The bridge, when --bridge is given. */
+  bridge: BridgeOptions | undefined
 }
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
@@ -203,5 +226,26 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost,
     respPassword,
+    bridge: resolveBridge(options),
+  }
+}
+
+function resolveBridge(options: ServeOptions): BridgeOptions | undefined {
+  if (options.bridge === undefined) {
+    const stray = (['bridgeName', 'hostId', 'bridgeRetention', 'bridgeOutbox', 'bridgeHeartbeatMs', 'bridgeOriginTimeoutMs', 'bridgeOffline', 'bridgeMaxStalenessMs'] as const).filter((n) => options[n] !== undefined)
+    if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a bridge (--bridge <url>)`)
+    return undefined
+  }
+  return {
+    url: options.bridge,
+    name: options.bridgeName ?? 'localcached',
+    hostId: options.hostId ?? defaultHostId(),
+    retention: positiveInteger(options.bridgeRetention ?? 1_000_000, 'bridgeRetention'),
+    outbox: positiveInteger(options.bridgeOutbox ?? 100_000, 'bridgeOutbox'),
+    heartbeatMs: positiveInteger(options.bridgeHeartbeatMs ?? 1000, 'bridgeHeartbeatMs'),
+    originTimeoutMs: positiveInteger(options.bridgeOriginTimeoutMs ?? 30_000, 'bridgeOriginTimeoutMs'),
+    offline: options.bridgeOffline ?? 'flush-on-reconnect',
+    maxStalenessMs: positiveInteger(options.bridgeMaxStalenessMs ?? 5000, 'bridgeMaxStalenessMs'),
+    ignoreGaps: options.bridgeIgnoreGaps === true,
   }
 }

@@ -18,6 +18,9 @@ import { encodeMessage } from '../protocol/codec'
 import { RespPassword } from '../resp/auth'
 import { startLogFields } from './start-log'
 import { MAX_KEY_BYTES } from '../limits'
+import { Bridge } from '../bridge/bridge'
+import { redactBridgeUrl } from '../bridge/transport'
+import { redactSecrets } from './redact'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -27,7 +30,14 @@ export interface DaemonServer {
   /** The RESP TCP port actually bound, if `respPort` was given. */
   readonly respPort: number | undefined
   readonly options: ResolvedServeOptions
-  /** Stops accepting, finishes what was read, closes subscribers, removes the socket. */
+  /** The cross-host bridge, when `bridge` was given. */
+  readonly bridge: Bridge | undefined
+  /**
+   * Settles when the daemon stopped itself for a reason its owner must hear (another daemon
+   * publishes with this host id): the CLI exits 1. Never settles otherwise.
+   */
+  readonly failed: Promise<Error>
+  /** Stops accepting, finishes what was read, closes subscribers, drains the bridge, removes the socket. */
   close(): Promise<void>
 }
 
@@ -48,6 +58,15 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   loadBinding().tuneAllocatorForDaemon()
 
   const daemon = new Daemon(resolved)
+  // The bridge's read position is set before any listener accepts a client.
+  if (resolved.bridge) {
+    try {
+      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }))
+    } catch (err) {
+      daemon.close()
+      throw bridgeStartError(resolved.bridge.url, err)
+    }
+  }
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
   const onBytesRead = readGarbageCollector()
@@ -68,6 +87,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   try {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
+    await daemon.bridge?.close(0)
     daemon.close()
     throw err
   }
@@ -105,6 +125,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.server.close()
       r.close()
     }
+    await daemon.bridge?.close(0)
     daemon.close()
     throw err
   }
@@ -130,14 +151,29 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       // Requests already read were answered synchronously; ending flushes those answers.
       for (const connection of connections) connection.end()
       daemon.pubsub.closeAll()
+      const deadline = Date.now() + resolved.shutdownTimeoutMs
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, resolved.shutdownTimeoutMs).unref())
       await Promise.race([stopped, timeout])
       for (const connection of connections) connection.socket.destroy()
       removeNativeSocket()
+      // Nothing more is accepted: what the outbox holds is all there is to send before bye.
+      await daemon.bridge?.close(deadline)
       daemon.close()
       log.info('stopped')
     })()
     return closing
   }
-  return { socketPath: resolved.socket, respPort, options: resolved, close }
+  let fail!: (err: Error) => void
+  const failed = new Promise<Error>((resolve) => (fail = resolve))
+  daemon.bridge?.onFatal((err) => {
+    log.error({ err: err.message }, 'stopping: host id in use')
+    void close().then(() => fail(err))
+  })
+  return { socketPath: resolved.socket, respPort, options: resolved, bridge: daemon.bridge, failed, close }
+}
+
+function bridgeStartError(url: string, err: unknown): LocalCachedError {
+  if (err instanceof LocalCachedError && err.code !== 'BridgeUnavailable') return err
+  const message = redactSecrets(err instanceof Error ? err.message : String(err))
+  return new LocalCachedError('BridgeUnavailable', `cannot start the bridge on ${redactBridgeUrl(url)}: ${message}`, { cause: err })
 }

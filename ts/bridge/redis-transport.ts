@@ -1,0 +1,169 @@
+// The bridge over Redis Streams: XADD with an approximate MAXLEN, XREAD BLOCK from the last id
+// read. Three connections: one publishes (commands wait through a reconnect and are resent),
+// one blocks in XREAD, one checks the read position (fails fast while Redis is away).
+
+import Redis, { type RedisOptions } from 'ioredis'
+import { LocalCachedError } from '../errors'
+import type { RawMessage } from './message'
+import { redactBridgeUrl, type BridgeTransport, type OutgoingMessage, type TransportOptions, type TransportSink } from './transport'
+
+const READ_COUNT = 1000
+const READ_BLOCK_MS = 1000
+const RETRY_MS = 100
+
+/** Redis stream ids ("ms-seq") in order. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map((x) => BigInt(x || '0'))
+  const [bm, bs] = b.split('-').map((x) => BigInt(x || '0'))
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1
+}
+
+/** ioredis's options for a bridge URL: redis://, rediss:// (TLS) or redis+unix:///path. */
+export function redisOptionsFromUrl(url: string): { target: string | RedisOptions; options: RedisOptions } {
+  if (url.toLowerCase().startsWith('redis+unix://')) {
+    const parsed = new URL(url.replace(/^redis\+unix:/i, 'http:'))
+    const path = decodeURIComponent(parsed.pathname)
+    if (!path || path === '/') throw new LocalCachedError('BadArgument', `--bridge ${redactBridgeUrl(url)}: redis+unix:// needs a socket path, like redis+unix:///run/redis.sock`)
+    const db = parsed.searchParams.get('db')
+    return {
+      target: { path },
+      options: {
+        username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+        password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+        db: db === null ? undefined : Number(db),
+      },
+    }
+  }
+  return { target: url, options: {} }
+}
+
+export class RedisStreamTransport implements BridgeTransport {
+  readonly engine = 'redis'
+  readonly #key: string
+  readonly #retention: number
+  readonly #publisher: Redis
+  readonly #reader: Redis
+  readonly #control: Redis
+  #sink: TransportSink | undefined
+  /** The id of the last entry read ('0-0': none yet, the stream was empty at start). */
+  #position = '0-0'
+  /** Bumped when the position is moved, so that a read in flight from the old one is dropped. */
+  #generation = 0
+  #closed = false
+  #reading: Promise<void> | undefined
+
+  constructor(options: TransportOptions) {
+    this.#key = `localcached:bridge:${options.name}`
+    this.#retention = options.retention
+    const { target, options: base } = redisOptionsFromUrl(options.url)
+    const make = (extra: RedisOptions) => {
+      // RESP2: replies keep the shapes every Redis version gives (XREAD: [[key, entries]]).
+      const all: RedisOptions = { ...base, protocol: 2, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500), ...extra }
+      const client = typeof target === 'string' ? new Redis(target, all) : new Redis({ ...target, ...all })
+      client.on('error', (err) => this.#sink?.trouble('redis connection', err))
+      return client
+    }
+    // Publishing waits through an outage (the outbox bounds what waits) and resends what was unanswered.
+    this.#publisher = make({ maxRetriesPerRequest: null, connectionName: 'localcached-bridge-publish' })
+    this.#reader = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-read' })
+    this.#control = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-check' })
+  }
+
+  async start(sink: TransportSink): Promise<void> {
+    this.#sink = sink
+    await Promise.all([this.#publisher.connect(), this.#reader.connect(), this.#control.connect()])
+    this.#position = await this.#lastId()
+    this.#reading = this.#readLoop()
+  }
+
+  position(): string {
+    return this.#position
+  }
+
+  async publish(batch: readonly OutgoingMessage[]): Promise<void> {
+    const pipeline = this.#publisher.pipeline()
+    const maxlen = String(this.#retention)
+    for (const m of batch) pipeline.xadd(this.#key, 'MAXLEN', '~', maxlen, '*', 'h', m.hostId, 'm', m.body)
+    const results = await pipeline.exec()
+    const failed = results?.find(([err]) => err)
+    if (!results || failed) throw failed?.[0] ?? new Error('the pipeline was not run')
+  }
+
+  async checkPosition(): Promise<void> {
+    if (this.#closed) return
+    const position = this.#position
+    const generation = this.#generation
+    let why: string | undefined
+    const [range, info] = (await this.#control.pipeline().call('XRANGE', this.#key, position, position).call('XINFO', 'STREAM', this.#key).exec()) ?? []
+    if (range?.[0]) throw range[0]
+    if (info?.[0]) {
+      // No stream at all: it is gone unless it never existed since we started reading.
+      if (position !== '0-0') why = 'the stream is gone (Redis restarted empty, or the key was deleted)'
+    } else {
+      if (position !== '0-0' && (range![1] as unknown[]).length === 0) why = `the stream no longer holds the last entry read (${position}): Redis restarted, or the stream was trimmed past it`
+      const maxDeleted = streamInfoField(info![1], 'max-deleted-entry-id')
+      if (!why && typeof maxDeleted === 'string' && compareStreamIds(maxDeleted, position) > 0) why = `entries after the last one read (${position}) were trimmed (--bridge-retention) before being read`
+    }
+    if (!why || this.#closed || generation !== this.#generation || position !== this.#position) return
+    // Move to the end first, then report: the flush that follows covers all before it.
+    const end = await this.#lastId()
+    if (generation !== this.#generation) return
+    this.#generation++
+    this.#position = end
+    this.#sink!.positionLost(why)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#publisher.disconnect()
+    this.#reader.disconnect()
+    this.#control.disconnect()
+    await this.#reading?.catch(() => {})
+  }
+
+  async #lastId(): Promise<string> {
+    const last = (await this.#control.call('XREVRANGE', this.#key, '+', '-', 'COUNT', '1')) as Array<[string, unknown]>
+    return last.length > 0 ? last[0][0] : '0-0'
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#closed) {
+      const generation = this.#generation
+      let reply: Array<[string, Array<[string, string[]]>]> | null
+      try {
+        reply = (await this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#key, this.#position)) as typeof reply
+      } catch (err) {
+        if (this.#closed) return
+        this.#sink!.trouble('redis read', err)
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+        continue
+      }
+      if (this.#closed) return
+      if (reply === null || generation !== this.#generation) {
+        // An empty block is still contact: Redis answered.
+        if (reply === null) this.#sink!.messages([])
+        continue
+      }
+      const entries = reply[0][1]
+      if (entries.length === 0) continue
+      this.#position = entries[entries.length - 1][0]
+      this.#sink!.messages(entries.map(([, fields]) => rawFromFields(fields)))
+    }
+  }
+}
+
+function rawFromFields(fields: string[]): RawMessage {
+  let hostId: string | undefined
+  let body: string | undefined
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'h') hostId = fields[i + 1]
+    else if (fields[i] === 'm') body = fields[i + 1]
+  }
+  return { hostId, body }
+}
+
+function streamInfoField(info: unknown, name: string): unknown {
+  if (!Array.isArray(info)) return undefined
+  for (let i = 0; i + 1 < info.length; i += 2) if (info[i] === name) return info[i + 1]
+  return undefined
+}
