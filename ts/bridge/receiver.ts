@@ -93,7 +93,8 @@ export class Receiver {
       // From an origin we follow, an unreadable message may have been a change: a gap.
       const known = raw.hostId !== undefined && raw.hostId !== this.#options.hostId && this.#origins.get(raw.hostId)
       if (known) {
-        known.seq++ // it took a seq: the next message is checked against it
+        // Flushed now: whatever it says next is its new baseline.
+        this.#origins.delete(raw.hostId!)
         this.#gap(`unreadable message from ${raw.hostId}`, { origin: raw.hostId })
       } else this.counters.rejected++
       return

@@ -1,6 +1,8 @@
 // The bridge over Redis Streams: XADD with an approximate MAXLEN, XREAD BLOCK from the last id
-// read. Three connections: one publishes (commands wait through a reconnect and are resent),
-// one blocks in XREAD, one checks the read position (fails fast while Redis is away).
+// read. Two connections: one publishes (commands wait through a reconnect and are resent), one
+// reads (fails fast while Redis is away). The read position is checked on the reading
+// connection, between reads: after any read error (a reconnect, perhaps to a restarted Redis)
+// before reading again, and when the bridge asks. So no read can slip past a lost position.
 
 import Redis, { type RedisOptions } from 'ioredis'
 import { LocalCachedError } from '../errors'
@@ -43,13 +45,12 @@ export class RedisStreamTransport implements BridgeTransport {
   readonly #retention: number
   readonly #publisher: Redis
   readonly #reader: Redis
-  readonly #control: Redis
   #sink: TransportSink | undefined
   /** The id of the last entry read ('0-0': none yet, the stream was empty at start). */
   #position = '0-0'
-  /** Bumped when the position is moved, so that a read in flight from the old one is dropped. */
-  #generation = 0
   #closed = false
+  /** Check the position before the next read: requested, or the last read failed. */
+  #checkDue = false
   #reading: Promise<void> | undefined
 
   constructor(options: TransportOptions) {
@@ -66,12 +67,11 @@ export class RedisStreamTransport implements BridgeTransport {
     // Publishing waits through an outage (the outbox bounds what waits) and resends what was unanswered.
     this.#publisher = make({ maxRetriesPerRequest: null, connectionName: 'localcached-bridge-publish' })
     this.#reader = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-read' })
-    this.#control = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-check' })
   }
 
   async start(sink: TransportSink): Promise<void> {
     this.#sink = sink
-    await Promise.all([this.#publisher.connect(), this.#reader.connect(), this.#control.connect()])
+    await Promise.all([this.#publisher.connect(), this.#reader.connect()])
     this.#position = await this.#lastId()
     this.#reading = this.#readLoop()
   }
@@ -90,11 +90,14 @@ export class RedisStreamTransport implements BridgeTransport {
   }
 
   async checkPosition(): Promise<void> {
-    if (this.#closed) return
+    this.#checkDue = true
+  }
+
+  /** On the reading connection, between reads: whether the stream still holds our position. */
+  async #verifyPosition(): Promise<void> {
     const position = this.#position
-    const generation = this.#generation
     let why: string | undefined
-    const [range, info] = (await this.#control.pipeline().call('XRANGE', this.#key, position, position).call('XINFO', 'STREAM', this.#key).exec()) ?? []
+    const [range, info] = (await this.#reader.pipeline().call('XRANGE', this.#key, position, position).call('XINFO', 'STREAM', this.#key).exec()) ?? []
     if (range?.[0]) throw range[0]
     if (info?.[0]) {
       // No stream at all: it is gone unless it never existed since we started reading.
@@ -104,12 +107,9 @@ export class RedisStreamTransport implements BridgeTransport {
       const maxDeleted = streamInfoField(info![1], 'max-deleted-entry-id')
       if (!why && typeof maxDeleted === 'string' && compareStreamIds(maxDeleted, position) > 0) why = `entries after the last one read (${position}) were trimmed (--bridge-retention) before being read`
     }
-    if (!why || this.#closed || generation !== this.#generation || position !== this.#position) return
+    if (!why || this.#closed) return
     // Move to the end first, then report: the flush that follows covers all before it.
-    const end = await this.#lastId()
-    if (generation !== this.#generation) return
-    this.#generation++
-    this.#position = end
+    this.#position = await this.#lastId()
     this.#sink!.positionLost(why)
   }
 
@@ -117,33 +117,32 @@ export class RedisStreamTransport implements BridgeTransport {
     this.#closed = true
     this.#publisher.disconnect()
     this.#reader.disconnect()
-    this.#control.disconnect()
     await this.#reading?.catch(() => {})
   }
 
   async #lastId(): Promise<string> {
-    const last = (await this.#control.call('XREVRANGE', this.#key, '+', '-', 'COUNT', '1')) as Array<[string, unknown]>
+    const last = (await this.#reader.call('XREVRANGE', this.#key, '+', '-', 'COUNT', '1')) as Array<[string, unknown]>
     return last.length > 0 ? last[0][0] : '0-0'
   }
 
   async #readLoop(): Promise<void> {
     while (!this.#closed) {
-      const generation = this.#generation
       let reply: Array<[string, Array<[string, string[]]>]> | null
       try {
+        if (this.#checkDue) {
+          await this.#verifyPosition()
+          this.#checkDue = false
+        }
         reply = (await this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#key, this.#position)) as typeof reply
       } catch (err) {
         if (this.#closed) return
         this.#sink!.trouble('redis read', err)
+        this.#checkDue = true
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
         continue
       }
       if (this.#closed) return
-      if (reply === null || generation !== this.#generation) {
-        // An empty block is still contact: Redis answered.
-        if (reply === null) this.#sink!.messages([])
-        continue
-      }
+      if (reply === null) continue
       const entries = reply[0][1]
       if (entries.length === 0) continue
       this.#position = entries[entries.length - 1][0]
