@@ -77,11 +77,11 @@ function choice(flag: string, choices: readonly string[]) {
 
 /** A bridge name is a Redis key part and a NATS subject token. */
 const bridgeName = (flag: string) => {
-  const valid = (value: string) => {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw usage(`${flag} takes 1 to 64 of A-Z a-z 0-9 _ -, got '${value}'`)
+  const valid = (value: string, label = flag) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw usage(`${label} takes 1 to 64 of A-Z a-z 0-9 _ -, got '${value}'`)
     return value
   }
-  return { fromFlag: valid, check: ((value, name, where) => valid(check.string(value, name, where) as string)) as OptionCheck }
+  return { fromFlag: (value: string) => valid(value), check: ((value, name, where) => valid(check.string(value, name, where) as string, `${where}: ${name}`)) as OptionCheck }
 }
 
 const text = (flag: string) => ({

@@ -126,8 +126,13 @@ export interface ResolvedServeOptions {
   respHost: string
   /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
   respPassword: string | undefined
-  /** The bridge, when --bridge is given. */
+  /** The bridge, when --bridge is given (its numbers below, resolved with or without it). */
   bridge: BridgeOptions | undefined
+  bridgeRetention: number
+  bridgeOutbox: number
+  bridgeHeartbeatMs: number
+  bridgeOriginTimeoutMs: number
+  bridgeMaxStalenessMs: number
 }
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
@@ -226,11 +231,22 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost,
     respPassword,
-    bridge: resolveBridge(options),
+    ...resolveBridge(options),
   }
 }
 
-function resolveBridge(options: ServeOptions): BridgeOptions | undefined {
+function resolveBridge(options: ServeOptions): Pick<ResolvedServeOptions, 'bridge' | 'bridgeRetention' | 'bridgeOutbox' | 'bridgeHeartbeatMs' | 'bridgeOriginTimeoutMs' | 'bridgeMaxStalenessMs'> {
+  const numbers = {
+    bridgeRetention: positiveInteger(options.bridgeRetention ?? 1_000_000, 'bridgeRetention'),
+    bridgeOutbox: positiveInteger(options.bridgeOutbox ?? 100_000, 'bridgeOutbox'),
+    bridgeHeartbeatMs: positiveInteger(options.bridgeHeartbeatMs ?? 1000, 'bridgeHeartbeatMs'),
+    bridgeOriginTimeoutMs: positiveInteger(options.bridgeOriginTimeoutMs ?? 30_000, 'bridgeOriginTimeoutMs'),
+    bridgeMaxStalenessMs: positiveInteger(options.bridgeMaxStalenessMs ?? 5000, 'bridgeMaxStalenessMs'),
+  }
+  return { bridge: bridgeOptions(options, numbers), ...numbers }
+}
+
+function bridgeOptions(options: ServeOptions, n: Omit<ReturnType<typeof resolveBridge>, 'bridge'>): BridgeOptions | undefined {
   if (options.bridge === undefined) {
     const stray = (['bridgeName', 'hostId', 'bridgeRetention', 'bridgeOutbox', 'bridgeHeartbeatMs', 'bridgeOriginTimeoutMs', 'bridgeOffline', 'bridgeMaxStalenessMs'] as const).filter((n) => options[n] !== undefined)
     if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a bridge (--bridge <url>)`)
@@ -240,12 +256,12 @@ function resolveBridge(options: ServeOptions): BridgeOptions | undefined {
     url: options.bridge,
     name: options.bridgeName ?? 'localcached',
     hostId: options.hostId ?? defaultHostId(),
-    retention: positiveInteger(options.bridgeRetention ?? 1_000_000, 'bridgeRetention'),
-    outbox: positiveInteger(options.bridgeOutbox ?? 100_000, 'bridgeOutbox'),
-    heartbeatMs: positiveInteger(options.bridgeHeartbeatMs ?? 1000, 'bridgeHeartbeatMs'),
-    originTimeoutMs: positiveInteger(options.bridgeOriginTimeoutMs ?? 30_000, 'bridgeOriginTimeoutMs'),
+    retention: n.bridgeRetention,
+    outbox: n.bridgeOutbox,
+    heartbeatMs: n.bridgeHeartbeatMs,
+    originTimeoutMs: n.bridgeOriginTimeoutMs,
     offline: options.bridgeOffline ?? 'flush-on-reconnect',
-    maxStalenessMs: positiveInteger(options.bridgeMaxStalenessMs ?? 5000, 'bridgeMaxStalenessMs'),
+    maxStalenessMs: n.bridgeMaxStalenessMs,
     ignoreGaps: options.bridgeIgnoreGaps === true,
   }
 }
