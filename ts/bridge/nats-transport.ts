@@ -26,6 +26,8 @@ export function natsOptionsFromUrl(url: string): NodeConnectionOptions {
   return options
 }
 
+const API_TIMEOUT_MS = 1000
+
 export class NatsJetStreamTransport implements BridgeTransport {
   readonly engine = 'nats'
   readonly #options: TransportOptions
@@ -54,8 +56,9 @@ export class NatsJetStreamTransport implements BridgeTransport {
     const nc = await connect(natsOptionsFromUrl(this.#options.url))
     this.#nc = nc
     void this.#watchStatus(nc)
-    this.#js = jetstream(nc)
-    this.#jsm = await jetstreamManager(nc)
+    // A short API timeout: a check sent into an outage must not hold the next one back long.
+    this.#js = jetstream(nc, { timeout: API_TIMEOUT_MS })
+    this.#jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS })
     const info = await this.#ensureStream()
     this.#position = info.state.last_seq
     this.#created = info.created
@@ -164,6 +167,8 @@ export class NatsJetStreamTransport implements BridgeTransport {
   async #watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'error') this.#sink?.trouble(`nats ${status.type}`, (status as { error?: unknown }).error ?? status)
+      // Perhaps a restarted server without our stream: check now, before reading on.
+      if (status.type === 'reconnect') void this.checkPosition().catch((err) => this.#sink?.trouble('nats position check', err))
     }
   }
 }
