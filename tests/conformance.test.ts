@@ -610,8 +610,9 @@ describe('NativeStore reports the same removals for the operations it has', () =
 })
 
 describe('the doors hold no rules of their own', () => {
-  it('native handlers and RESP commands never touch the store or publish', () => {
-    for (const file of ['ts/server/handlers.ts', 'ts/resp/commands.ts', 'ts/resp/server.ts', 'ts/server/connection.ts']) {
+  it('native handlers, RESP commands and the bridge never touch the store or publish', () => {
+    // The bridge is a door too: remote changes go through Operations.applyRemote / flushForBridge.
+    for (const file of ['ts/server/handlers.ts', 'ts/resp/commands.ts', 'ts/resp/server.ts', 'ts/server/connection.ts', 'ts/bridge/bridge.ts', 'ts/bridge/receiver.ts']) {
       const source = readFileSync(join(ROOT, file), 'utf8')
       expect(source, file).not.toMatch(/\.store\b|rawStoreOf|\.publish\(|publishDefault|\.tracker\.(changed|flushAll)|\.leases\.(changed|clear)/)
     }

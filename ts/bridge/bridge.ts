@@ -105,7 +105,8 @@ export class Bridge {
    * publishing this daemon's changes.
    */
   static async start(options: BridgeOptions, ops: Operations, log: Logger): Promise<Bridge> {
-    const transport = await createTransport({ url: options.url, name: options.name, retention: options.retention })
+    const reconnectMaxMs = Math.max(10, Math.min(500, Math.floor(options.heartbeatMs / 2)))
+    const transport = await createTransport({ url: options.url, name: options.name, retention: options.retention, reconnectMaxMs })
     const bridge = new Bridge(options, transport, ops, log)
     let timer: NodeJS.Timeout | undefined
     try {

@@ -10,8 +10,8 @@ import type { RawMessage } from './message'
 import type { BridgeTransport, OutgoingMessage, TransportOptions, TransportSink } from './transport'
 
 /** nats.js's options for a bridge URL list: credentials move out of the URLs; tls:// turns TLS on. */
-export function natsOptionsFromUrl(url: string): NodeConnectionOptions {
-  const options: NodeConnectionOptions = { servers: [], maxReconnectAttempts: -1, reconnectTimeWait: 250, name: 'localcached-bridge' }
+export function natsOptionsFromUrl(url: string, reconnectMaxMs = 250): NodeConnectionOptions {
+  const options: NodeConnectionOptions = { servers: [], maxReconnectAttempts: -1, reconnectTimeWait: reconnectMaxMs, reconnectJitter: 0, name: 'localcached-bridge' }
   const servers: string[] = []
   for (const part of url.split(',').map((p) => p.trim()).filter(Boolean)) {
     const parsed = new URL(part)
@@ -53,7 +53,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
 
   async start(sink: TransportSink): Promise<void> {
     this.#sink = sink
-    const nc = await connect(natsOptionsFromUrl(this.#options.url))
+    const nc = await connect(natsOptionsFromUrl(this.#options.url, this.#options.reconnectMaxMs))
     this.#nc = nc
     void this.#watchStatus(nc)
     // A short API timeout: a check sent into an outage must not hold the next one back long.

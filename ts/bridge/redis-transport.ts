@@ -59,7 +59,7 @@ export class RedisStreamTransport implements BridgeTransport {
     const { target, options: base } = redisOptionsFromUrl(options.url)
     const make = (extra: RedisOptions) => {
       // RESP2: replies keep the shapes every Redis version gives (XREAD: [[key, entries]]).
-      const all: RedisOptions = { ...base, protocol: 2, lazyConnect: true, retryStrategy: (times) => Math.min(times * 50, 500), ...extra }
+      const all: RedisOptions = { ...base, protocol: 2, lazyConnect: true, retryStrategy: (times) => Math.min(times * 10, options.reconnectMaxMs), ...extra }
       const client = typeof target === 'string' ? new Redis(target, all) : new Redis({ ...target, ...all })
       client.on('error', (err) => this.#sink?.trouble('redis connection', err))
       return client

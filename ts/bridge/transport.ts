@@ -44,6 +44,11 @@ export interface TransportOptions {
   name: string
   /** --bridge-retention: entries the engine keeps. */
   retention: number
+  /**
+   * The longest wait between reconnection attempts: a host must be back within about a
+   * heartbeat of the engine, for staleness to stay within outage + 3 heartbeats.
+   */
+  reconnectMaxMs: number
 }
 
 /** The URL with credentials shown as *** (every server of a comma-separated list). */
