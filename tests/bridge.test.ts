@@ -138,6 +138,10 @@ for (const kind of ['redis', 'nats'] as const) {
 
     it('stats and INFO report the bridge', async () => {
       const s = await b.stats()
+      // Where B stands, as a snapshot would record it: the engine position and each origin's seq.
+      const at = b.server.bridge!.position()
+      expect(at).toMatchObject({ engine: kind, position: expect.any(String) })
+      expect(at.origins.map((o) => o.hostId).sort()).toEqual(['A', 'C'])
       expect(s.bridgeConnected).toBe(1)
       expect(s.bridgePublished).toBeGreaterThan(0)
       expect(s.bridgeReceived).toBeGreaterThan(0)

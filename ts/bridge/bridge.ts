@@ -9,7 +9,7 @@ import type { Operations } from '../server/operations'
 import { redactSecrets } from '../server/redact'
 import { changeOf, type BridgeMessage } from './message'
 import { Publisher } from './publisher'
-import { Receiver } from './receiver'
+import { Receiver, type OriginPosition } from './receiver'
 import { createTransport, redactBridgeUrl, type BridgeTransport } from './transport'
 
 export const BRIDGE_OFFLINE_POLICIES = ['flush-on-reconnect', 'miss'] as const
@@ -27,6 +27,14 @@ export interface BridgeOptions {
   maxStalenessMs: number
   /** The coherence checker's mutation: gaps are counted but never flushed. */
   ignoreGaps?: boolean
+}
+
+export interface BridgePosition {
+  engine: string
+  name: string
+  /** The transport's opaque read position (a Redis stream id, a JetStream sequence). */
+  position: string
+  origins: OriginPosition[]
 }
 
 export interface BridgeStats {
@@ -148,9 +156,12 @@ export class Bridge {
     return this.#publisher.epoch
   }
 
-  /** The engine position read so far, and each origin's (epoch, seq): what a snapshot records. */
-  position(): string {
-    return this.#transport.position()
+  /**
+   * Where this receiver stands: the engine position read so far and each origin's (epoch,
+   * seq), taken together between two read batches. What a snapshot records, to resume from.
+   */
+  position(): BridgePosition {
+    return { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions() }
   }
 
   get connected(): boolean {

@@ -16,6 +16,13 @@ interface OriginState {
   ended: boolean
 }
 
+export interface OriginPosition {
+  hostId: string
+  epoch: string
+  seq: number
+  ended: boolean
+}
+
 export interface ReceiverCounters {
   received: number
   applied: number
@@ -57,6 +64,11 @@ export class Receiver {
 
   get origins(): number {
     return this.#origins.size
+  }
+
+  /** Each followed host's (epoch, last seq applied, ended with bye): with the engine position, what a snapshot records. */
+  originPositions(): OriginPosition[] {
+    return [...this.#origins].map(([hostId, s]) => ({ hostId, epoch: s.epoch, seq: s.seq, ended: s.ended }))
   }
 
   messages(batch: readonly RawMessage[]): void {
