@@ -8,6 +8,13 @@ import type { Change } from '../server/change'
 import { changeFields, encodeMessage, type BridgeMessage } from './message'
 import type { BridgeTransport, OutgoingMessage } from './transport'
 
+/** A numbered message waiting in the outbox; encoded when it is sent. */
+interface Queued {
+  message: BridgeMessage
+  /** Its send waits for a step of its own (an L2 write, say): the outbox holds it, and all after it, until then. */
+  waiting: boolean
+}
+
 /** Messages per pipelined batch. */
 const MAX_BATCH = 2000
 const RETRY_MS = 100
@@ -33,7 +40,7 @@ export class Publisher {
   /** Every epoch this process has used: its own messages, read back, are skipped by them. */
   readonly epochs = new Set<string>([this.#epoch])
   #seq = 0
-  #outbox: OutgoingMessage[] = []
+  #outbox: Queued[] = []
   #inFlight = 0
   #pumping = false
   /** No more messages are taken (shutting down). */
@@ -63,11 +70,25 @@ export class Publisher {
     return this.#outbox.length + this.#inFlight
   }
 
-  /** A local request's change: numbered now, sent soon. */
-  change(change: Change): void {
+  /**
+   * A local request's change: numbered now (when it was applied locally), sent soon. With
+   * `settled`, it is sent only once that settles, and the fields it resolves to are added to
+   * the message (a step that must reach another tier before the news of the change does);
+   * messages after it keep their order and wait behind it.
+   */
+  change(change: Change, settled?: Promise<Partial<BridgeMessage> | void>): void {
     if (this.#stopped) return
     if (this.outboxSize >= this.#options.outboxLimit) this.#overflow()
-    this.#enqueue(changeFields(change))
+    const queued = this.#enqueue(changeFields(change), settled !== undefined)
+    settled?.then(
+      (extra) => {
+        if (extra) Object.assign(queued.message, extra)
+      },
+      () => {},
+    ).finally(() => {
+      queued.waiting = false
+      this.#kick()
+    })
   }
 
   /** Liveness for receivers; skipped while the outbox is full (messages are coming anyway). */
@@ -99,15 +120,27 @@ export class Publisher {
     return new Promise((resolve) => this.#drained.push(resolve))
   }
 
-  #enqueue(fields: Pick<BridgeMessage, 'kind' | 'key' | 'scope' | 'version' | 'published'>): void {
+  #enqueue(fields: Pick<BridgeMessage, 'kind' | 'key' | 'scope' | 'version' | 'published'>, waiting = false): Queued {
     const now = Date.now()
     const message: BridgeMessage = { v: 1, hostId: this.#options.hostId, epoch: this.#epoch, seq: ++this.#seq, start: this.#options.startMs, ts: now, ...fields }
-    this.#outbox.push({ hostId: this.#options.hostId, body: encodeMessage(message) })
-    if (!this.#pumping) {
-      this.#pumping = true
-      // After the current tick: the requests of one read chunk go out as one batch.
-      queueMicrotask(() => void this.#pump())
-    }
+    const queued: Queued = { message, waiting }
+    this.#outbox.push(queued)
+    this.#kick()
+    return queued
+  }
+
+  #kick(): void {
+    if (this.#pumping) return
+    this.#pumping = true
+    // After the current tick: the requests of one read chunk go out as one batch.
+    queueMicrotask(() => void this.#pump())
+  }
+
+  /** Up to MAX_BATCH messages from the head of the outbox, stopping at one still waiting. */
+  #takeBatch(): OutgoingMessage[] {
+    let n = 0
+    while (n < this.#outbox.length && n < MAX_BATCH && !this.#outbox[n].waiting) n++
+    return this.#outbox.splice(0, n).map((q) => ({ hostId: this.#options.hostId, body: encodeMessage(q.message) }))
   }
 
   #overflow(): void {
@@ -121,9 +154,10 @@ export class Publisher {
   }
 
   async #pump(): Promise<void> {
-    while (this.#outbox.length > 0) {
+    for (;;) {
       const epoch = this.#epoch
-      const batch = this.#outbox.splice(0, MAX_BATCH)
+      const batch = this.#takeBatch()
+      if (batch.length === 0) break
       this.#inFlight = batch.length
       for (let attempt = 1; ; attempt++) {
         try {
@@ -140,6 +174,6 @@ export class Publisher {
       this.#inFlight = 0
     }
     this.#pumping = false
-    for (const resolve of this.#drained.splice(0)) resolve()
+    if (this.outboxSize === 0) for (const resolve of this.#drained.splice(0)) resolve()
   }
 }
