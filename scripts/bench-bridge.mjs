@@ -7,7 +7,7 @@
 //   JetStream publish → ordered-consumer delivery) plus a near-cache push on one daemon;
 // - sustained invalidations/s from one host with no gap on the receiver, against raw
 //   pipelined XADD and async JetStream publish.
-// BRIDGE_ROUNDS (default 300) and BRIDGE_SECONDS (default 3) vary it.
+// BRIDGE_ROUNDS (default 300), BRIDGE_SECONDS (default 3) and BRIDGE_ENGINES (redis,nats) vary it.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -191,7 +191,7 @@ async function rawThroughput(engine) {
 }
 
 const results = [];
-for (const kind of ['redis', 'nats']) {
+for (const kind of (process.env.BRIDGE_ENGINES ?? 'redis,nats').split(',')) {
   if (!hasTool(kind === 'redis' ? 'redis-server' : 'nats-server')) {
     console.log(`${kind}: skipped (${kind === 'redis' ? 'redis-server' : 'nats-server'} not installed)`);
     continue;

@@ -1,5 +1,5 @@
-// The bridge over NATS JetStream: a stream on `localcached.<name>.>`, async publishes
-// (pipelined: a batch's acks are awaited together), and an ordered consumer started after the
+// The bridge over NATS JetStream: a stream on `localcached.<name>.>`, pipelined publishes
+// (a batch's last message is acknowledged by the stream), and an ordered consumer started after the
 // last stream sequence read. The stream's sequence has no holes of its own (only we write its
 // subjects), so a delivered sequence other than the next one means entries were lost.
 
@@ -69,15 +69,21 @@ export class NatsJetStreamTransport implements BridgeTransport {
     return String(this.#position)
   }
 
+  /**
+   * All but the last message are plain publishes into the stream's subject; the last is a
+   * JetStream publish whose ack comes after the stream took the ones before it (one
+   * connection, in order). Anything the stream still lost shows as a seq gap at receivers.
+   */
   async publish(batch: readonly OutgoingMessage[]): Promise<void> {
-    const js = this.#js!
-    await Promise.all(
-      batch.map((m) => {
-        const h = headers()
-        h.set('h', m.hostId)
-        return js.publish(this.#subject, m.body, { headers: h })
-      }),
-    )
+    const nc = this.#nc!
+    const withHeader = (m: OutgoingMessage) => {
+      const h = headers()
+      h.set('h', m.hostId)
+      return { headers: h }
+    }
+    for (let i = 0; i < batch.length - 1; i++) nc.publish(this.#subject, batch[i].body, withHeader(batch[i]))
+    const last = batch[batch.length - 1]
+    await this.#js!.publish(this.#subject, last.body, withHeader(last))
   }
 
   async checkPosition(): Promise<void> {
