@@ -34,10 +34,13 @@ for (const kind of ['redis', 'nats'] as const) {
 
     it('a put on A drops the copies on B and C and in their near caches', async () => {
       const key = 'shop:item:1'
+      const appliedOnA = (await a.stats()).bridgeApplied ?? 0
       for (const h of [b, c]) {
         await h.client.put(key, `local-${h.hostId}`)
         await primeNear(h, key)
       }
+      // B's and C's own writes cross too: A has dropped its copy for them before it writes.
+      await appliedAtLeast(a, appliedOnA + 2)
       const applied = [((await b.stats()).bridgeApplied ?? 0) + 1, ((await c.stats()).bridgeApplied ?? 0) + 1]
       await a.client.put(key, 'new')
       await appliedAtLeast(b, applied[0])

@@ -13,6 +13,14 @@ const READ_COUNT = 1000
 const READ_BLOCK_MS = 1000
 const RETRY_MS = 100
 
+/** XADD of each (hostId, body) pair of ARGV[2..], trimming to about ARGV[1] entries. */
+const APPEND_SCRIPT = `
+for i = 2, #ARGV, 2 do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'h', ARGV[i], 'm', ARGV[i + 1])
+end
+return (#ARGV - 1) / 2
+`
+
 /** Redis stream ids ("ms-seq") in order. */
 export function compareStreamIds(a: string, b: string): number {
   const [am, as] = a.split('-').map((x) => BigInt(x || '0'))
@@ -66,6 +74,7 @@ export class RedisStreamTransport implements BridgeTransport {
     }
     // Publishing waits through an outage (the outbox bounds what waits) and resends what was unanswered.
     this.#publisher = make({ maxRetriesPerRequest: null, connectionName: 'localcached-bridge-publish' })
+    this.#publisher.defineCommand('lcBridgeAppend', { numberOfKeys: 1, lua: APPEND_SCRIPT })
     this.#reader = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-read' })
   }
 
@@ -80,13 +89,15 @@ export class RedisStreamTransport implements BridgeTransport {
     return this.#position
   }
 
+  /**
+   * One script call appends the whole batch, in order, all or nothing: one command for the
+   * client to encode instead of one per message. A resend after a lost reply duplicates
+   * entries; receivers skip seqs they have applied.
+   */
   async publish(batch: readonly OutgoingMessage[]): Promise<void> {
-    const pipeline = this.#publisher.pipeline()
-    const maxlen = String(this.#retention)
-    for (const m of batch) pipeline.xadd(this.#key, 'MAXLEN', '~', maxlen, '*', 'h', m.hostId, 'm', m.body)
-    const results = await pipeline.exec()
-    const failed = results?.find(([err]) => err)
-    if (!results || failed) throw failed?.[0] ?? new Error('the pipeline was not run')
+    const args: string[] = [String(this.#retention)]
+    for (const m of batch) args.push(m.hostId, m.body)
+    await (this.#publisher as unknown as { lcBridgeAppend(key: string, ...args: string[]): Promise<unknown> }).lcBridgeAppend(this.#key, ...args)
   }
 
   async checkPosition(): Promise<void> {
