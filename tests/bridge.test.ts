@@ -34,13 +34,13 @@ for (const kind of ['redis', 'nats'] as const) {
 
     it('a put on A drops the copies on B and C and in their near caches', async () => {
       const key = 'shop:item:1'
-      const appliedOnA = (await a.stats()).bridgeApplied ?? 0
-      for (const h of [b, c]) {
-        await h.client.put(key, `local-${h.hostId}`)
-        await primeNear(h, key)
-      }
-      // B's and C's own writes cross too: A has dropped its copy for them before it writes.
-      await appliedAtLeast(a, appliedOnA + 2)
+      const before = await Promise.all([a, b, c].map(async (h) => (await h.stats()).bridgeApplied ?? 0))
+      // B's and C's own writes cross too; with equal versions each keeps its own copy.
+      for (const h of [b, c]) await h.client.put(key, `local-${h.hostId}`, { version: 1 })
+      await appliedAtLeast(a, before[0] + 2)
+      await appliedAtLeast(b, before[1] + 1)
+      await appliedAtLeast(c, before[2] + 1)
+      for (const h of [b, c]) await primeNear(h, key)
       const applied = [((await b.stats()).bridgeApplied ?? 0) + 1, ((await c.stats()).bridgeApplied ?? 0) + 1]
       await a.client.put(key, 'new')
       await appliedAtLeast(b, applied[0])
