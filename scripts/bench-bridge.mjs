@@ -135,9 +135,19 @@ async function sustained(a, b, perRequest) {
   const started = now();
   let sent = 0;
   const until = Date.now() + SECONDS * 1000;
+  // Back-pressure from A's outbox: the sustained rate is what the bridge carries with no
+  // overflow (an overflow would be a gap, by design), not what a client can offer.
+  let paused = null;
+  let resume = () => {};
+  const monitor = setInterval(async () => {
+    const outbox = (await sender.stats()).bridgeOutboxCurrent;
+    if (outbox > 20_000 && !paused) paused = new Promise((r) => (resume = r));
+    else if (outbox < 5_000 && paused) (paused = null), resume();
+  }, 10);
   await Promise.all(
     Array.from({ length: perRequest === 1 ? 256 : 8 }, async (_, w) => {
       while (Date.now() < until) {
+        if (paused) await paused;
         if (perRequest === 1) await sender.invalidate(`load:t:${w}-${sent++}`);
         else {
           const keys = Array.from({ length: perRequest }, () => `load:t:${w}-${sent++}`);
@@ -146,10 +156,15 @@ async function sustained(a, b, perRequest) {
       }
     }),
   );
+  clearInterval(monitor);
+  resume();
   for (;;) {
     const s = await watcher.stats();
     if (s.bridgeApplied - before.bridgeApplied >= sent) break;
-    if (now() - started > SECONDS * 1000 + 60_000) throw new Error('the receiver never caught up');
+    if (now() - started > SECONDS * 1000 + 60_000) {
+      const a = await sender.stats();
+      throw new Error(`the receiver never caught up: sent ${sent}, applied ${s.bridgeApplied - before.bridgeApplied}; A published ${a.bridgePublished}, outbox ${a.bridgeOutboxCurrent}; B gaps ${s.bridgeGaps - before.bridgeGaps}, rejected ${s.bridgeRejected}`);
+    }
     await sleep(5);
   }
   const elapsed = (now() - started) / 1000;
