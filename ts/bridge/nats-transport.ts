@@ -100,7 +100,8 @@ export class NatsJetStreamTransport implements BridgeTransport {
     }
     if (info) {
       if (info.created !== this.#created) why = 'the stream was recreated'
-      else if (info.state.first_seq > position + 1 && info.state.last_seq > position) why = `entries after the last one read (${position}) were removed (--bridge-retention) before being read`
+      // Entries trimmed unread are not checked here: the consumer delivers the first one kept,
+      // whose sequence then jumps (see #consumeFrom), and it need not be recreated for that.
       else if (info.state.last_seq < position) why = `the stream ends before the last entry read (${position})`
     }
     if (!why || this.#closed || generation !== this.#generation || position !== this.#position) return
@@ -156,8 +157,11 @@ export class NatsJetStreamTransport implements BridgeTransport {
         for await (const m of messages) {
           if (generation !== this.#generation) return
           if (this.#position > 0 && m.seq !== this.#position + 1) {
-            void this.#lost(`stream sequence ${m.seq} after ${this.#position}: entries were removed before being read`).catch((err) => this.#sink!.trouble('nats', err))
-            return
+            // Entries between were removed unread. The consumer already stands past them: flush
+            // (covering all before this message), then read on from here.
+            const why = `stream sequence ${m.seq} after ${this.#position}: entries were removed before being read`
+            this.#position = m.seq - 1
+            this.#sink!.positionLost(why)
           }
           this.#position = m.seq
           const raw: RawMessage = { hostId: m.headers?.get('h') || undefined, body: m.data }
