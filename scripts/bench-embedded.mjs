@@ -1,12 +1,27 @@
 #!/usr/bin/env node
 // npm run bench:embedded — NativeStore against lru-cache with the same byte budget.
 // Each store runs in its own child process so RSS and GC figures are not mixed.
-// Prints ns/op for get-hit, get-miss and set, RSS after loading, total wall time, and
-// the ratio native/lru-cache (below 1.0 means NativeStore is faster or smaller).
+// First the headline: a request-like workload (scripts/bench-request.mjs) at 1M and 100k
+// entries of 430 B JSON, in an event loop and in a plain loop, with time, RSS, JS heap and
+// the GC pause distribution. Then the micro table: ns/op for get-hit, get-miss and set, RSS
+// after loading, total wall time, and the ratio native/lru-cache (below 1.0 means NativeStore
+// is faster or smaller). Then invalidateTable.
+//
+// Flags (after `npm run bench:embedded --`):
+//   --plot <file.svg>   draw the headline (scripts/bench-plot.mjs)
+//   --json <file>       write the headline's summaries and GC pauses as JSON
+//   --sizes 1m,100k     headline sizes
+//   --requests N        requests per phase (default 30000)
+//   --iters N           phases of each setup per process (default 2)
+//   --procs N           processes per cache and size (default: 1 at 1M, 2 below)
+//   --headline-only, --micro-only
+//   a | b               micro table datasets only (100k | 1M keys)
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const self = fileURLToPath(import.meta.url);
@@ -99,8 +114,8 @@ function lruVersion() {
   return JSON.parse(readFileSync(pkg, 'utf8')).version;
 }
 
-function main() {
-  const only = process.argv.slice(2).filter((a) => DATASETS[a]);
+function main(argv) {
+  const only = argv.filter((a) => DATASETS[a]);
   const names = only.length ? only : Object.keys(DATASETS);
   console.log(`peer: lru-cache ${lruVersion()} (maxSize + sizeCalculation, same budget), node ${process.version}`);
   console.log(`values: ${VALUE_BYTES} B Buffers; each store in its own process\n`);
@@ -172,9 +187,69 @@ function scopes() {
   }
 }
 
+function parseArgs(argv) {
+  const opts = { plot: null, json: null, sizes: [1_000_000, 100_000], requests: 30_000, iters: 2, procs: null, headline: true, micro: true, rest: [] };
+  const count = (v) => { const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(v ?? ''); if (!m) throw new Error(`not a count: ${v}`); return Math.round(Number(m[1]) * { '': 1, k: 1e3, m: 1e6 }[m[2].toLowerCase()]); };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--plot') opts.plot = argv[++i];
+    else if (a === '--json') opts.json = argv[++i];
+    else if (a === '--sizes') opts.sizes = argv[++i].split(',').map(count);
+    else if (a === '--requests') opts.requests = count(argv[++i]);
+    else if (a === '--iters') opts.iters = count(argv[++i]);
+    else if (a === '--procs') opts.procs = count(argv[++i]);
+    else if (a === '--headline-only') opts.micro = false;
+    else if (a === '--micro-only') opts.headline = false;
+    else if (DATASETS[a]) opts.rest.push(a);
+    else throw new Error(`unknown argument: ${a}`);
+  }
+  if ((opts.plot || opts.json) && !opts.headline) throw new Error('--plot and --json are about the headline: drop --micro-only');
+  return opts;
+}
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+async function top(argv) {
+  const opts = parseArgs(argv);
+  const t0 = Date.now();
+  const machine = `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  console.log(`${new Date().toISOString()}  ${machine}  load average at start: ${load()}`);
+  if (opts.headline) {
+    const { runHeadline, VALUE_BYTES } = await import('./bench-request.mjs');
+    console.log(`\nRequest-like workload: each request does 5 random gets, JSON.parses one value and overwrites one entry`);
+    console.log(`with it re-serialised (${VALUE_BYTES} B JSON values). lru-cache ${lruVersion()} with maxSize and sizeCalculation, the same budget;`);
+    console.log('each cache in its own process; the setups alternate within a process and the caches alternate between processes.');
+    const results = runHeadline({
+      sizes: opts.sizes,
+      requestsFor: () => opts.requests,
+      procs: (n) => opts.procs ?? (n >= 1_000_000 ? 1 : 2),
+      iters: opts.iters,
+    });
+    if (opts.json) {
+      mkdirSync(dirname(resolve(opts.json)), { recursive: true });
+      writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), machine, load: loadavg(), results }));
+    }
+    if (opts.plot) {
+      const { writePlot } = await import('./bench-plot.mjs');
+      const caption = `${new Date().toISOString().slice(0, 10)}, ${machine}, load average ${loadavg()[0].toFixed(1)} at the end`;
+      mkdirSync(dirname(resolve(opts.plot)), { recursive: true });
+      await writePlot(opts.plot, results, caption);
+      console.log(`\nchart written to ${opts.plot}`);
+    }
+  }
+  if (opts.micro) {
+    console.log('\nMicro-operations\n');
+    main(opts.rest);
+    scopes();
+  }
+  console.log(`\n${new Date().toISOString()}  load average at end: ${load()}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
+
 if (process.argv[2] === '--child') child(process.argv[3], process.argv[4]);
 else if (process.argv[2] === '--scope') scopeChild(process.argv[3], Number(process.argv[4]));
 else {
-  main();
-  scopes();
+  top(process.argv.slice(2)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -1,6 +1,6 @@
 // A vitest reporter (vitest.config.mts adds it after the default one): after the run it lists
 // the tests skipped because a peer tool (redis-cli, redis-server, memcached, nats-server,
-// prometheus/promtool) or root was missing — tests/helpers.ts names them
+// prometheus/promtool, tmux) or root was missing — tests/helpers.ts names them
 // "… (skipped: <reason>)" — so a shorter test run says why it was shorter.
 const MARK = ' (skipped: '
 

@@ -62,6 +62,7 @@ describe('CLI client commands', () => {
     expect(table.code).toBe(0)
     expect(table.stdout).toMatch(/^items\s+\d+/m)
     expect(table.stdout).toMatch(/^gets\s+\d+ \(hits \d+, misses \d+, hit rate/m)
+    expect(table.stdout).toMatch(/^connections\s+1 open \(\d+ accepted, 0 refused\)$/m)
     const json = JSON.parse((await cli('stats', '--json')).stdout)
     expect(json.putCalls).toBeGreaterThan(0)
     expect(json.bytesMax).toBe(128 * 1024 * 1024)

@@ -49,11 +49,10 @@ describe('daemon limits', () => {
     // 1000 gets of a 512 KiB value: 512 MiB of replies if the daemon answered them all now.
     const requests = 1000
     greedy.sendRaw(Buffer.concat(Array.from({ length: requests }, () => encodeMessage({ type: 'Get', key: 'big:v:1' }))))
-    // The daemon has started answering it (only its gets count in getCalls so far)...
+    // The daemon has started answering it (only its gets count in getCalls so far); then it
+    // must not answer the rest while the client does not read.
     await eventually(async () => (await daemon!.client.stats()).getCalls > 0)
-    // ...and then does not answer the rest while it does not read. A negative check: nothing
-    // marks "stopped answering", so this fixed wait gives it the time to go wrong.
-    await new Promise((r) => setTimeout(r, 300))
+    await new Promise((r) => setTimeout(r, 300)) // negative check: time to (wrongly) answer more; no event marks "stopped"
     expect((await daemon.client.stats()).getCalls).toBeLessThan(requests)
     const external = process.memoryUsage().arrayBuffers
     expect(external).toBeLessThan(200 * 1024 * 1024)

@@ -56,7 +56,8 @@ export interface TestDaemon {
 
 /** A real daemon on a temporary socket, with a connected client. */
 export async function startDaemon(options: ServeOptions = {}): Promise<TestDaemon> {
-  const socket = options.socket ?? tempSocketPath()
+  // A test daemon always has its native socket: the client below connects to it.
+  const socket = options.socket || tempSocketPath()
   const server = await serve({ logLevel: 'silent', ...options, socket })
   const client = await LocalCachedClient.connect(socket)
   return {
@@ -171,6 +172,7 @@ export const PEER_TOOLS = {
   'nats-server': { probe: ['--version'], apt: 'nats-server' },
   prometheus: { probe: ['--version'], apt: 'prometheus' },
   promtool: { probe: ['--version'], apt: 'prometheus' },
+  tmux: { probe: ['-V'], apt: 'tmux' },
 } as const satisfies Record<string, { probe: readonly string[]; apt: string }>
 
 export type PeerTool = keyof typeof PEER_TOOLS

@@ -2,7 +2,7 @@
 // publish flag; the fill race; flushes on reset, lagged and missed heartbeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Redis from 'ioredis'
-import { LocalCachedClient, serve, type DaemonServer } from '../ts/index'
+import { LocalCachedClient, serve, type DaemonServer, type NearInvalidation } from '../ts/index'
 import { RawConnection, eventually, tempSocketPath } from './helpers'
 import { HoldingProxy } from './proxy'
 
@@ -133,8 +133,15 @@ describe('coherence: every change drops the near copy, with publish off', () => 
       ] as const) {
         await writer.put('near:resp:1', name === 'INCR' ? '7' : 'old')
         await prime(reader, 'near:resp:1')
+        const drops = reader.nearCacheStats().invalidations
         await change()
-        if (name === 'EXPIRE') await new Promise((r) => setTimeout(r, 5))
+        if (name === 'EXPIRE') {
+          // PEXPIRE's own push drops the copy (checked first: the expiry below pushes again)...
+          await afterPushes(reader)
+          expect(reader.nearCacheStats().invalidations).toBeGreaterThan(drops)
+          // ...and its 1 ms TTL runs out in the daemon before the reader reads again.
+          await eventually(async () => (await writer.exists(['near:resp:1'])) === 0)
+        }
         await afterPushes(reader)
         expect([name, text(await reader.get('near:resp:1'))]).toEqual([name, expected])
       }
@@ -155,7 +162,8 @@ describe('coherence: every change drops the near copy, with publish off', () => 
   it('expiry in the daemon bounds the near copy', async () => {
     await writer.put('near:e:1', 'short', { ttlMs: 150 })
     await prime(reader, 'near:e:1')
-    await new Promise((r) => setTimeout(r, 250))
+    // Gone by 250 ms, as before: the last check runs no earlier than that.
+    await eventually(async () => (await reader.get('near:e:1')) === null, 250)
     expect(await reader.get('near:e:1')).toBeNull()
   })
 
@@ -196,18 +204,21 @@ describe('the fill race, made deterministic with a proxy', () => {
   it('a key change pushed while a miss is in flight discards that fill', async () => {
     const proxy = await new HoldingProxy(socket).listen()
     // ttlMs 50: the near copy runs out while the daemon still tracks the key for this client.
-    const near = await LocalCachedClient.connect(proxy.path, { nearCache: { maxBytes: 1024 * 1024, ttlMs: 50 } })
+    const pushes: NearInvalidation[] = []
+    const near = await LocalCachedClient.connect(proxy.path, { nearCache: { maxBytes: 1024 * 1024, ttlMs: 50, onInvalidated: (p) => pushes.push(p) } })
     try {
       await writer.put('near:race:1', 'v1')
       await prime(near, 'near:race:1')
-      await new Promise((r) => setTimeout(r, 80))
+      await new Promise((r) => setTimeout(r, 80)) // past the near ttlMs: time running out is what drops the near copy (reading to check would refill it)
       // Hold the reader's fetch back; the change is pushed to it before the fetch is answered.
       proxy.holdRequests = true
+      const missesBefore = near.nearCacheStats().misses
       const inFlight = near.get('near:race:1')
-      await new Promise((r) => setTimeout(r, 20))
+      await eventually(() => near.nearCacheStats().misses === missesBefore + 1) // it missed near: its fetch is in flight, held
       const before = near.nearCacheStats().discardedFills
       await writer.put('near:race:1', 'v2')
-      await new Promise((r) => setTimeout(r, 20)) // the push reaches the reader; the fetch is still held
+      // The push reaches the reader; the fetch is still held.
+      await eventually(() => pushes.some((p) => 'keys' in p && p.keys.includes('near:race:1')))
       proxy.release()
       expect(text(await inFlight)).toBe('v2')
       expect(near.nearCacheStats().discardedFills).toBe(before + 1)
@@ -224,16 +235,19 @@ describe('the fill race, made deterministic with a proxy', () => {
 
   it('a scoped invalidation pushed while a miss is in flight discards that fill', async () => {
     const proxy = await new HoldingProxy(socket).listen()
-    const near = await LocalCachedClient.connect(proxy.path, { nearCache: { maxBytes: 1024 * 1024 } })
+    const pushes: NearInvalidation[] = []
+    const near = await LocalCachedClient.connect(proxy.path, { nearCache: { maxBytes: 1024 * 1024, onInvalidated: (p) => pushes.push(p) } })
     try {
       await writer.put('near:racet:1', 'v1')
       proxy.holdRequests = true
+      const missesBefore = near.nearCacheStats().misses
       const inFlight = near.get('near:racet:1')
-      await new Promise((r) => setTimeout(r, 20))
+      await eventually(() => near.nearCacheStats().misses === missesBefore + 1) // it missed near: its fetch is in flight, held
       const before = near.nearCacheStats().discardedFills
       await writer.invalidateTable('near', 'racet')
       await writer.put('near:racet:1', 'v2')
-      await new Promise((r) => setTimeout(r, 20))
+      // The scoped push reaches the reader; the fetch is still held.
+      await eventually(() => pushes.some((p) => 'scope' in p && p.scope === 'table' && p.svc === 'near' && p.table === 'racet'))
       proxy.release()
       expect(text(await inFlight)).toBe('v2')
       expect(near.nearCacheStats().discardedFills).toBe(before + 1)
@@ -251,8 +265,10 @@ describe('the fill race, made deterministic with a proxy', () => {
       // Hold the daemon's replies: the fetch is answered 'old', then the change is pushed
       // behind that answer; the reader sees both, in that order, when released.
       proxy.holdReplies = true
+      const tracked = (await writer.stats()).trackingKeys!
       const inFlight = near.get('near:race:3')
-      await new Promise((r) => setTimeout(r, 20))
+      // The daemon has answered the fetch (it now tracks the key for this reader): the answer is 'old'.
+      await eventually(async () => (await writer.stats()).trackingKeys! > tracked)
       await writer.put('near:race:3', 'new')
       proxy.release()
       expect(text(await inFlight)).toBe('old') // it started before the write was acknowledged

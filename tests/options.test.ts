@@ -138,3 +138,29 @@ describe('redaction', () => {
     })
   })
 })
+
+describe('NativeStore per-call options', () => {
+  it('an unknown option name on any call is BadArgument naming it, with a suggestion', async () => {
+    const { NativeStore } = await import('../ts/index')
+    const store = new NativeStore({ sweepIntervalMs: 0 })
+    try {
+      const calls: Array<[string, () => unknown]> = [
+        ['ttl', () => store.set('o:p:1', 'v', { ttl: 5 } as never)],
+        ['tll', () => store.incr('o:p:2', 1, { tll: 5 } as never)],
+        ['ttlMS', () => store.mset([['o:p:3', 'v']], { ttlMS: 5 } as never)],
+        ['dependsOn', () => store.tableChangedUpsert('o', 'p', '4', 'v', { dependsOn: ['o:p:1'] } as never)],
+        ['whn', () => store.setIf('o:p:5', 'v', { whn: 'absent' } as never)],
+        ['limt', () => store.keys({ limt: 5 } as never)],
+      ]
+      for (const [name, call] of calls) {
+        expect(call, name).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringContaining(`unknown option '${name}'`) }))
+      }
+      await expect(store.getOrLoad('o:p:6', async () => 'x', { ttl: 5 } as never)).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/unknown option 'ttl' \(did you mean 'ttlMs'\?\)/) })
+      expect(store.has('o:p:1')).toBe(false) // nothing was stored by a refused call
+      store.set('o:p:7', 'v', { ttlMs: 1000, version: undefined }) // absent values are fine
+      expect(store.get('o:p:7')?.toString()).toBe('v')
+    } finally {
+      store.close()
+    }
+  })
+})

@@ -6,6 +6,7 @@ import { runDemo } from './cli/demo'
 import { registerServe } from './cli/serve'
 import { registerClientCommands, type Out } from './cli/client-commands'
 import { UsageError } from './cli/usage-error'
+import { registerTop } from './cli/top'
 import { PACKAGE_VERSION } from './version'
 
 export const EXIT_ERROR = 1
@@ -23,6 +24,7 @@ export function buildProgram(setExitCode: (code: number) => void, out: Out = { s
     .enablePositionalOptions()
   registerServe(program)
   registerClientCommands(program, out, setExitCode)
+  registerTop(program, out)
   program
     .command('demo')
     .description('run a short embedded-store demo: writes, reads, eviction under a tiny budget, TTL and stats')

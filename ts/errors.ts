@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   BadRequest: 'A malformed request on the wire: not CBOR, not a map, a missing or mistyped field.',
   FrameTooLarge: 'A frame declared a length over the daemon\'s --max-frame-bytes; the connection is closed.',
   ProtocolVersion: 'The handshake named a protocol version the daemon does not support; the connection is closed.',
-  NotSupported: 'The daemon does not know this request type (an older daemon than the client).',
+  NotSupported: 'Not available here: a request type this daemon does not know (an older daemon than the client), the daemon on a platform without Unix sockets (Windows), or a Node.js without the N-API functions the addon needs.',
   Closed: 'The store or client was closed by its owner; create a new one.',
   ConnectionLost: 'The connection to the daemon broke, or is not up; the call was not (or may not have been) applied.',
   Timeout: 'The call outran its timeout; the daemon may still apply it.',

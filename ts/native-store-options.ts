@@ -22,3 +22,14 @@ export const NATIVE_STORE_OPTIONS: OptionSpec = {
 export function checkNativeStoreOptions<T extends object>(options: T | undefined): T {
   return checkOptions('new NativeStore()', options, NATIVE_STORE_OPTIONS)
 }
+
+/** The option names each NativeStore method takes (their values are checked by the addon). */
+const names = (...list: string[]) => new Set(list)
+export const NATIVE_CALL_OPTIONS = {
+  set: names('ttlMs', 'version', 'dependsOn'),
+  ttl: names('ttlMs'),
+  upsert: names('ttlMs', 'version'),
+  setIf: names('ttlMs', 'when', 'keepTtl', 'returnOld'),
+  keys: names('svc', 'table', 'prefix', 'limit', 'cursor'),
+  getOrLoad: names('ttlMs', 'staleWhileRevalidateMs', 'lockTimeoutMs', 'loaderTimeoutMs', 'onBackgroundError'),
+} as const

@@ -15,7 +15,13 @@ export interface NativeStoreOptions {
   maxKeys?: number
   /**
    * Byte caps per service, e.g. `{ orders: 64 * 1024 * 1024 }`: a service over its cap
-   * evicts its own least recently used entries, never another service's.
+   * evicts its own least recently used entries, never another service's. The write that
+   * takes it over evicts first from its key's own shard, exactly the service's least
+   * recently used entries there (across all its tables, never the entry just written),
+   * then if still over, from the other shards one at a time in shard order (next index,
+   * wrapping), each exact LRU: exact within a shard, across shards the same approximation
+   * as the global LRU. "Used" means stored or read by a hit (`has` and scans do not count).
+   * Each entry of a capped service is charged 8 bytes more (its service recency links).
    */
   svcCaps?: Record<string, number>
 }
@@ -40,6 +46,12 @@ export interface SetOptions extends TtlOptions {
    * never stored: depend on `tags:product:42`, then `invalidate('tags:product:42')`.
    */
   dependsOn?: readonly string[]
+}
+
+/** tableChangedUpsert()'s options: an upsert carries a TTL and a version, never dependencies. */
+export interface UpsertOptions extends TtlOptions {
+  /** As SetOptions.version. */
+  version?: number
 }
 
 /** How setIf() decides whether to store. */

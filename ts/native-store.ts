@@ -8,8 +8,9 @@ import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
-import { INT64_MAX, INT64_MIN, type EntryMeta, type KeysOptions, type KeysPage, type NativeStoreOptions, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions, type Value } from './native-store-types'
-import { checkNativeStoreOptions } from './native-store-options'
+import { INT64_MAX, INT64_MIN, type EntryMeta, type KeysOptions, type KeysPage, type NativeStoreOptions, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions, type UpsertOptions, type Value } from './native-store-types'
+import { checkNativeStoreOptions, NATIVE_CALL_OPTIONS } from './native-store-options'
+import { rejectUnknownOptions } from './option-check'
 
 export * from './native-store-types'
 
@@ -115,6 +116,7 @@ export class NativeStore {
   }
 
   set(key: string, value: Value, options?: SetOptions): void {
+    if (options !== undefined) rejectUnknownOptions('store.set()', options, NATIVE_CALL_OPTIONS.set)
     let evicted: number
     try {
       evicted = this.#native.set(key, value, options?.ttlMs, options?.version, options?.dependsOn as string[] | undefined)
@@ -154,6 +156,7 @@ export class NativeStore {
 
   /** Stores every entry or none: all keys and values are checked first. */
   mset(entries: ReadonlyArray<readonly [string, Value]>, options?: TtlOptions): void {
+    rejectUnknownOptions('store.mset()', options, NATIVE_CALL_OPTIONS.ttl)
     const keys = entries.map((e) => e[0])
     const values = entries.map((e) => e[1])
     const evicted = this.#call(() => this.#native.mset(keys, values, options?.ttlMs))
@@ -186,6 +189,7 @@ export class NativeStore {
    * `ttlMs` applies only when this call creates the key.
    */
   incr(key: string, delta = 1, options?: TtlOptions): number {
+    rejectUnknownOptions('store.incr()', options, NATIVE_CALL_OPTIONS.ttl)
     const value = this.#call(() => this.#native.incr(key, delta, options?.ttlMs))
     this.#deliverRemovals()
     return value
@@ -197,6 +201,7 @@ export class NativeStore {
    * nothing stored). `ttlMs` applies only when this call creates the key.
    */
   incrInt64(key: string, delta: bigint, options?: TtlOptions): bigint {
+    rejectUnknownOptions('store.incrInt64()', options, NATIVE_CALL_OPTIONS.ttl)
     if (typeof delta !== 'bigint' || delta < INT64_MIN || delta > INT64_MAX) {
       throw new LocalCachedError('BadArgument', 'delta must be a bigint within the signed 64-bit range')
     }
@@ -211,6 +216,7 @@ export class NativeStore {
    * does (its version and dependencies are dropped, what depends on it is removed).
    */
   setIf(key: string, value: Value, options: SetIfOptions = {}): SetIfResult {
+    rejectUnknownOptions('store.setIf()', options, NATIVE_CALL_OPTIONS.setIf)
     const condition = SET_CONDITIONS[options.when ?? 'always']
     if (condition === undefined) throw new LocalCachedError('BadArgument', "when must be 'always', 'absent' or 'present'")
     if (options.keepTtl && options.ttlMs !== undefined) throw new LocalCachedError('BadArgument', 'keepTtl and ttlMs cannot be combined')
@@ -255,6 +261,7 @@ export class NativeStore {
    * hold fewer keys than `limit` (even none) while `cursor` is not null.
    */
   keys(options: KeysOptions = {}): KeysPage {
+    rejectUnknownOptions('store.keys()', options, NATIVE_CALL_OPTIONS.keys)
     const [keys, cursor] = this.#call(() =>
       this.#native.scan(options.cursor ?? null, options.svc, options.table, options.prefix, options.limit ?? 100),
     )
@@ -310,7 +317,8 @@ export class NativeStore {
   }
 
   /** Stores `svc:table:pk` built from its parts (counted in tableChangedUpsertCalls). */
-  tableChangedUpsert(svc: string, table: string, pk: string, value: Value, options?: SetOptions): void {
+  tableChangedUpsert(svc: string, table: string, pk: string, value: Value, options?: UpsertOptions): void {
+    if (options !== undefined) rejectUnknownOptions('store.tableChangedUpsert()', options, NATIVE_CALL_OPTIONS.upsert)
     let evicted: number
     try {
       evicted = this.#native.tableChangedUpsert(svc, table, pk, value, options?.ttlMs, options?.version)
@@ -369,6 +377,11 @@ export class NativeStore {
    * and loader failures.
    */
   getOrLoad(key: string, loader: Loader, options?: GetOrLoadOptions): Promise<Buffer> {
+    try {
+      rejectUnknownOptions('store.getOrLoad()', options, NATIVE_CALL_OPTIONS.getOrLoad)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     this.#loads ??= new LoadCoordinator({
       read: (k) => {
         const meta = this.getWithMeta(k)

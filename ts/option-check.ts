@@ -101,3 +101,20 @@ function editDistance(a: string, b: string): number {
   }
   return row[b.length]
 }
+
+/**
+ * The cheap check for hot calls (NativeStore's per-call options, whose values the addon
+ * checks itself): throws BadArgument for a name outside `names`, allocating nothing otherwise.
+ */
+export function rejectUnknownOptions(where: string, options: object | undefined, names: ReadonlySet<string>): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new LocalCachedError('BadArgument', `${where}: options must be an object, got ${describe(options)}`)
+  }
+  for (const name in options) {
+    if (!names.has(name)) {
+      const near = closest(name, [...names])
+      throw new LocalCachedError('BadArgument', `${where}: unknown option '${name}'${near ? ` (did you mean '${near}'?)` : ''}; accepted: ${[...names].join(', ')}`)
+    }
+  }
+}

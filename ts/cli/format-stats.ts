@@ -26,6 +26,11 @@ export function formatStats(s: Stats): string {
     ['max keys', s.maxKeys === 0 ? 'none' : s.maxKeys.toLocaleString('en-US')],
     ['shards', String(s.shards)],
   ]
+  // A daemon's own numbers; an older daemon's stats lack them.
+  if (s.connectionsCurrent !== undefined) {
+    rows.push(['connections', `${s.connectionsCurrent.toLocaleString('en-US')} open (${(s.connectionsTotal ?? 0).toLocaleString('en-US')} accepted, ${(s.connectionsRejected ?? 0).toLocaleString('en-US')} refused)`])
+    rows.push(['traffic', `${mib(s.readBytes ?? 0)} read, ${mib(s.writtenBytes ?? 0)} written`])
+  }
   // Only a bridged daemon has anything here (every bridge field is 0 without --bridge).
   if ((s.bridgePublished ?? 0) > 0 || (s.bridgeReceived ?? 0) > 0) {
     const n = (x: number | undefined) => (x ?? 0).toLocaleString('en-US')

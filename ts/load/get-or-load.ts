@@ -120,13 +120,19 @@ export class LoadCoordinator {
     let leased = false
     if (backend.lease) {
       const deadline = Date.now() + options.lockTimeoutMs
-      leased = await backend.lease(key, options.lockTimeoutMs)
+      const first = await this.#takeLease(key, options.lockTimeoutMs, options.swrMs)
+      if (Buffer.isBuffer(first)) return first
+      leased = first
       if (!leased) {
         const theirs = await this.#waitForValue(key, deadline, options.lockTimeoutMs)
         if (theirs === 'leased') leased = true
         else if (theirs !== null) return theirs
-        // Their lease ran out without a value: load here, with the lease if it is free now.
-        else leased = await backend.lease(key, options.lockTimeoutMs)
+        else {
+          // Their lease ran out without a value: load here, with the lease if it is free now.
+          const again = await this.#takeLease(key, options.lockTimeoutMs, options.swrMs)
+          if (Buffer.isBuffer(again)) return again
+          leased = again
+        }
       }
     }
     let value: Buffer
@@ -157,17 +163,27 @@ export class LoadCoordinator {
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())))
       const stored = await backend.read(key, 0)
       if (stored !== null) return stored.value
-      if (backend.lease && (await backend.lease(key, leaseMs))) {
-        // Taken over; the holder may have written just before releasing: use that if so.
-        const late = await backend.read(key, 0)
-        if (late !== null) {
-          await backend.release?.(key).catch(() => {})
-          return late.value
-        }
-        return 'leased'
-      }
+      // Taken over (a holder whose loader failed releases, one that vanished loses it).
+      const taken = await this.#takeLease(key, leaseMs, 0)
+      if (Buffer.isBuffer(taken)) return taken
+      if (taken) return 'leased'
     }
     return null
+  }
+
+  /**
+   * Takes the lease, then reads once more: a loader elsewhere may have written the value
+   * between our miss and our lease (the write is what ended its lease). Then the value is
+   * returned and the lease given back, so that the loader never runs for a key that has one.
+   * A value within `swrMs` of expiry is the stale one a refresh is replacing: it does not count.
+   */
+  async #takeLease(key: string, leaseMs: number, swrMs: number): Promise<Buffer | boolean> {
+    const backend = this.#backend
+    if (!backend.lease || !(await backend.lease(key, leaseMs))) return false
+    const late = await backend.read(key, 0)
+    if (late === null || (late.ttlMs !== null && late.ttlMs <= swrMs)) return true
+    await backend.release?.(key).catch(() => {})
+    return late.value
   }
 
   async #runLoader(key: string, loader: Loader, timeoutMs: number): Promise<Buffer> {

@@ -43,10 +43,27 @@ function int(arg: Buffer, what = 'value is not an integer or out of range'): num
   return n
 }
 
+/** The code of each error reply made from a coded error, for `commands_total`'s status. */
+const replyCodes = new WeakMap<Buffer, string>()
+
+/**
+ * The status an error reply is counted under: the code of the error it was made from, or
+ * BadRequest for Redis's own errors (syntax, arity, unknown command, NOAUTH, WRONGPASS).
+ */
+export function errorReplyStatus(out: Buffer): string {
+  return replyCodes.get(out) ?? 'BadRequest'
+}
+
 /** Translates our coded errors into Redis's wording where Redis has one. */
 export function respError(thrown: unknown): Buffer {
   const err = fromNative(thrown)
   if (err instanceof RespError) return reply.error(err.message)
+  const out = codedRespError(err)
+  replyCodes.set(out, err instanceof LocalCachedError ? (err.code === 'BadArgument' ? 'BadRequest' : err.code) : 'Internal')
+  return out
+}
+
+function codedRespError(err: unknown): Buffer {
   if (err instanceof LocalCachedError) {
     switch (err.code) {
       case 'InvalidKey': {
@@ -325,6 +342,11 @@ const info: Handler = (ctx, args) => {
       ['evicted_keys', s.evictions],
       ['expired_keys', s.expiredRemovals],
       ['total_commands_processed', s.getCalls + s.putCalls + s.delCalls],
+      // Both doors, native and RESP, as the metrics port counts them.
+      ['total_connections_received', s.connectionsTotal ?? 0],
+      ['rejected_connections', s.connectionsRejected ?? 0],
+      ['total_net_input_bytes', s.readBytes ?? 0],
+      ['total_net_output_bytes', s.writtenBytes ?? 0],
       // Client tracking (near caches of native clients), under Redis's names.
       ['tracking_total_keys', s.trackingKeys ?? 0],
       ['tracking_invalidations_sent', s.trackingPushes ?? 0],

@@ -8,13 +8,18 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
-import { commandName, getReply, runCommand, setReply, type RespContext } from './commands'
+import { COMMANDS, commandName, errorReplyStatus, getReply, runCommand, setReply, type RespContext } from './commands'
+import { INVALID_COMMAND, UNKNOWN_COMMAND } from '../server/command-counts'
 import { RespSubscriber } from './pubsub'
 import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
 /** What a connection in subscribed mode may still send, as in Redis. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'PING', 'QUIT', 'RESET'])
+/** Command names counted under their own label; any other is counted as UNKNOWN_COMMAND. */
+const KNOWN_COMMANDS = new Set([...Object.keys(COMMANDS), ...PUBSUB_COMMANDS, 'AUTH', 'RESET'])
+/** An error reply starts with '-'. */
+const MINUS = 0x2d
 
 export interface RespServerOptions {
   daemon: Daemon
@@ -28,8 +33,15 @@ export interface RespServerOptions {
 
 export function createRespServer(options: RespServerOptions): { server: Server; sockets: Set<Socket> } {
   const sockets = new Set<Socket>()
+  const counts = options.daemon.commands
+  /** Counts a command by its reply: an error reply under its code, anything else as ok. */
+  const count = (name: string, out: Buffer) => {
+    if (out[0] !== MINUS) counts.respOk(name)
+    else counts.error('resp', KNOWN_COMMANDS.has(name) ? name : UNKNOWN_COMMAND, errorReplyStatus(out))
+  }
   let nextId = 1
   const server = createServer((socket) => {
+    options.daemon.traffic.open(socket, 'resp')
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     socket.on('error', (err) => options.log.debug({ err }, 'resp connection error'))
@@ -103,6 +115,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
             const hot = parser.tryReadHot()
             if (hot !== undefined) {
               const out = hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value)
+              count(hot.name, out)
               replies.push(out)
               bytes += out.length
               continue
@@ -112,13 +125,15 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           if (args === null) break
           if (args.length === 0) continue
           let out: Buffer
+          const name = commandName(args[0])
           try {
-            const name = commandName(args[0])
             out = connectionCommand(args, name) ?? pubsubCommand(args, name) ?? runCommand(ctx, args, name)
+            count(name, out)
           } catch (err) {
             // A bug of ours must cost this one command, not the daemon: log it and answer.
             options.log.error({ err, command: args[0].toString('latin1').slice(0, 64) }, 'resp command failed')
             out = reply.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`)
+            counts.error('resp', KNOWN_COMMANDS.has(name) ? name : UNKNOWN_COMMAND, 'Internal')
           }
           replies.push(out)
           bytes += out.length
@@ -126,6 +141,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
         }
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err
+        counts.error('resp', INVALID_COMMAND, 'BadRequest')
         replies.push(reply.error(`ERR Protocol error: ${err.message}`))
         ctx.session.quit = true
       }

@@ -13,6 +13,7 @@ import { FrameWriter } from '../protocol/frame-writer'
 import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
+import { INVALID_COMMAND, wireCode, type CommandCounts } from './command-counts'
 
 type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
 
@@ -38,12 +39,14 @@ export class Connection {
   /** Set by `Track`: this connection's near cache is told of changes to what it was served. */
   #tracking: TrackingPeer | undefined
   #tookLeases = false
+  readonly #counts: CommandCounts
 
   constructor(socket: Socket, ctx: ConnectionContext, id: number) {
     this.socket = socket
     this.#ctx = ctx
     this.#log = ctx.log.child({ conn: id })
     this.#decoder = new FrameDecoder(ctx.limits.maxFrameBytes)
+    this.#counts = ctx.daemon.commands
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('drain', () => this.#onDrain())
     socket.on('error', (err) => this.#log.debug({ err }, 'connection error'))
@@ -103,6 +106,7 @@ export class Connection {
       }
     } catch (err) {
       // Only the decoder throws here (FrameTooLarge): framing is lost, so the connection ends.
+      this.#counts.error('native', INVALID_COMMAND, wireCode(err))
       replies.raw(errorFrame(err))
       this.#state = 'closing'
     }
@@ -113,6 +117,7 @@ export class Connection {
   /** Answers one frame into `replies`; returns false when no further frame may be read. */
   #handleFrame(payload: Buffer, replies: FrameWriter): boolean {
     if (this.#state === 'subscribed') {
+      this.#counts.error('native', INVALID_COMMAND, 'BadRequest')
       replies.raw(errorFrame(new LocalCachedError('BadRequest', 'a subscribed connection accepts no requests')))
       this.#state = 'closing'
       return false
@@ -121,6 +126,7 @@ export class Connection {
     try {
       request = parseRequest(decode(payload))
     } catch (err) {
+      this.#counts.error('native', INVALID_COMMAND, wireCode(err))
       replies.raw(errorFrame(err))
       if (this.#state === 'handshake') this.#state = 'closing'
       return this.#state !== 'closing'
@@ -128,13 +134,16 @@ export class Connection {
     if (this.#state === 'handshake') return this.#handshake(request, replies)
     switch (request.type) {
       case 'Hello':
+        this.#counts.error('native', 'Hello', 'BadRequest')
         replies.raw(errorFrame(new LocalCachedError('BadRequest', 'Hello was already received on this connection')))
         return true
       case 'Subscribe':
         if (this.#ctx.daemon.pubsub.size >= this.#ctx.maxSubscribers) {
+          this.#counts.error('native', 'Subscribe', 'LimitExceeded')
           replies.raw(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${this.#ctx.daemon.pubsub.size} subscribers (--max-subscribers ${this.#ctx.maxSubscribers})`)))
           return true
         }
+        this.#counts.nativeOk('Subscribe')
         replies.message({ type: 'Ok' })
         this.#state = 'subscribed'
         // Queue the ack first, then start the stream behind it. Frames pipelined after the
@@ -144,6 +153,7 @@ export class Connection {
         return true
       case 'Track':
         this.#tracking ??= this.#ctx.daemon.tracker.addPeer(this.socket)
+        this.#counts.nativeOk('Track')
         replies.message({ type: 'Ok' })
         return true
       default: {
@@ -151,9 +161,11 @@ export class Connection {
         try {
           response = this.#handleOwn(request) ?? handleRequest(this.#ctx.daemon, request as Parameters<typeof handleRequest>[1])
         } catch (err) {
+          this.#counts.error('native', request.type, wireCode(err))
           replies.raw(errorFrame(err))
           return true
         }
+        this.#counts.nativeOk(request.type)
         replies.message(response)
       }
         return true
@@ -182,11 +194,13 @@ export class Connection {
 
   #handshake(request: Request, replies: FrameWriter): boolean {
     if (request.type !== 'Hello') {
+      this.#counts.error('native', request.type, 'BadRequest')
       replies.raw(errorFrame(new LocalCachedError('BadRequest', `the first request must be Hello, got ${request.type}`)))
       this.#state = 'closing'
       return false
     }
     if (request.protocolVersion !== PROTOCOL_VERSION) {
+      this.#counts.error('native', 'Hello', 'ProtocolVersion')
       replies.raw(
         errorFrame(new LocalCachedError('ProtocolVersion', `protocol version ${request.protocolVersion} is not supported; this daemon speaks ${PROTOCOL_VERSION}`)),
       )
@@ -194,6 +208,7 @@ export class Connection {
       return false
     }
     const ok: Response = { type: 'HelloOk', protocolVersion: PROTOCOL_VERSION, serverVersion: this.#ctx.serverVersion, limits: this.#ctx.limits }
+    this.#counts.nativeOk('Hello')
     replies.message(ok)
     this.#state = 'ready'
     return true
@@ -216,7 +231,7 @@ function decode(payload: Buffer): unknown {
 export function errorFrame(err: unknown): Buffer {
   const wire =
     err instanceof LocalCachedError
-      ? { code: err.code === 'BadArgument' ? 'BadRequest' : err.code, message: err.message }
+      ? { code: wireCode(err), message: err.message }
       : { code: 'Internal', message: `internal error: ${(err as Error)?.message ?? String(err)}` }
   return encodeMessage({ type: 'Err', ...wire } satisfies Response)
 }

@@ -8,6 +8,9 @@ import { Leases } from './leases'
 import { Operations } from './operations'
 import { decodeStats, withDaemonFields, type Stats } from '../stats'
 import type { ResolvedServeOptions } from './options'
+import { CommandCounts } from './command-counts'
+import { Traffic } from './traffic'
+import { Readiness } from './readiness'
 import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
 
 export class Daemon {
@@ -18,6 +21,12 @@ export class Daemon {
   readonly leases: Leases
   /** Every operation a door may run. */
   readonly ops: Operations
+  /** Commands answered at each door, counted there (metrics). */
+  readonly commands = new CommandCounts()
+  /** Connections and bytes at each door. */
+  readonly traffic = new Traffic()
+  /** Held by whatever must finish before the daemon is ready (/readyz). */
+  readonly readiness = new Readiness()
   /** The cross-host bridge, when --bridge is set (serve() attaches it once connected). */
   bridge: Bridge | undefined
 
@@ -39,6 +48,7 @@ export class Daemon {
   /** The store's stats (docs/stats-format.md) with the daemon's own fields filled in. */
   statsBinary(): Buffer {
     const events = this.pubsub.counters
+    const traffic = this.traffic.total()
     return withDaemonFields(this.#store.statsBinary(), {
       subscribersCurrent: this.pubsub.size,
       eventsPublished: events.published,
@@ -52,6 +62,11 @@ export class Daemon {
       leasesCurrent: this.leases.size,
       leasesGranted: this.leases.granted,
       leasesRefused: this.leases.refused,
+      connectionsCurrent: traffic.currentConnections,
+      connectionsTotal: traffic.connectionsTotal,
+      connectionsRejected: traffic.connectionsRejected,
+      readBytes: traffic.readBytes,
+      writtenBytes: traffic.writtenBytes,
       ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
     })
   }

@@ -109,14 +109,14 @@ export class Operations {
   // --- writes -----------------------------------------------------------------------------
 
   put(key: string, value: Uint8Array, options: SetOptions & PublishOption = {}): void {
-    this.#write(options.publish, () => this.#store.set(key, value, options))
+    this.#write(options.publish, () => this.#store.set(key, value, { ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn }))
     this.#wrote(key, options.publish, options.version)
   }
 
   /** Stores `svc:table:pk` and tells other processes the row changed (`table_changed`). */
   upsert(svc: string, table: string, pk: string, value: Uint8Array, options: TtlOptions & { version?: number } & PublishOption = {}): void {
     const publishes = this.#publishes(options.publish)
-    this.#write(publishes, () => this.#store.tableChangedUpsert(svc, table, pk, value, options))
+    this.#write(publishes, () => this.#store.tableChangedUpsert(svc, table, pk, value, { ttlMs: options.ttlMs, version: options.version }))
     const key = `${svc}:${table}:${pk}`
     this.#changed(key)
     if (publishes) this.#publish({ type: 'table_changed', key })
@@ -125,25 +125,25 @@ export class Operations {
 
   /** All or nothing (see NativeStore.mset). */
   mset(entries: ReadonlyArray<readonly [string, Uint8Array]>, options: TtlOptions & PublishOption = {}): void {
-    this.#write(options.publish, () => this.#store.mset(entries, options))
+    this.#write(options.publish, () => this.#store.mset(entries, { ttlMs: options.ttlMs }))
     for (const [key] of entries) this.#wrote(key, options.publish)
   }
 
   setIf(key: string, value: Uint8Array, options: SetIfOptions & PublishOption = {}): SetIfResult {
-    const result = this.#write(options.publish, () => this.#store.setIf(key, value, options))
+    const result = this.#write(options.publish, () => this.#store.setIf(key, value, { ttlMs: options.ttlMs, when: options.when, keepTtl: options.keepTtl, returnOld: options.returnOld }))
     if (result.stored) this.#wrote(key, options.publish)
     return result
   }
 
   incr(key: string, delta: number, options: TtlOptions & PublishOption = {}): number {
-    const value = this.#write(options.publish, () => this.#store.incr(key, delta, options))
+    const value = this.#write(options.publish, () => this.#store.incr(key, delta, { ttlMs: options.ttlMs }))
     this.#wrote(key, options.publish)
     return value
   }
 
   /** incr over the signed 64-bit range (Redis's INCRBY). */
   incrInt64(key: string, delta: bigint, options: TtlOptions & PublishOption = {}): bigint {
-    const value = this.#write(options.publish, () => this.#store.incrInt64(key, delta, options))
+    const value = this.#write(options.publish, () => this.#store.incrInt64(key, delta, { ttlMs: options.ttlMs }))
     this.#wrote(key, options.publish)
     return value
   }

@@ -76,6 +76,10 @@ export interface ServeOptions {
   respPassword?: string
   /** A file holding the RESP password (one line; a trailing newline is ignored). */
   respPasswordFile?: string
+  /** Serve /metrics, /healthz and /readyz over HTTP on this TCP port (0: any free port), bound to metricsHost. */
+  metricsPort?: number
+  /** Default 127.0.0.1. Any other address is logged at warn: whoever reaches it reads the metrics. */
+  metricsHost?: string
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
   /** Cross-host invalidation (docs/multi-host.md): redis://, rediss://, redis+unix:// (Redis Streams), nats://, tls:// (JetStream). */
@@ -126,6 +130,8 @@ export interface ResolvedServeOptions {
   respHost: string
   /** Never logged: the start-up line passes through redactSecrets (redact.ts). */
   respPassword: string | undefined
+  metricsPort: number | undefined
+  metricsHost: string
   /** The bridge, when --bridge is given (its numbers below, resolved with or without it). */
   bridge: BridgeOptions | undefined
   bridgeRetention: number
@@ -187,7 +193,15 @@ export function isLoopback(host: string): boolean {
   return v6 === '::1' || /^::ffff:127\./i.test(v6)
 }
 
+/** The daemon listens on Unix domain sockets, which Node has on Linux and macOS, not on Windows. */
+export function checkDaemonPlatform(platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32') {
+    throw new LocalCachedError('NotSupported', 'the localcached daemon (serve) runs on Linux and macOS: it listens on Unix domain sockets. On Windows, use NativeStore, the embedded store, which works there')
+  }
+}
+
 export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedServeOptions {
+  checkDaemonPlatform()
   const options = checkServeOptions(given) as ServeOptions & { maxBytes?: number; maxValueBytes?: number; maxFrameBytes?: number; maxPendingReplyBytes?: number; socketMode?: number; publishDefault?: boolean; publishWrites?: boolean; svcCaps?: Record<string, number> }
   const respPassword = resolveRespPassword(options, env)
   const respHost = options.respHost ?? '127.0.0.1'
@@ -231,6 +245,8 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPort: options.respPort === undefined ? undefined : positiveInteger(options.respPort, 'respPort', 0),
     respHost,
     respPassword,
+    metricsPort: options.metricsPort === undefined ? undefined : positiveInteger(options.metricsPort, 'metricsPort', 0),
+    metricsHost: options.metricsHost ?? '127.0.0.1',
     ...resolveBridge(options),
   }
 }

@@ -18,6 +18,9 @@ import { encodeMessage } from '../protocol/codec'
 import { RespPassword } from '../resp/auth'
 import { startLogFields } from './start-log'
 import { MAX_KEY_BYTES } from '../limits'
+import { isLoopback } from './options'
+import { createDaemonMetrics } from '../metrics/registry'
+import { startMetricsServer, type MetricsServer } from '../metrics/http'
 import { Bridge } from '../bridge/bridge'
 import { redactBridgeUrl } from '../bridge/transport'
 import { redactSecrets } from './redact'
@@ -29,6 +32,8 @@ export interface DaemonServer {
   readonly socketPath: string | null
   /** The RESP TCP port actually bound, if `respPort` was given. */
   readonly respPort: number | undefined
+  /** The metrics port actually bound, if `metricsPort` was given. */
+  readonly metricsPort: number | undefined
   readonly options: ResolvedServeOptions
   /** The cross-host bridge, when `bridge` was given. */
   readonly bridge: Bridge | undefined
@@ -58,11 +63,24 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   loadBinding().tuneAllocatorForDaemon()
 
   const daemon = new Daemon(resolved)
+  // Not ready until every listener is bound; later holders (a snapshot load, a replay) add theirs.
+  const releaseListeners = daemon.readiness.hold('listeners', 'binding the sockets and ports')
+  // The metrics port comes up first, so /readyz can say what start-up is waiting for.
+  let metrics: MetricsServer | undefined
+  if (resolved.metricsPort !== undefined) {
+    try {
+      metrics = await startMetricsServer({ host: resolved.metricsHost, port: resolved.metricsPort, metrics: createDaemonMetrics(daemon, SERVER_VERSION), readiness: daemon.readiness, log })
+    } catch (err) {
+      daemon.close()
+      throw err
+    }
+  }
   // The bridge's read position is set before any listener accepts a client.
   if (resolved.bridge) {
     try {
       daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }))
     } catch (err) {
+      await metrics?.close()
       daemon.close()
       throw bridgeStartError(resolved.bridge.url, err)
     }
@@ -75,12 +93,14 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (connections.size >= resolved.maxConnections) {
       // Answer the Hello the client is about to send with the reason, then hang up.
       socket.on('error', () => {})
+      daemon.traffic.rejected('native')
       socket.end(errorFrame(new LocalCachedError('LimitExceeded', `the daemon already has ${connections.size} connections (--max-connections ${resolved.maxConnections})`)))
       log.debug({ connections: connections.size }, 'connection refused: --max-connections')
       return
     }
     const connection = new Connection(socket, { daemon, limits, serverVersion: SERVER_VERSION, log, maxSubscribers: resolved.maxSubscribers, maxPendingReplyBytes: resolved.maxPendingReplyBytes, onBytesRead }, nextId++)
     connections.add(connection)
+    daemon.traffic.open(socket, 'native')
     socket.once('close', () => connections.delete(connection))
   })
   let bound: FileStats | undefined
@@ -88,6 +108,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
     await daemon.bridge?.close(0)
+    await metrics?.close()
     daemon.close()
     throw err
   }
@@ -126,6 +147,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.close()
     }
     await daemon.bridge?.close(0)
+    await metrics?.close()
     daemon.close()
     throw err
   }
@@ -133,15 +155,22 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.pubsub.heartbeat()
     if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
   }, resolved.heartbeatMs)
-  log.info(startLogFields(resolved, { respPort, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
+  releaseListeners()
+  log.info(startLogFields(resolved, { respPort, metricsPort: metrics?.port, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
   if (respPort !== undefined && password === undefined) {
     log.warn({ resp: `${resolved.respHost}:${respPort}` }, 'the RESP port has no password: any local user can connect to it and read or write the cache; set --resp-password-file or $LOCALCACHED_RESP_PASSWORD')
+  }
+
+  if (metrics && !isLoopback(resolved.metricsHost)) {
+    log.warn({ metrics: `${resolved.metricsHost}:${metrics.port}` }, 'the metrics port is not on loopback: anyone who can reach it reads the metrics (service names, sizes, rates); bind --metrics-host 127.0.0.1 or firewall it')
   }
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
       log.info({ connections: connections.size }, 'shutting down')
+      // /readyz says 503 while draining, so a balancer stops sending before the socket goes.
+      daemon.readiness.hold('shutdown', 'the daemon is shutting down')
       clearInterval(heartbeat)
       const stopped = bound ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
       for (const r of respListeners) {
@@ -158,6 +187,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       removeNativeSocket()
       // Nothing more is accepted: what the outbox holds is all there is to send before bye.
       await daemon.bridge?.close(deadline)
+      await metrics?.close()
       daemon.close()
       log.info('stopped')
     })()
@@ -169,7 +199,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     log.error({ err: err.message }, 'stopping: host id in use')
     void close().then(() => fail(err))
   })
-  return { socketPath: resolved.socket, respPort, options: resolved, bridge: daemon.bridge, failed, close }
+  return { socketPath: resolved.socket, respPort, metricsPort: metrics?.port, options: resolved, bridge: daemon.bridge, failed, close }
 }
 
 function bridgeStartError(url: string, err: unknown): LocalCachedError {

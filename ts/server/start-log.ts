@@ -7,7 +7,7 @@ import { resolveOptions, type ResolvedServeOptions } from './options'
 import { redactBridgeUrl } from '../bridge/transport'
 
 /** Shown on every start, default or not: where to connect and the budget. */
-const ALWAYS = new Set(['socket', 'respSocket', 'respPort', 'respHost', 'respPassword', 'maxBytes', 'publishDefault', 'shards'])
+const ALWAYS = new Set(['socket', 'respSocket', 'respPort', 'respHost', 'respPassword', 'metricsPort', 'metricsHost', 'maxBytes', 'publishDefault', 'shards'])
 
 function readable(name: string, value: unknown): unknown {
   if (typeof value === 'number' && /Bytes$/.test(name)) return formatSize(value)
@@ -17,7 +17,7 @@ function readable(name: string, value: unknown): unknown {
   return value
 }
 
-export function startLogFields(resolved: ResolvedServeOptions, bound: { respPort: number | undefined; shards: number; version: string }): Record<string, unknown> {
+export function startLogFields(resolved: ResolvedServeOptions, bound: { respPort: number | undefined; metricsPort?: number; shards: number; version: string }): Record<string, unknown> {
   const defaults = resolveOptions({ socket: '/' }, {}) as unknown as Record<string, unknown>
   const changed: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(resolved)) {
@@ -33,8 +33,13 @@ export function startLogFields(resolved: ResolvedServeOptions, bound: { respPort
   }
   if (resolved.respSocket !== undefined) fields.respSocket = resolved.respSocket
   if (resolved.respPort !== undefined) fields.resp = `${resolved.respHost}:${bound.respPort}`
+  if (bound.metricsPort !== undefined) fields.metrics = `http://${hostForUrl(resolved.metricsHost)}:${bound.metricsPort}/metrics`
   if (resolved.respPassword !== undefined) fields.respPassword = resolved.respPassword
   else if (resolved.respSocket !== undefined || resolved.respPort !== undefined) fields.respAuth = 'none'
   if (Object.keys(changed).length) fields.options = changed
   return redactSecrets(fields)
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }

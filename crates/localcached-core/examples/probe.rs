@@ -1,11 +1,15 @@
 //! `cargo run --release --example probe`: raw core lookup cost, no N-API, for comparing
-//! against the JS-level figures of `npm run bench:embedded`.
+//! against the JS-level figures of `npm run bench:embedded`. The `capped` lines run the
+//! same loop with the service under a `svcCaps` cap large enough never to evict, to show
+//! what keeping a capped service's recency list costs.
 use localcached_core::{Lookup, Store, StoreOptions};
 use std::time::Instant;
 
 fn main() {
-    for n in [1_000usize, 100_000, 1_000_000] {
-        let store = Store::new(StoreOptions { max_bytes: 1 << 30, ..Default::default() }).unwrap();
+    let runs = [(1_000usize, false), (100_000, false), (1_000_000, false), (100_000, true), (1_000_000, true)];
+    for (n, capped) in runs {
+        let service_caps = if capped { vec![(b"bench".to_vec(), 1 << 40)] } else { vec![] };
+        let store = Store::new(StoreOptions { max_bytes: 1 << 30, service_caps, ..Default::default() }).unwrap();
         let keys: Vec<Vec<u8>> = (0..n).map(|i| format!("bench:items:{i}").into_bytes()).collect();
         for k in &keys {
             store.set(k, &[1u8; 100], None).unwrap();
@@ -30,6 +34,7 @@ fn main() {
             store.set(&keys[j], &[2u8; 100], None).unwrap();
         }
         let set_ns = start.elapsed().as_nanos() as f64 / ops as f64;
-        println!("{n:>8} keys: get {get_ns:6.1} ns/op, set {set_ns:6.1} ns/op ({sink})");
+        let label = if capped { "capped" } else { "" };
+        println!("{n:>8} keys{label:>7}: get {get_ns:6.1} ns/op, set {set_ns:6.1} ns/op ({sink})");
     }
 }

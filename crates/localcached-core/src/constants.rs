@@ -1,8 +1,17 @@
 //! Every tunable of the core in one place, each with the reason for its value.
 
+/// [`MAX_KEY_BYTES`] as a literal token, so that messages built with `concat!` (the key
+/// rule, `key::KEY_RULE`) spell the same number as the constant and cannot drift from it.
+macro_rules! max_key_bytes {
+    () => {
+        250
+    };
+}
+pub(crate) use max_key_bytes;
+
 /// Keys are `svc:table:pk`; 250 bytes matches memcached's key limit, which is what most
 /// teams already size their keys against, and lets a key length fit in a `u8`.
-pub const MAX_KEY_BYTES: usize = 250;
+pub const MAX_KEY_BYTES: usize = max_key_bytes!();
 
 /// Default byte budget of an embedded store: large enough for a useful working set,
 /// small enough that forgetting to set it never surprises a container's memory limit.
@@ -42,6 +51,12 @@ pub const MAX_DEPENDENCIES: usize = 1024;
 /// Extra cost of an entry written with a version: the 8-byte version stored with its key.
 pub const VERSION_OVERHEAD_BYTES: u64 = 8;
 
+/// Extra cost of an entry of a service with a byte cap (`svcCaps`): its two 4-byte links in
+/// its service's recency list in the shard, stored with its key (so the cap evicts exactly
+/// the service's least recently used entry of the shard in O(1)). Entries of uncapped
+/// services do not carry them.
+pub const CAPPED_OVERHEAD_BYTES: u64 = 8;
+
 /// How many slab slots one scan call may examine per key it is asked for, so a filtered
 /// scan of a large store still returns in bounded time (possibly with fewer keys).
 pub const SCAN_EXAMINE_PER_KEY: usize = 10;
@@ -61,6 +76,11 @@ pub const MAX_SHARDS: usize = 1024;
 /// costs at most ~4 MiB; past it, records are counted as dropped and reported once.
 pub const REMOVAL_QUEUE_CAPACITY: usize = 16 * 1024;
 
+/// Records a removal queue keeps allocated after a drain (~252 KiB at 252 bytes each):
+/// enough for a steady trickle between drains without reallocating, while the memory a
+/// burst grew the queue to is given back.
+pub const REMOVAL_QUEUE_RETAINED: usize = 1024;
+
 /// Default sweeper interval: expired entries linger at most this long past their TTL
 /// unless a read finds them first (a read never returns them).
 pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 1000;
@@ -68,3 +88,14 @@ pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 1000;
 /// The largest TTL we accept: JavaScript's `Number.MAX_SAFE_INTEGER`, so every TTL a JS
 /// caller can express exactly is accepted and none silently rounds.
 pub const MAX_TTL_MS: u64 = (1 << 53) - 1;
+
+/// Most keys one batch call may name where the binding bounds a batch (its packed `mget`
+/// lookup, `MAX_BATCH` there today). A batch runs on the JS thread: at a few hundred nanoseconds per key, 10,000
+/// keys keep one call within a few milliseconds, and their arguments within 2.5 MB of keys
+/// (10,000 × `MAX_KEY_BYTES`). The core itself accepts any length; the binding enforces it.
+pub const MAX_BATCH_KEYS: usize = 10_000;
+
+/// Most keys one `scan` call may return (its `limit`). With `SCAN_EXAMINE_PER_KEY` that
+/// bounds one call at 1,000,000 slots examined, and its reply at 25 MB of keys (100,000 ×
+/// `MAX_KEY_BYTES`). The core itself accepts any limit; the binding enforces it.
+pub const MAX_SCAN_LIMIT: usize = 100_000;

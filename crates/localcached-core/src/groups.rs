@@ -17,14 +17,15 @@ pub struct Group {
     pub svc_len: usize,
     /// The service's counters in `Groups::services`.
     pub service: u32,
-    /// Most recently stored or (for capped services) used.
+    /// Most recently stored.
     pub head: u32,
     pub tail: u32,
     pub len: u32,
     /// Bytes charged for the group's entries (not the group itself).
     pub bytes: u64,
-    /// The service's byte cap (an index into the store's caps), if it has one. The entries
-    /// of a capped service's tables are kept in recency order, so the cap evicts its LRU.
+    /// The service's byte cap (an index into the store's caps), if it has one. Its entries
+    /// are also on the service's recency list (`shard/cap_list.rs`), so the cap evicts its
+    /// least recently used entry.
     pub cap: Option<u32>,
 }
 

@@ -1,12 +1,15 @@
 //! The strict key rule: `svc:table:pk`, three non-empty segments of `[A-Za-z0-9._-]`
 //! joined by `:`, at most [`MAX_KEY_BYTES`] bytes. Checked by hand: no regex, no allocation.
 
-use crate::constants::MAX_KEY_BYTES;
+use crate::constants::{max_key_bytes, MAX_KEY_BYTES};
 use std::fmt;
 
 /// The rule, worded once for every error message and the docs.
-pub const KEY_RULE: &str =
-    "keys are svc:table:pk: exactly three non-empty segments of [A-Za-z0-9._-] joined by ':', at most 250 bytes";
+pub const KEY_RULE: &str = concat!(
+    "keys are svc:table:pk: exactly three non-empty segments of [A-Za-z0-9._-] joined by ':', at most ",
+    max_key_bytes!(),
+    " bytes"
+);
 
 /// Why a key was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! count is reported once as an overflow.
 
 use crate::cause::RemovalCause;
-use crate::constants::MAX_KEY_BYTES;
+use crate::constants::{MAX_KEY_BYTES, REMOVAL_QUEUE_RETAINED};
 use std::collections::VecDeque;
 
 /// A key copied inline so that queueing a record allocates nothing once the ring has grown.
@@ -57,9 +57,9 @@ impl RemovalQueue {
         for record in self.records.drain(..) {
             each(&record);
         }
-        if self.records.capacity() > 1024 {
+        if self.records.capacity() > REMOVAL_QUEUE_RETAINED {
             // A burst grew the ring; give the memory back rather than hold it forever.
-            self.records.shrink_to(1024);
+            self.records.shrink_to(REMOVAL_QUEUE_RETAINED);
         }
         std::mem::take(&mut self.dropped)
     }

@@ -1,110 +1,29 @@
-//! One shard: a slab of entries, a hash index into it, an intrusive LRU list through it
-//! and an expiry heap over it. Everything here runs under the shard's mutex, so nothing
-//! here is concurrent; the store decides what to do, the shard keeps its structures true.
+//! One shard: a slab of entries (`shard/entry.rs`), a hash index into it, an intrusive LRU
+//! list through it (`shard/lru.rs`), per-table lists through it (`shard/group_list.rs`),
+//! per-capped-service recency lists through it (`shard/cap_list.rs`) and an expiry heap
+//! over it. Everything here runs under the shard's mutex, so nothing here is
+//! concurrent; the store decides what to do, the shard keeps its structures true (checked
+//! by `shard/validate.rs`).
 
-use crate::constants::{ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
+mod cap_list;
+mod entry;
+mod group_list;
+mod lru;
+mod validate;
+pub use entry::{entry_charge, entry_data};
+
 use crate::expiry::{ExpiryHeap, NOT_SCHEDULED};
-use crate::groups::{Groups, NO_GROUP};
+use crate::groups::Groups;
 use crate::hash::hash_key;
 use crate::index::HashIndex;
 use crate::key::KeyParts;
+use cap_list::CapList;
+use entry::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// "No slot": the end of a list, in the `u32` links entries use instead of `Option`s.
 pub const NIL: u32 = u32::MAX;
-
-/// One cached entry, or a free slot (empty `data`, chained through `next`). 40 bytes.
-struct Entry {
-    /// `[key_len, flags, version (8 bytes, if flagged), key.., value..]`: one allocation per
-    /// entry. Keeping lengths and the optional version in the allocation instead of fields
-    /// keeps the slot at 32 bytes, and unversioned entries pay nothing for versions.
-    data: Box<[u8]>,
-    /// Toward the most recently used end.
-    prev: u32,
-    /// Toward the least recently used end (or the next free slot).
-    next: u32,
-    heap_pos: u32,
-    /// The entry's table group, and its neighbours in that group's list. (The key's hash is
-    /// not stored: removals recompute it, which costs less than 4 bytes on every entry.)
-    group: u32,
-    gprev: u32,
-    gnext: u32,
-}
-
-const FLAG_VERSIONED: u8 = 1;
-
-#[inline]
-fn header_len(flags: u8) -> usize {
-    if flags & FLAG_VERSIONED != 0 { 10 } else { 2 }
-}
-
-impl Entry {
-    fn free(next: u32) -> Entry {
-        Entry { data: Box::default(), prev: NIL, next, heap_pos: NOT_SCHEDULED, group: NO_GROUP, gprev: NIL, gnext: NIL }
-    }
-
-    #[inline]
-    fn key_start(&self) -> usize {
-        header_len(self.data[1])
-    }
-
-    #[inline]
-    fn key(&self) -> &[u8] {
-        let start = self.key_start();
-        &self.data[start..start + self.data[0] as usize]
-    }
-
-    #[inline]
-    fn value_start(&self) -> usize {
-        self.key_start() + self.data[0] as usize
-    }
-
-    #[inline]
-    fn value(&self) -> &[u8] {
-        &self.data[self.value_start()..]
-    }
-
-    fn version(&self) -> Option<u64> {
-        (self.data[1] & FLAG_VERSIONED != 0).then(|| {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&self.data[2..10]);
-            u64::from_le_bytes(word)
-        })
-    }
-
-    #[inline]
-    fn is_free(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    fn charge(&self) -> u64 {
-        let header = self.key_start();
-        entry_charge(self.data.len() - header, self.heap_pos != NOT_SCHEDULED, header > 2)
-    }
-}
-
-/// Packs a key, value and optional version into one exactly-sized allocation.
-pub fn entry_data(key: &[u8], value: &[u8], version: Option<u64>) -> Box<[u8]> {
-    let flags = if version.is_some() { FLAG_VERSIONED } else { 0 };
-    let mut data = Vec::with_capacity(header_len(flags) + key.len() + value.len());
-    data.push(key.len() as u8);
-    data.push(flags);
-    if let Some(v) = version {
-        data.extend_from_slice(&v.to_le_bytes());
-    }
-    data.extend_from_slice(key);
-    data.extend_from_slice(value);
-    data.into_boxed_slice()
-}
-
-/// What an entry of `payload_len` key+value bytes is charged against the budget.
-#[inline]
-pub fn entry_charge(payload_len: usize, has_ttl: bool, versioned: bool) -> u64 {
-    payload_len as u64
-        + ENTRY_OVERHEAD_BYTES
-        + if has_ttl { TTL_OVERHEAD_BYTES } else { 0 }
-        + if versioned { VERSION_OVERHEAD_BYTES } else { 0 }
-}
 
 /// Per-shard counters, kept under the shard lock so counting costs no atomics.
 #[derive(Default, Clone, Copy)]
@@ -132,6 +51,8 @@ pub struct Shard {
     /// The store's hash seed, to recompute a key's hash when it is removed.
     seed: u64,
     caps: Arc<[ServiceCap]>,
+    /// Per cap (same index as `caps`), its service's recency list in this shard.
+    cap_lists: Box<[CapList]>,
     entries: Vec<Entry>,
     free_head: Option<u32>,
     index: HashIndex,
@@ -163,6 +84,7 @@ impl Shard {
     pub fn new(seed: u64, caps: Arc<[ServiceCap]>) -> Shard {
         Shard {
             seed,
+            cap_lists: vec![CapList::EMPTY; caps.len()].into(),
             caps,
             entries: Vec::new(),
             free_head: None,
@@ -217,25 +139,9 @@ impl Shard {
         (pos != NOT_SCHEDULED).then(|| self.expiry.get(pos).at_ms)
     }
 
-    pub fn lru_tail(&self) -> Option<u32> {
-        self.tail
-    }
-
     /// The slot whose deadline is earliest, if it is at or before `now_ms`.
     pub fn next_expired(&self, now_ms: u64) -> Option<u32> {
         self.expiry.peek().filter(|d| d.at_ms <= now_ms).map(|d| d.slot)
-    }
-
-    /// Marks an entry as most recently used.
-    #[inline]
-    pub fn touch(&mut self, slot: u32) {
-        if self.head != Some(slot) {
-            self.unlink(slot);
-            self.link_front(slot);
-        }
-        if self.groups.get(self.entries[slot as usize].group).cap.is_some() {
-            self.group_touch(slot);
-        }
     }
 
     /// Stores a new entry (the key must not be present); returns its slot and what was
@@ -246,7 +152,8 @@ impl Shard {
         let (group, created) = self.groups.find_or_create(&key[..parts.table_end], parts.svc_end, NIL, cap);
         let group_charge = if created { self.groups.get(group).charge() } else { 0 };
         // The one allocation of a new entry: key and value side by side, sized exactly.
-        let entry = Entry { data: entry_data(key, value, version), prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group, gprev: NIL, gnext: NIL };
+        let svc_links = cap.map(|_| [NIL, NIL]);
+        let entry = Entry { data: entry_data(key, value, version, svc_links), prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group, gprev: NIL, gnext: NIL };
         let slot = match self.free_head {
             Some(slot) => {
                 self.free_head = opt(self.entries[slot as usize].next);
@@ -265,6 +172,9 @@ impl Shard {
         };
         self.index.insert(hash, slot);
         self.link_front(slot);
+        if let Some(cap) = cap {
+            self.cap_link_front(cap, slot);
+        }
         if let Some(at_ms) = deadline {
             self.schedule(slot, at_ms);
         }
@@ -276,108 +186,8 @@ impl Shard {
         (slot, charge + group_charge)
     }
 
-    /// Adds (or with a negative delta, releases) bytes to the group's service cap, if any.
-    fn charge_cap(&self, group: u32, delta: i64) {
-        if let Some(cap) = self.groups.get(group).cap {
-            let used = &self.caps[cap as usize].used;
-            if delta >= 0 {
-                used.fetch_add(delta as u64, Ordering::AcqRel);
-            } else {
-                used.fetch_sub(delta.unsigned_abs(), Ordering::AcqRel);
-            }
-        }
-    }
-
-    /// The cap index of the entry's service, if it has a cap.
-    pub fn cap_of(&self, slot: u32) -> Option<u32> {
-        self.groups.get(self.entries[slot as usize].group).cap
-    }
-
-    /// The least recently used entry of a capped service in this shard, other than `keep`:
-    /// the tail of one of its tables (each kept in recency order).
-    pub fn cap_victim(&self, cap: u32, keep: Option<u32>) -> Option<u32> {
-        self.groups
-            .live()
-            .filter(|(_, g)| g.cap == Some(cap))
-            .filter_map(|(_, g)| {
-                let tail = g.tail;
-                if Some(tail) != keep { opt(tail) } else { opt(self.entries[tail as usize].gprev) }
-            })
-            .next()
-    }
-
-    /// Moves an entry to the front of its group's list (capped services keep recency order).
-    fn group_touch(&mut self, slot: u32) {
-        let id = self.entries[slot as usize].group;
-        if self.groups.get(id).head == slot {
-            return;
-        }
-        let charge = self.entries[slot as usize].charge();
-        let freed = self.group_unlink(slot, charge);
-        debug_assert_eq!(freed, 0, "a group with another head is not empty");
-        self.group_link(id, slot, charge);
-    }
-
-    fn group_link(&mut self, id: u32, slot: u32, charge: u64) {
-        let old_head = self.groups.get(id).head;
-        {
-            let entry = &mut self.entries[slot as usize];
-            entry.gprev = NIL;
-            entry.gnext = old_head;
-        }
-        if old_head != NIL {
-            self.entries[old_head as usize].gprev = slot;
-        }
-        let group = self.groups.get_mut(id);
-        if old_head == NIL {
-            group.tail = slot;
-        }
-        group.head = slot;
-        group.len += 1;
-        group.bytes += charge;
-    }
-
-    /// Unlinks an entry from its group; returns the group's own charge if it became empty.
-    fn group_unlink(&mut self, slot: u32, charge: u64) -> u64 {
-        let (id, prev, next) = {
-            let e = &self.entries[slot as usize];
-            (e.group, e.gprev, e.gnext)
-        };
-        if prev != NIL {
-            self.entries[prev as usize].gnext = next;
-        }
-        if next != NIL {
-            self.entries[next as usize].gprev = prev;
-        }
-        let group = self.groups.get_mut(id);
-        if prev == NIL {
-            group.head = next;
-        }
-        if next == NIL {
-            group.tail = prev;
-        }
-        group.len -= 1;
-        group.bytes -= charge;
-        if group.len == 0 {
-            self.groups.release(id)
-        } else {
-            0
-        }
-    }
-
     pub fn key_at(&self, slot: u32) -> &[u8] {
         self.entries[slot as usize].key()
-    }
-
-    /// The slots of one table's entries, newest first.
-    pub fn group_slots(&self, id: u32) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.groups.get(id).len as usize);
-        let mut at = self.groups.get(id).head;
-        while at != NIL {
-            out.push(at);
-            at = self.entries[at as usize].gnext;
-        }
-        out
     }
 
     /// Counts a hit for the entry's service.
@@ -407,7 +217,9 @@ impl Shard {
                 entry.data[2..10].copy_from_slice(&v.to_le_bytes());
             }
         } else {
-            let data = entry_data(entry.key(), value, version);
+            // The service links move with the entry; `touch` below brings it to the front.
+            let svc_links = entry.is_capped().then(|| entry.svc_links());
+            let data = entry_data(entry.key(), value, version, svc_links);
             entry.data = data;
         }
         let pos = self.entries[slot as usize].heap_pos;
@@ -443,6 +255,9 @@ impl Shard {
         let group_id = self.entries[slot as usize].group;
         self.charge_cap(group_id, -(charge as i64));
         let cap = self.groups.get(group_id).cap;
+        if let Some(cap) = cap {
+            self.cap_unlink(cap, slot);
+        }
         let group_charge = self.group_unlink(slot, charge);
         if let Some(cap) = cap {
             self.caps[cap as usize].used.fetch_sub(group_charge, Ordering::AcqRel);
@@ -485,159 +300,6 @@ impl Shard {
             self.expiry.remove(pos, &mut |s, p| entries[s as usize].heap_pos = p);
             self.entries[slot as usize].heap_pos = NOT_SCHEDULED;
         }
-    }
-
-    fn link_front(&mut self, slot: u32) {
-        let old_head = self.head;
-        {
-            let entry = &mut self.entries[slot as usize];
-            entry.prev = NIL;
-            entry.next = old_head.unwrap_or(NIL);
-        }
-        match old_head {
-            Some(h) => self.entries[h as usize].prev = slot,
-            None => self.tail = Some(slot),
-        }
-        self.head = Some(slot);
-    }
-
-    fn unlink(&mut self, slot: u32) {
-        let (prev, next) = {
-            let entry = &self.entries[slot as usize];
-            (opt(entry.prev), opt(entry.next))
-        };
-        match prev {
-            Some(p) => self.entries[p as usize].next = next.unwrap_or(NIL),
-            None => self.head = next,
-        }
-        match next {
-            Some(n) => self.entries[n as usize].prev = prev.unwrap_or(NIL),
-            None => self.tail = prev,
-        }
-        let entry = &mut self.entries[slot as usize];
-        entry.prev = NIL;
-        entry.next = NIL;
-    }
-
-    /// Keys from most to least recently used (tests and diagnostics).
-    pub fn keys_by_recency(&self) -> Vec<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.len);
-        let mut at = self.head;
-        while let Some(slot) = at {
-            out.push(self.entries[slot as usize].key().to_vec());
-            at = opt(self.entries[slot as usize].next);
-        }
-        out
-    }
-
-    /// Recomputes every derived fact from scratch and compares: the LRU list is a proper
-    /// doubly-linked list over exactly the live entries, the index maps exactly the live
-    /// entries, the heap positions agree both ways, and the byte total adds up.
-    pub fn validate(&self) -> Result<(), String> {
-        let live: Vec<u32> =
-            (0..self.entries.len() as u32).filter(|&s| !self.entries[s as usize].is_free()).collect();
-        if live.len() != self.len {
-            return Err(format!("len {} but {} live slots", self.len, live.len()));
-        }
-        let group_charges: u64 = self.groups.live().map(|(_, g)| g.charge()).sum();
-        let bytes: u64 = live.iter().map(|&s| self.entries[s as usize].charge()).sum::<u64>() + group_charges;
-        if bytes != self.bytes {
-            return Err(format!("bytes {} but entries add up to {}", self.bytes, bytes));
-        }
-        // LRU walk forward, checking back links.
-        let mut seen = 0usize;
-        let mut prev: Option<u32> = None;
-        let mut at = self.head;
-        while let Some(slot) = at {
-            let entry = &self.entries[slot as usize];
-            if entry.is_free() {
-                return Err(format!("free slot {slot} on the LRU list"));
-            }
-            if opt(entry.prev) != prev {
-                return Err(format!("slot {slot} prev link broken"));
-            }
-            seen += 1;
-            if seen > self.len {
-                return Err("LRU list has a cycle".into());
-            }
-            prev = Some(slot);
-            at = opt(entry.next);
-        }
-        if seen != self.len || self.tail != prev {
-            return Err(format!("LRU list has {seen} entries (len {}), tail mismatch {:?} vs {:?}", self.len, self.tail, prev));
-        }
-        // Index maps exactly the live entries, with the right hashes.
-        self.index.validate()?;
-        if self.index.len() != self.len {
-            return Err(format!("index has {} entries, len {}", self.index.len(), self.len));
-        }
-        for (hash, slot) in self.index.pairs() {
-            let entry = self.entries.get(slot as usize).ok_or("index points past the slab")?;
-            if entry.is_free() || hash_key(self.seed, entry.key()) as u32 != hash {
-                return Err(format!("index entry for slot {slot} is stale"));
-            }
-            if self.find(hash, entry.key()) != Some(slot) {
-                return Err(format!("slot {slot} not found by its own key"));
-            }
-        }
-        // Heap positions agree both ways.
-        self.expiry.validate()?;
-        for (pos, deadline) in self.expiry.iter() {
-            if self.entries[deadline.slot as usize].heap_pos != pos {
-                return Err(format!("heap pos {pos} disagrees with slot {}", deadline.slot));
-            }
-        }
-        let scheduled = live.iter().filter(|&&s| self.entries[s as usize].heap_pos != NOT_SCHEDULED).count();
-        if scheduled != self.expiry.len() {
-            return Err(format!("{} scheduled entries, heap has {}", scheduled, self.expiry.len()));
-        }
-        // Every live entry is in the group of its table, and each group's list, length and
-        // bytes agree with its entries.
-        self.groups.validate_ids()?;
-        let mut in_groups = 0usize;
-        for (id, group) in self.groups.live() {
-            let (mut n, mut bytes, mut prev, mut at) = (0u32, 0u64, NIL, group.head);
-            while at != NIL {
-                let entry = &self.entries[at as usize];
-                if entry.is_free() || entry.group != id || entry.gprev != prev {
-                    return Err(format!("group {} list broken at slot {at}", String::from_utf8_lossy(&group.name)));
-                }
-                if !entry.key().starts_with(&group.name) || entry.key().get(group.name.len()) != Some(&b':') {
-                    return Err(format!("slot {at} is not a row of {}", String::from_utf8_lossy(&group.name)));
-                }
-                n += 1;
-                bytes += entry.charge();
-                if n > group.len {
-                    return Err("group list has a cycle".into());
-                }
-                prev = at;
-                at = entry.gnext;
-            }
-            if n != group.len || bytes != group.bytes || group.tail != prev || n == 0 {
-                return Err(format!("group {} has {n} entries and {bytes} bytes, says {} and {}", String::from_utf8_lossy(&group.name), group.len, group.bytes));
-            }
-            in_groups += n as usize;
-        }
-        if in_groups != self.len {
-            return Err(format!("{in_groups} entries in groups, {} live", self.len));
-        }
-        // Free list covers exactly the free slots.
-        let mut free = 0usize;
-        let mut at = self.free_head;
-        while let Some(slot) = at {
-            if !self.entries[slot as usize].is_free() {
-                return Err(format!("live slot {slot} on the free list"));
-            }
-            free += 1;
-            if free > self.entries.len() {
-                return Err("free list has a cycle".into());
-            }
-            at = opt(self.entries[slot as usize].next);
-        }
-        if free + self.len != self.entries.len() {
-            return Err(format!("free {} + live {} != slab {}", free, self.len, self.entries.len()));
-        }
-        Ok(())
     }
 }
 

@@ -2,6 +2,10 @@
 //! `docs/stats-format.md`: a 4-byte magic `LCST`, a `u16` layout version, a `u16` field
 //! count, then that many little-endian `u64` fields in the order of [`FIELD_NAMES`].
 //! New fields are only ever appended, so an old reader keeps working on a newer stats blob.
+//!
+//! The core writes fields 12 and 15–17 (the daemon's pub/sub counters) as 0; the daemon
+//! fills them, and appends fields of its own after the last field here, before the
+//! per-service section. A reader finds that section from the header's field count.
 
 pub const STATS_MAGIC: [u8; 4] = *b"LCST";
 pub const STATS_VERSION: u16 = 1;
@@ -62,9 +66,11 @@ pub struct Stats {
     pub expired_removals: u64,
     pub bytes_current: u64,
     pub items_current: u64,
+    /// Daemon-only (field 12): 0 from the core.
     pub subscribers_current: u64,
     pub bytes_max: u64,
     pub shards: u64,
+    /// Daemon-only (fields 15–17): 0 from the core.
     pub events_published: u64,
     pub events_dropped: u64,
     pub lagged_notices: u64,
@@ -120,7 +126,7 @@ impl Stats {
         }
         out.extend_from_slice(&(self.services.len() as u32).to_le_bytes());
         for s in &self.services {
-            let name = &s.name[..s.name.len().min(255)];
+            let name = &s.name[..s.name.len().min(u8::MAX as usize)];
             out.push(name.len() as u8);
             out.extend_from_slice(name);
             for v in [s.bytes, s.items, s.hits, s.misses, s.cap] {

@@ -1,5 +1,6 @@
+use localcached_core::constants::MAX_KEY_BYTES;
 use localcached_core::key::join_key;
-use localcached_core::{validate_key, KeyProblem};
+use localcached_core::{validate_key, KeyProblem, KEY_RULE};
 
 #[test]
 fn accepts_keys_that_follow_the_rule() {
@@ -36,7 +37,7 @@ fn rejects_keys_that_break_the_rule() {
 
 #[test]
 fn joins_parts_and_refuses_separators_inside_a_part() {
-    let mut buf = [0u8; 250];
+    let mut buf = [0u8; MAX_KEY_BYTES];
     assert_eq!(join_key(b"shop", b"orders", b"9", &mut buf).unwrap(), b"shop:orders:9");
     assert!(join_key(b"shop", b"or:ders", b"9", &mut buf).is_err());
     assert!(join_key(b"", b"orders", b"9", &mut buf).is_err());
@@ -52,4 +53,12 @@ fn error_message_states_the_rule_and_shows_the_key() {
     assert!(text.contains("\"bad key\""), "{text}");
     assert!(text.contains("svc:table:pk"), "{text}");
     assert!(text.contains("[A-Za-z0-9._-]"), "{text}");
+}
+
+#[test]
+fn every_message_states_the_key_limit_from_the_constant() {
+    assert!(KEY_RULE.ends_with(&format!("at most {MAX_KEY_BYTES} bytes")), "{KEY_RULE}");
+    let store = localcached_core::Store::new(Default::default()).unwrap();
+    let err = store.invalidate_prefix(&vec![b'a'; MAX_KEY_BYTES + 1]).unwrap_err();
+    assert!(err.to_string().contains(&format!("1 to {MAX_KEY_BYTES} bytes")), "{err}");
 }

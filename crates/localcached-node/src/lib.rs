@@ -1,7 +1,7 @@
 //! localcached-node: the N-API binding of localcached-core. Every `unsafe` line of the
-//! project lives in this crate: `sys` declares the N-API functions, `env` wraps them in
-//! checked calls, and `api` exports `createStore` and `openStore`, whose functions
-//! `binding.d.ts` types. Every `unsafe` block carries a `// SAFETY:` comment and every
+//! project lives in this crate: `sys` declares the N-API functions and resolves them when
+//! the module registers, `env` wraps them in checked calls, and `api` exports `createStore`
+//! and `openStore`, whose functions `binding.d.ts` types. Every `unsafe` block carries a `// SAFETY:` comment and every
 //! `unsafe fn` a `# Safety` section; `tests/unsafe_hygiene.rs` checks both.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -51,12 +51,26 @@ unsafe extern "C" fn tune_allocator_for_daemon(env: napi_env, _info: sys::napi_c
     guard(env, |env| env.boolean(allocator::tune_for_daemon()))
 }
 
-/// Module entry point, looked up by name when Node loads the `.node` file.
+/// Module entry point, looked up by name when Node loads the `.node` file. It resolves
+/// the N-API functions first (`sys::load`): nothing else may call N-API before that.
 ///
 /// # Safety
 /// Called by Node on the JS thread with a valid env and exports object.
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
+    if let Err(missing) = sys::load() {
+        let message = format!(
+            "localcached-native cannot load: this Node.js does not provide the N-API function {} \
+             (the addon needs N-API 8: Node.js 20 or later)",
+            missing.to_string_lossy()
+        );
+        let message = std::ffi::CString::new(message).unwrap_or_default();
+        // SAFETY: `env` is this call's env, on its JS thread. If even `napi_throw_error` is
+        // missing, nothing can be thrown: Node then sees empty exports, which the TS loader
+        // reports as an addon that "does not export createStore".
+        unsafe { sys::throw_without_table(env, c"NotSupported", &message) };
+        return std::ptr::null_mut();
+    }
     guard(env, |env| {
         let create_store = env.function(c"createStore", api::create_store)?;
         env.set_named(exports, c"createStore", create_store)?;

@@ -1,18 +1,16 @@
-//! Scoped invalidation (a table, a service, a key prefix) through each shard's table index,
-//! and per-service statistics. Work is proportional to the tables and entries that match,
-//! never to the size of the store.
+//! Scoped invalidation (a table, a service, a key prefix) through each shard's table index.
+//! Work is proportional to the tables and entries that match, never to the size of the store.
 
 use super::{lock, Store};
 use crate::cause::RemovalCause;
+use crate::constants::MAX_KEY_BYTES;
 use crate::error::StoreError;
 use crate::groups::Group;
 use crate::key::{is_segment_byte, KeyProblem};
 use crate::shard::Shard;
-use crate::stats::ServiceStats;
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-
+/// What a scoped invalidation takes from one table.
 enum Selection<'p> {
     Skip,
     All,
@@ -33,7 +31,8 @@ fn check_segment(what: &str, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Removes every entry of `svc:table`; returns how many.
+    /// Removes every entry of `svc:table`; returns how many (their dependents go too, and
+    /// are counted in `dependencyRemovals`, not here).
     pub fn invalidate_table(&self, svc: &[u8], table: &[u8]) -> Result<u64, StoreError> {
         check_segment("svc", svc)?;
         check_segment("table", table)?;
@@ -41,18 +40,18 @@ impl Store {
         Ok(self.remove_selected(|g| if *g.name == *name { Selection::All } else { Selection::Skip }))
     }
 
-    /// Removes every entry of `svc`; returns how many.
+    /// Removes every entry of `svc`; returns how many (not counting their dependents).
     pub fn invalidate_service(&self, svc: &[u8]) -> Result<u64, StoreError> {
         check_segment("svc", svc)?;
         Ok(self.remove_selected(|g| if g.svc() == svc { Selection::All } else { Selection::Skip }))
     }
 
-    /// Removes every entry whose key starts with `prefix`; returns how many. A prefix that
-    /// ends within `svc:table:` takes whole tables; a longer one walks the one table it
-    /// names and compares keys.
+    /// Removes every entry whose key starts with `prefix`; returns how many (not counting
+    /// their dependents). A prefix that ends within `svc:table:` takes whole tables; a longer
+    /// one walks the one table it names and compares keys.
     pub fn invalidate_prefix(&self, prefix: &[u8]) -> Result<u64, StoreError> {
-        if prefix.is_empty() || prefix.len() > crate::constants::MAX_KEY_BYTES {
-            return Err(StoreError::BadArgument("prefix must be 1 to 250 bytes (use clear() to remove everything)".into()));
+        if prefix.is_empty() || prefix.len() > MAX_KEY_BYTES {
+            return Err(StoreError::BadArgument(format!("prefix must be 1 to {MAX_KEY_BYTES} bytes (use clear() to remove everything)")));
         }
         if let Some(offset) = prefix.iter().position(|&b| b != b':' && !is_segment_byte(b)) {
             return Err(StoreError::BadArgument(format!("prefix may hold only [A-Za-z0-9._-] and ':'; byte {offset} is not allowed")));
@@ -101,32 +100,5 @@ impl Store {
             removed += 1;
         }
         removed
-    }
-
-    /// Per-service bytes, items, hits and misses, by name.
-    pub fn service_stats(&self) -> Vec<ServiceStats> {
-        let mut by_name: BTreeMap<Vec<u8>, ServiceStats> = BTreeMap::new();
-        for shard in self.shards.iter() {
-            let shard = lock(shard);
-            for counters in shard.groups.services() {
-                let s = by_name.entry(counters.name.to_vec()).or_insert_with(|| ServiceStats { name: counters.name.to_vec(), ..Default::default() });
-                s.hits += counters.hits;
-                s.misses += counters.misses;
-            }
-            for (_, group) in shard.groups.live() {
-                let name = group.svc().to_vec();
-                let s = by_name.entry(name.clone()).or_insert_with(|| ServiceStats { name, ..Default::default() });
-                s.bytes += group.bytes;
-                s.items += group.len as u64;
-            }
-        }
-        // Every capped service is listed, so its limit shows even while it holds nothing.
-        for cap in self.caps.iter() {
-            by_name.entry(cap.name.to_vec()).or_insert_with(|| ServiceStats { name: cap.name.to_vec(), ..Default::default() });
-        }
-        for s in by_name.values_mut() {
-            s.cap = self.service_cap(&s.name).unwrap_or(0);
-        }
-        by_name.into_values().collect()
     }
 }

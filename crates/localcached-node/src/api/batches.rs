@@ -6,7 +6,7 @@ use super::Args;
 use crate::args::*;
 use crate::env::{Env, JsError, JsResult};
 use crate::handle::Handle;
-use crate::limits::MAX_BATCH_KEYS;
+use localcached_core::constants::MAX_BATCH_KEYS;
 use crate::sys::*;
 use localcached_core::{validate_key, Lookup, StoreError};
 

@@ -5,7 +5,7 @@ use super::Args;
 use crate::args::*;
 use crate::env::{Env, JsError, JsResult};
 use crate::handle::Handle;
-use crate::limits::MAX_SCAN_KEYS;
+use localcached_core::constants::MAX_SCAN_LIMIT;
 use crate::sys::*;
 use localcached_core::store::{ScanCursor, ScanFilter};
 use localcached_core::Lookup;
@@ -124,7 +124,7 @@ pub fn scan(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
         *part = env.string_owned(args[1 + i])?;
     }
     let filter = ScanFilter { svc: parts[0].as_deref(), table: parts[1].as_deref(), prefix: parts[2].as_deref() };
-    let limit = read_integer(env, args[4], "limit", 1, MAX_SCAN_KEYS)? as usize;
+    let limit = read_integer(env, args[4], "limit", 1, MAX_SCAN_LIMIT as u64)? as usize;
     let (keys, next) = handle.store.scan(cursor, filter, limit)?;
     let list = env.array(keys.len())?;
     for (i, key) in keys.iter().enumerate() {

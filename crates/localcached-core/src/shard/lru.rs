@@ -1,0 +1,68 @@
+//! The shard's LRU list, threaded through the entries' `prev`/`next` links: head is the
+//! most recently used entry, tail the next eviction victim.
+
+use super::{opt, Shard, NIL};
+
+impl Shard {
+    /// The least recently used entry: the next eviction victim.
+    pub fn lru_tail(&self) -> Option<u32> {
+        self.tail
+    }
+
+    /// Marks an entry as most recently used: in the shard's list and, for a capped service,
+    /// in its service list. (The shard's head is also the head of its service list, so a
+    /// touch of the head changes neither; an uncapped entry pays one flag test.)
+    #[inline]
+    pub fn touch(&mut self, slot: u32) {
+        if self.head != Some(slot) {
+            self.unlink(slot);
+            self.link_front(slot);
+            if self.entries[slot as usize].is_capped() {
+                self.cap_touch(slot);
+            }
+        }
+    }
+
+    pub(super) fn link_front(&mut self, slot: u32) {
+        let old_head = self.head;
+        {
+            let entry = &mut self.entries[slot as usize];
+            entry.prev = NIL;
+            entry.next = old_head.unwrap_or(NIL);
+        }
+        match old_head {
+            Some(h) => self.entries[h as usize].prev = slot,
+            None => self.tail = Some(slot),
+        }
+        self.head = Some(slot);
+    }
+
+    pub(super) fn unlink(&mut self, slot: u32) {
+        let (prev, next) = {
+            let entry = &self.entries[slot as usize];
+            (opt(entry.prev), opt(entry.next))
+        };
+        match prev {
+            Some(p) => self.entries[p as usize].next = next.unwrap_or(NIL),
+            None => self.head = next,
+        }
+        match next {
+            Some(n) => self.entries[n as usize].prev = prev.unwrap_or(NIL),
+            None => self.tail = prev,
+        }
+        let entry = &mut self.entries[slot as usize];
+        entry.prev = NIL;
+        entry.next = NIL;
+    }
+
+    /// Keys from most to least recently used (tests and diagnostics).
+    pub fn keys_by_recency(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut at = self.head;
+        while let Some(slot) = at {
+            out.push(self.entries[slot as usize].key().to_vec());
+            at = opt(self.entries[slot as usize].next);
+        }
+        out
+    }
+}
