@@ -65,7 +65,7 @@ export const STATS_METRICS: Record<NumberField, StatsMetric> = {
   bridgeGaps: counter('Bridge gaps detected (changes from another host may have been missed).'),
   bridgeFlushes: counter('Store flushes the bridge caused (gaps, or the offline policy).'),
   bridgeOutboxCurrent: gauge('Changes waiting to be sent to the bridge engine.'),
-  bridgeLagMsP99: gauge('p99 over the last minute of origin timestamp to applied here, in ms (includes clock skew).'),
+  bridgeLagMsP99: named('bridge_lag_p99_seconds'),
   hitRate: gauge('Gets that hit over all gets since the start (prefer rate() of the hit and miss counters).'),
 }
 
