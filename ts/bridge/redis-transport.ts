@@ -28,23 +28,30 @@ export function compareStreamIds(a: string, b: string): number {
   return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1
 }
 
-/** ioredis's options for a bridge URL: redis://, rediss:// (TLS) or redis+unix:///path. */
+/** ioredis's options for a bridge URL: redis://, rediss:// (TLS) or redis+unix://[user:pass@]/path[?db=N]. */
 export function redisOptionsFromUrl(url: string): { target: string | RedisOptions; options: RedisOptions } {
-  if (url.toLowerCase().startsWith('redis+unix://')) {
-    const parsed = new URL(url.replace(/^redis\+unix:/i, 'http:'))
-    const path = decodeURIComponent(parsed.pathname)
-    if (!path || path === '/') throw new LocalCachedError('BadArgument', `--bridge ${redactBridgeUrl(url)}: redis+unix:// needs a socket path, like redis+unix:///run/redis.sock`)
-    const db = parsed.searchParams.get('db')
-    return {
-      target: { path },
-      options: {
-        username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-        password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-        db: db === null ? undefined : Number(db),
-      },
-    }
+  const scheme = 'redis+unix://'
+  if (!url.toLowerCase().startsWith(scheme)) return { target: url, options: {} }
+  // Parsed by hand: a WHATWG URL takes no credentials without a host.
+  let rest = url.slice(scheme.length)
+  const query = rest.indexOf('?')
+  const params = new URLSearchParams(query >= 0 ? rest.slice(query + 1) : '')
+  if (query >= 0) rest = rest.slice(0, query)
+  const at = rest.lastIndexOf('@', rest.indexOf('/') >= 0 ? rest.indexOf('/') : undefined)
+  const userinfo = at >= 0 ? rest.slice(0, at) : ''
+  const path = decodeURIComponent(at >= 0 ? rest.slice(at + 1) : rest)
+  if (!path.startsWith('/') || path === '/') throw new LocalCachedError('BadArgument', `--bridge ${redactBridgeUrl(url)}: redis+unix:// needs an absolute socket path, like redis+unix:///run/redis.sock`)
+  const options: RedisOptions = {}
+  if (userinfo) {
+    const colon = userinfo.indexOf(':')
+    if (colon >= 0) {
+      if (colon > 0) options.username = decodeURIComponent(userinfo.slice(0, colon))
+      options.password = decodeURIComponent(userinfo.slice(colon + 1))
+    } else options.password = decodeURIComponent(userinfo)
   }
-  return { target: url, options: {} }
+  const db = params.get('db')
+  if (db !== null) options.db = Number(db)
+  return { target: { path }, options }
 }
 
 export class RedisStreamTransport implements BridgeTransport {
