@@ -80,7 +80,8 @@ export async function checkCoherence({ seconds = 10, writers = 2, readers = 3, d
   return analyse(logs, workers, config, deltaMs, disturbances, log);
 }
 
-function analyse(logs, workers, config, deltaMs, disturbances, log) {
+/** Counts violations in the workers' logs (shared with the multi-host checker, coherence-hosts.mjs). */
+export function analyse(logs, workers, config, deltaMs, disturbances, log) {
   // Per key: changes as (time, floor): from `time` on, values below `floor` are stale.
   const changes = Array.from({ length: config.keys }, () => []);
   const writesByKey = Array.from({ length: config.keys }, () => []); // (ackTime, value written), for scopes
@@ -167,7 +168,7 @@ function analyse(logs, workers, config, deltaMs, disturbances, log) {
       misses: sum((l) => l.near.misses),
       invalidations: sum((l) => l.near.invalidations),
       flushes: sum((l) => l.near.flushes),
-      flushReasons: Object.fromEntries(['clear', 'lagged', 'reset', 'silence'].map((r) => [r, sum((l) => l.near.flushReasons[r])])),
+      flushReasons: Object.fromEntries(['clear', 'lagged', 'reset', 'silence', 'bridge_gap', 'bridge_offline'].map((r) => [r, sum((l) => l.near.flushReasons[r])])),
       discardedFills: sum((l) => l.near.discardedFills),
     },
     processes: workers.map((w) => `${w.role}${w.index}`),

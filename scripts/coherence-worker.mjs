@@ -13,6 +13,9 @@ const { LocalCachedClient } = require(join(dirname(fileURLToPath(import.meta.url
 const [role, indexText, socket, configText] = process.argv.slice(2);
 const index = Number(indexText);
 const config = JSON.parse(configText);
+// Multi-host runs (coherence-hosts.mjs): the other hosts' daemons, where a writer also stores
+// some of its writes (with their version), as a service on each host would after a load.
+const replicaSockets = config.replicaSockets?.[role === 'writer' ? index : -1] ?? [];
 const now = () => performance.timeOrigin + performance.now();
 const keyName = (k) => `coh:t${k % config.tables}:k${k}`;
 
@@ -39,6 +42,18 @@ const client = await LocalCachedClient.connect(proxyPath, {
   reconnect: { initialDelayMs: 5, maxDelayMs: 100 },
   timeoutMs: 3000,
 });
+
+const replicas = await Promise.all(replicaSockets.map((path) => LocalCachedClient.connect(path, { reconnect: { initialDelayMs: 5, maxDelayMs: 100 }, timeoutMs: 3000 })));
+
+/** Stores the value on some other hosts too; failures (a stopped host, a newer version there) are expected. */
+async function replicate(name, n) {
+  for (const replica of replicas) {
+    if (Math.random() >= (config.replicaShare ?? 0)) continue;
+    try {
+      await replica.put(name, String(n), { version: n });
+    } catch {}
+  }
+}
 
 let running = true;
 let unblocking = null;
@@ -78,8 +93,10 @@ async function writeOne(rand) {
   const current = counters.get(key) ?? 0;
   if (op < 0.6) {
     const n = current + 1;
-    if (Math.random() < 0.5) await client.put(name, String(n), { publish });
-    else await client.tableChangedUpsert('coh', `t${key % config.tables}`, `k${key}`, String(n), { publish });
+    // Versioned in multi-host runs, so that a host's copy of n is not dropped by the news of n itself.
+    const version = replicas.length > 0 ? { version: n } : {};
+    if (Math.random() < 0.5) await client.put(name, String(n), { publish, ...version });
+    else await client.tableChangedUpsert('coh', `t${key % config.tables}`, `k${key}`, String(n), { publish, ...version });
     counters.set(key, n);
     log.events.push(key, n, now(), 1); // a write of n: values below n are stale from here on
     // Read your writes: the writer's own near cache must not answer an older value.
@@ -87,6 +104,7 @@ async function writeOne(rand) {
     const back = await client.get(name);
     if (back !== null && Number(back.toString()) !== n) log.violations.readYourWrites++;
     record(key, back, tStart, false);
+    await replicate(name, n);
   } else if (op < 0.8) {
     if (Math.random() < 0.5) await client.del(name, { publish });
     else await client.invalidate(name, { publish });
@@ -168,5 +186,6 @@ while (running) {
 }
 log.near = client.nearCacheStats();
 await client.close();
+for (const replica of replicas) await replica.close();
 proxy.close();
 process.send({ log }, () => process.exit(0));

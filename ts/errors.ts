@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   VersionConflict: 'A versioned write older than the version stored with the entry; the stored value stays.',
   LoaderFailed: 'The loader given to getOrLoad threw or rejected; nothing was cached. The loader\'s error is the cause.',
   LoaderTimeout: 'The loader given to getOrLoad did not settle within loaderTimeoutMs; nothing was cached.',
+  BridgeUnavailable: 'serve --bridge could not reach its engine (Redis or NATS) at start-up, or the engine refused it; the daemon did not start. Credentials in the URL are shown as ***.',
+  HostIdInUse: 'Another daemon already publishes on the bridge with this --host-id; the younger of the two stops (exit 1). Give each daemon its own host id.',
   Internal: 'A bug in localcached-native (a failed N-API call, a caught panic, an unexpected reply). Please report it.',
 } as const
 

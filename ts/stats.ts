@@ -51,6 +51,15 @@ export const DAEMON_STATS_FIELDS = [
   'connectionsRejected',
   'readBytes',
   'writtenBytes',
+  'bridgeConnected',
+  'bridgePublished',
+  'bridgeReceived',
+  'bridgeApplied',
+  'bridgeRejected',
+  'bridgeGaps',
+  'bridgeFlushes',
+  'bridgeOutboxCurrent',
+  'bridgeLagMsP99',
 ] as const
 
 export type DaemonStatsField = (typeof DAEMON_STATS_FIELDS)[number]

@@ -31,6 +31,11 @@ export function formatStats(s: Stats): string {
     rows.push(['connections', `${s.connectionsCurrent.toLocaleString('en-US')} open (${(s.connectionsTotal ?? 0).toLocaleString('en-US')} accepted, ${(s.connectionsRejected ?? 0).toLocaleString('en-US')} refused)`])
     rows.push(['traffic', `${mib(s.readBytes ?? 0)} read, ${mib(s.writtenBytes ?? 0)} written`])
   }
+  // Only a bridged daemon has anything here (every bridge field is 0 without --bridge).
+  if ((s.bridgePublished ?? 0) > 0 || (s.bridgeReceived ?? 0) > 0) {
+    const n = (x: number | undefined) => (x ?? 0).toLocaleString('en-US')
+    rows.push(['bridge', `${s.bridgeConnected ? 'connected' : 'DISCONNECTED'}; published ${n(s.bridgePublished)}, received ${n(s.bridgeReceived)}, applied ${n(s.bridgeApplied)}, rejected ${n(s.bridgeRejected)}; gaps ${n(s.bridgeGaps)}, flushes ${n(s.bridgeFlushes)}; outbox ${n(s.bridgeOutboxCurrent)}; lag p99 ${n(s.bridgeLagMsP99)} ms`])
+  }
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('')
 }

@@ -68,6 +68,8 @@ export function registerServe(program: Command): void {
       throw err
     }
     if (stopRequested) server.close().then(stopped)
-    await done
+    // A daemon that stopped itself (another one publishes with its host id) exits 1.
+    const failure = await Promise.race([done.then(() => undefined), server.failed])
+    if (failure) throw failure
   })
 }

@@ -48,7 +48,7 @@ export interface NearCacheStats {
 type Invalidated = Extract<Push, { type: 'Invalidated' }>
 
 /** clear: a clear/FLUSHALL; lagged: the daemon could not deliver every push; reset: the connection broke; silence: no heartbeat for 3 intervals. */
-export type FlushReason = 'clear' | 'lagged' | 'reset' | 'silence'
+export type FlushReason = 'clear' | 'lagged' | 'reset' | 'silence' | 'bridge_gap' | 'bridge_offline'
 
 interface Fill {
   dirty: boolean
@@ -68,7 +68,7 @@ export class NearCache {
   #lastMessageAt = 0
   #watchdog: NodeJS.Timeout | undefined
   readonly #counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0, discardedFills: 0 }
-  readonly #flushReasons: Record<FlushReason, number> = { clear: 0, lagged: 0, reset: 0, silence: 0 }
+  readonly #flushReasons: Record<FlushReason, number> = { clear: 0, lagged: 0, reset: 0, silence: 0, bridge_gap: 0, bridge_offline: 0 }
 
   constructor(options: NearCacheOptions) {
     if (typeof options !== 'object' || options === null) throw new LocalCachedError('BadArgument', 'nearCache takes { maxBytes, ttlMs? }')

@@ -93,6 +93,8 @@ export function createDaemonMetrics(daemon: Daemon, version: string): DaemonMetr
   ])
   define('counter', m('events_published_total'), 'Events queued to subscribers, once per subscriber.', [], () => stats.eventsPublished)
   define('counter', m('subscriber_lagged_total'), 'lagged events sent to slow subscribers.', [], () => stats.laggedNotices)
+  // Base units: the lag's p99 in seconds (stats carry it in ms).
+  define('gauge', m('bridge_lag_p99_seconds'), 'p99 over the last minute of a remote change\'s origin timestamp to applied here (includes clock skew between hosts).', [], () => (stats.bridgeLagMsP99 ?? 0) / 1000)
   define('gauge', m('tracking_clients'), 'Connections with a near cache (Track).', [], () => stats.trackingClients ?? 0)
   define('gauge', m('tracking_keys'), 'Keys remembered for near caches.', [], () => stats.trackingKeys ?? 0)
   define('counter', m('load_leases_total'), 'getOrLoad load leases asked for, by result.', ['result'], () => [

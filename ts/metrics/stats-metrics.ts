@@ -56,6 +56,16 @@ export const STATS_METRICS: Record<NumberField, StatsMetric> = {
   connectionsRejected: named('connections_rejected_total'),
   readBytes: named('read_bytes_total'),
   writtenBytes: named('written_bytes_total'),
+  // The cross-host bridge (docs/multi-host.md); 0 without --bridge.
+  bridgeConnected: gauge('1 while the cross-host bridge reads from its engine.'),
+  bridgePublished: counter('Bridge messages the engine acknowledged.'),
+  bridgeReceived: counter('Well-formed bridge messages read from other hosts.'),
+  bridgeApplied: counter('Remote changes applied.'),
+  bridgeRejected: counter('Malformed or foreign messages read from the bridge and ignored.'),
+  bridgeGaps: counter('Bridge gaps detected (changes from another host may have been missed).'),
+  bridgeFlushes: counter('Store flushes the bridge caused (gaps, or the offline policy).'),
+  bridgeOutboxCurrent: gauge('Changes waiting to be sent to the bridge engine.'),
+  bridgeLagMsP99: named('bridge_lag_p99_seconds'),
   hitRate: gauge('Gets that hit over all gets since the start (prefer rate() of the hit and miss counters).'),
 }
 

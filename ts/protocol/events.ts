@@ -1,13 +1,19 @@
 // The events the daemon publishes, one union shared by the server, the client and the CLI.
 
-export type CacheEvent =
+export type CacheEvent = LocalEvent & {
+  /** The hostId of the daemon whose request caused it, on events a bridge applied (docs/multi-host.md); absent on local ones. */
+  origin?: string
+}
+
+type LocalEvent =
   /** `cause` is absent for a delete or an invalidation, 'dependency' for an entry whose dependency changed, 'write' for an overwrite under --publish-writes. */
   | { type: 'invalidate'; key: string; cause?: 'dependency' | 'write' }
   | { type: 'table_changed'; key: string }
   | { type: 'evicted'; key: string; reason: 'memory_pressure' | 'expired' }
   | { type: 'lagged'; dropped: number }
   | { type: 'invalidate_scope'; scope: 'table' | 'service' | 'prefix'; svc?: string; table?: string; prefix?: string; removed: number }
-  | { type: 'flush' }
+  /** `reason` is absent for a clear; 'bridge_gap' or 'bridge_offline' when the bridge emptied the store. */
+  | { type: 'flush'; reason?: 'bridge_gap' | 'bridge_offline' }
   | { type: 'reset' }
 
 export interface EventFilter {

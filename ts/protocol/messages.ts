@@ -70,7 +70,10 @@ export type Push = { type: 'Event'; event: CacheEvent } | { type: 'Heartbeat'; u
 export type InvalidationScope = { scope: 'table'; svc: string; table: string } | { scope: 'service'; svc: string } | { scope: 'prefix'; prefix: string }
 
 /** What an `Invalidated` push says changed: keys, a scope, or everything. */
-export type Invalidation = { keys: string[] } | InvalidationScope | { all: true; reason: 'clear' | 'lagged' }
+export type Invalidation = { keys: string[] } | InvalidationScope | { all: true; reason: FlushAllReason }
+
+/** clear: a Clear request; lagged: changes were lost on this connection; bridge_gap / bridge_offline: the cross-host bridge missed changes or lost contact (docs/multi-host.md). */
+export type FlushAllReason = 'clear' | 'lagged' | 'bridge_gap' | 'bridge_offline'
 
 export const PUSH_TYPES: readonly Push['type'][] = ['Event', 'Heartbeat', 'Invalidated']
 

@@ -298,6 +298,23 @@ const flushall: Handler = (ctx, args) => {
 
 // --- INFO ---------------------------------------------------------------------------------
 
+function bridgeInfo(daemon: Daemon, s: ReturnType<Daemon['stats']>): Array<[string, string | number]> {
+  const bridge = daemon.bridge
+  return [
+    ['bridge_enabled', bridge ? 1 : 0],
+    ...(bridge ? ([['bridge_engine', bridge.engine], ['bridge_name', bridge.options.name], ['bridge_host_id', bridge.options.hostId], ['bridge_epoch', bridge.epoch], ['bridge_offline_policy', bridge.options.offline]] as Array<[string, string]>) : []),
+    ['bridge_connected', s.bridgeConnected ?? 0],
+    ['bridge_published', s.bridgePublished ?? 0],
+    ['bridge_received', s.bridgeReceived ?? 0],
+    ['bridge_applied', s.bridgeApplied ?? 0],
+    ['bridge_rejected', s.bridgeRejected ?? 0],
+    ['bridge_gaps', s.bridgeGaps ?? 0],
+    ['bridge_flushes', s.bridgeFlushes ?? 0],
+    ['bridge_outbox_current', s.bridgeOutboxCurrent ?? 0],
+    ['bridge_lag_ms_p99', s.bridgeLagMsP99 ?? 0],
+  ]
+}
+
 const info: Handler = (ctx, args) => {
   const s = ctx.daemon.stats()
   const sections: Record<string, Array<[string, string | number]>> = {
@@ -339,6 +356,8 @@ const info: Handler = (ctx, args) => {
       ['load_leases_granted', s.leasesGranted ?? 0],
       ['load_leases_refused', s.leasesRefused ?? 0],
     ],
+    // The cross-host bridge (docs/multi-host.md); bridge_enabled:0 and zeros without --bridge.
+    bridge: bridgeInfo(ctx.daemon, s),
     keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
   }
   const wanted = args.length > 1 ? text(args[1]).toLowerCase() : 'all'

@@ -11,6 +11,7 @@ import type { ResolvedServeOptions } from './options'
 import { CommandCounts } from './command-counts'
 import { Traffic } from './traffic'
 import { Readiness } from './readiness'
+import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
 
 export class Daemon {
   readonly #store: NativeStore
@@ -26,6 +27,8 @@ export class Daemon {
   readonly traffic = new Traffic()
   /** Held by whatever must finish before the daemon is ready (/readyz). */
   readonly readiness = new Readiness()
+  /** The cross-host bridge, when --bridge is set (serve() attaches it once connected). */
+  bridge: Bridge | undefined
 
   constructor(options: ResolvedServeOptions) {
     this.#store = new NativeStore({
@@ -64,6 +67,7 @@ export class Daemon {
       connectionsRejected: traffic.connectionsRejected,
       readBytes: traffic.readBytes,
       writtenBytes: traffic.writtenBytes,
+      ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
     })
   }
 

@@ -19,12 +19,17 @@
 //   upsert), unless --publish-writes is on: then each key they change also publishes
 //   `invalidate{cause: 'write'}`, so that processes caching from events drop what was
 //   overwritten. (An upsert announces itself with `table_changed` either way.)
+// - Every change a request caused (not evictions, expiries or dependency removals, which each
+//   host decides for itself) is also handed to the change sink, the bridge's one way in. A
+//   change from another host is applied through applyRemote(), by the same rules, and is never
+//   handed back to the sink.
 
 import type { EntryMeta, KeysOptions, KeysPage, NativeStore, SetIfOptions, SetIfResult, SetOptions, TtlOptions } from '../native-store'
 import type { CacheEvent } from '../protocol/events'
 import type { InvalidationScope } from '../protocol/messages'
 import type { RemovalNotice } from '../removals'
 import type { Leases } from './leases'
+import type { BridgeFlushReason, Change, ChangeSink, KeyChangeKind } from './change'
 import type { PubSub } from './pubsub'
 import type { Tracker, TrackingPeer } from './tracking'
 
@@ -52,6 +57,10 @@ export class Operations {
   readonly publishWrites: boolean
   /** The publish decision of the write in progress, while the store is running it. */
   #writePublishes: boolean | undefined
+  /** The bridge's way in; none without a bridge. */
+  #sink: ChangeSink | undefined
+  /** False while the offline policy makes reads miss (the bridge lost contact too long ago). */
+  #readsServed = true
 
   constructor(parts: OperationParts) {
     this.#store = parts.store
@@ -63,22 +72,31 @@ export class Operations {
     this.#store.onRemoval((removal) => this.#removed(removal))
   }
 
+  /** Request-caused changes go to `sink` from now on (the bridge). */
+  setChangeSink(sink: ChangeSink | undefined): void {
+    this.#sink = sink
+  }
+
   // --- reads ------------------------------------------------------------------------------
 
   get(key: string): Buffer | undefined {
+    if (!this.#readsServed) return undefined
     return this.#store.get(key)
   }
 
   mget(keys: readonly string[]): Array<Buffer | undefined> {
+    if (!this.#readsServed) return keys.map(() => undefined)
     return this.#store.mget(keys)
   }
 
   exists(keys: readonly string[]): number {
+    if (!this.#readsServed) return 0
     return this.#store.exists(keys)
   }
 
   /** With `tracking`, a hit is remembered so that the peer's near cache hears of its next change. */
   getWithMeta(key: string, tracking?: TrackingPeer): EntryMeta | undefined {
+    if (!this.#readsServed) return undefined
     const meta = this.#store.getWithMeta(key)
     if (meta && tracking) this.#tracker.track(key, tracking)
     return meta
@@ -92,7 +110,7 @@ export class Operations {
 
   put(key: string, value: Uint8Array, options: SetOptions & PublishOption = {}): void {
     this.#write(options.publish, () => this.#store.set(key, value, { ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn }))
-    this.#wrote(key, options.publish)
+    this.#wrote(key, options.publish, options.version)
   }
 
   /** Stores `svc:table:pk` and tells other processes the row changed (`table_changed`). */
@@ -102,6 +120,7 @@ export class Operations {
     const key = `${svc}:${table}:${pk}`
     this.#changed(key)
     if (publishes) this.#publish({ type: 'table_changed', key })
+    this.#sink?.({ kind: 'upsert', key, version: options.version, published: publishes })
   }
 
   /** All or nothing (see NativeStore.mset). */
@@ -155,6 +174,8 @@ export class Operations {
     const publishes = this.#publishes(options.publish)
     const existed = this.#write(publishes, () => this.#store.delete(key))
     if (existed) this.#deleted(key, publishes)
+    // Crosses even when absent here: another host may hold the key.
+    this.#sink?.({ kind: 'delete', key, published: publishes && existed })
     return existed
   }
 
@@ -163,6 +184,7 @@ export class Operations {
     const publishes = this.#publishes(options.publish)
     const existed = this.#write(publishes, () => this.#store.mdelEach(keys))
     for (let i = 0; i < keys.length; i++) if (existed[i]) this.#deleted(keys[i], publishes)
+    if (this.#sink) for (let i = 0; i < keys.length; i++) this.#sink({ kind: 'delete', key: keys[i], published: publishes && existed[i] })
     return existed
   }
 
@@ -182,12 +204,87 @@ export class Operations {
     const existed = this.#write(publishes, () => this.#store.invalidate(key))
     this.#changed(key)
     if (publishes) this.#publish({ type: 'invalidate', key })
+    this.#sink?.({ kind: 'invalidate', key, published: publishes })
     return existed
   }
 
   /** Removes every entry in the scope; returns how many. One event, not one per key. */
   invalidateScope(scope: InvalidationScope, options: PublishOption = {}): number {
     const publishes = this.#publishes(options.publish)
+    const removed = this.#scope(scope, publishes, undefined)
+    this.#sink?.({ kind: 'scope', scope, published: publishes })
+    return removed
+  }
+
+  /** Removes every entry; returns how many there were. */
+  clear(options: PublishOption = {}): number {
+    const publishes = this.#publishes(options.publish)
+    const removed = this.#clear(publishes, undefined)
+    this.#sink?.({ kind: 'clear', published: publishes })
+    return removed
+  }
+
+  // --- changes from other hosts (the bridge) ----------------------------------------------
+
+  /**
+   * Applies a change another host's request caused, as a local one would be: near caches get
+   * their pushes, leases end, and local subscribers get the event iff the origin published,
+   * with `origin` added. A write removes the local copy (values never cross) unless the local
+   * entry's version is at least the remote one's. Never handed to the change sink.
+   */
+  applyRemote(change: Change, origin: string): void {
+    switch (change.kind) {
+      case 'scope':
+        this.#scope(change.scope, change.published, origin)
+        return
+      case 'clear':
+        this.#clear(change.published, origin)
+        return
+      default:
+        this.#applyRemoteKey(change.kind, change.key, change.version, change.published, origin)
+    }
+  }
+
+  /**
+   * The bridge missed changes (a gap) or lost contact for too long: nothing here can be
+   * trusted. Empties the store, flushes every near cache and tells every subscriber, whatever
+   * --publish-default says.
+   */
+  flushForBridge(reason: BridgeFlushReason): void {
+    this.#write(false, () => this.#store.clear())
+    this.#tracker.flushAll(reason)
+    this.#leases.clear()
+    this.#publish({ type: 'flush', reason })
+  }
+
+  /**
+   * The offline policy `miss`: while false, reads miss, so nothing possibly stale is served;
+   * near caches are flushed once when reads stop being served.
+   */
+  serveReads(served: boolean): void {
+    if (served === this.#readsServed) return
+    this.#readsServed = served
+    if (!served) {
+      this.#tracker.flushAll('bridge_offline')
+      this.#leases.clear()
+    }
+  }
+
+  #applyRemoteKey(kind: KeyChangeKind, key: string, version: number | undefined, published: boolean, origin: string): void {
+    if (version !== undefined && (kind === 'write' || kind === 'upsert')) {
+      const local = this.#store.getWithMeta(key)
+      if (local !== undefined && local.version !== null && local.version >= version) return
+    }
+    // invalidate() also removes what depends on the key here, as the local write would have.
+    this.#write(published, () => this.#store.invalidate(key))
+    this.#changed(key)
+    if (!published) return
+    if (kind === 'upsert') this.#publish({ type: 'table_changed', key, origin })
+    else if (kind === 'write') this.#publish({ type: 'invalidate', key, cause: 'write', origin })
+    else this.#publish({ type: 'invalidate', key, origin })
+  }
+
+  #scope(scope: InvalidationScope, publishes: boolean, origin: string | undefined): number {
     const { removed } = this.#write(publishes, () => {
       switch (scope.scope) {
         case 'table':
@@ -200,17 +297,15 @@ export class Operations {
     })
     this.#tracker.changedScope(scope)
     this.#leases.changedScope(scope)
-    if (publishes) this.#publish({ type: 'invalidate_scope', ...scope, ...scopeNames(scope), removed })
+    if (publishes) this.#publish({ type: 'invalidate_scope', ...scope, ...scopeNames(scope), removed, ...(origin === undefined ? {} : { origin }) })
     return removed
   }
 
-  /** Removes every entry; returns how many there were. */
-  clear(options: PublishOption = {}): number {
-    const publishes = this.#publishes(options.publish)
+  #clear(publishes: boolean, origin: string | undefined): number {
     const removed = this.#write(publishes, () => this.#store.clear())
     this.#tracker.flushAll('clear')
     this.#leases.clear()
-    if (publishes) this.#publish({ type: 'flush' })
+    if (publishes) this.#publish(origin === undefined ? { type: 'flush' } : { type: 'flush', origin })
     return removed
   }
 
@@ -253,9 +348,11 @@ export class Operations {
   }
 
   /** A write (other than an upsert, which announces itself) changed the key. */
-  #wrote(key: string, publish: boolean | undefined): void {
+  #wrote(key: string, publish: boolean | undefined, version?: number): void {
     this.#changed(key)
-    if (this.publishWrites && this.#publishes(publish)) this.#publish({ type: 'invalidate', key, cause: 'write' })
+    const published = this.publishWrites && this.#publishes(publish)
+    if (published) this.#publish({ type: 'invalidate', key, cause: 'write' })
+    this.#sink?.({ kind: 'write', key, version, published })
   }
 
   #deleted(key: string, publishes: boolean): void {

@@ -6,6 +6,7 @@ import { LocalCachedError } from '../errors'
 import { DEFAULT_MAX_LEASES, DEFAULT_MAX_TRACKED_KEYS } from '../limits'
 import { check, checkOptions, type OptionCheck, type OptionSpec } from '../option-check'
 import { parseSize } from './size'
+import { BRIDGE_OFFLINE_POLICIES } from '../bridge/bridge'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
@@ -72,6 +73,15 @@ function choice(flag: string, choices: readonly string[]) {
     },
     check: check.oneOf(choices),
   }
+}
+
+/** A bridge name is a Redis key part and a NATS subject token. */
+const bridgeName = (flag: string) => {
+  const valid = (value: string, label = flag) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw usage(`${label} takes 1 to 64 of A-Z a-z 0-9 _ -, got '${value}'`)
+    return value
+  }
+  return { fromFlag: (value: string) => valid(value), check: ((value, name, where) => valid(check.string(value, name, where) as string, `${where}: ${name}`)) as OptionCheck }
 }
 
 const text = (flag: string) => ({
@@ -154,6 +164,16 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'respPasswordFile', flag: '--resp-password-file <path>', default: '', description: 'read the RESP password from this file (one line)', ...text('--resp-password-file') },
   { name: 'metricsPort', readme: 'read-only; see [docs/operations.md](docs/operations.md) and [docs/security.md](docs/security.md)', flag: '--metrics-port <port>', default: '', description: 'serve /metrics (Prometheus), /healthz and /readyz over HTTP on this TCP port (0: any free port)', ...integer('--metrics-port', 0, 65535, ' (0: any free port)') },
   { name: 'metricsHost', readme: 'other than loopback, a warning is logged: anyone who reaches it reads the metrics', flag: '--metrics-host <host>', default: '127.0.0.1', description: 'address for --metrics-port', ...text('--metrics-host') },
+  { name: 'bridge', readme: 'see [docs/multi-host.md](docs/multi-host.md); credentials are shown as `***` in logs and errors', flag: '--bridge <url>', default: '', description: 'cross-host invalidation through redis:// rediss:// redis+unix:// (Redis Streams) or nats:// tls:// (JetStream; comma-separated servers)', ...text('--bridge') },
+  { name: 'bridgeName', flag: '--bridge-name <name>', default: 'localcached', description: 'hosts with the same bridge name form one cache', ...bridgeName('--bridge-name') },
+  { name: 'hostId', flag: '--host-id <id>', default: 'the host name', description: "this daemon's name on the bridge; two daemons with one host id: the younger exits 1", ...text('--host-id') },
+  { name: 'bridgeRetention', flag: '--bridge-retention <entries>', default: '1000000', description: 'messages the engine keeps (Redis MAXLEN ~, JetStream max_msgs)', ...integer('--bridge-retention', 1) },
+  { name: 'bridgeOutbox', readme: 'an overflow discards it and starts a new epoch: other hosts flush', flag: '--bridge-outbox <changes>', default: '100000', description: 'changes waiting to be sent, at most', ...integer('--bridge-outbox', 1) },
+  { name: 'bridgeHeartbeatMs', readme: 'no read for 3 heartbeats means disconnected', flag: '--bridge-heartbeat-ms <ms>', default: '1000', description: 'bridge heartbeat interval', ...integer('--bridge-heartbeat-ms', 1) },
+  { name: 'bridgeOriginTimeoutMs', flag: '--bridge-origin-timeout-ms <ms>', default: '30000', description: 'silence from another host without bye that counts as a gap', ...integer('--bridge-origin-timeout-ms', 1) },
+  { name: 'bridgeOffline', readme: '`flush-on-reconnect`: keep serving, flush on reconnect unless nothing was missed; `miss`: past --bridge-max-staleness-ms reads miss', flag: '--bridge-offline <policy>', default: 'flush-on-reconnect', description: BRIDGE_OFFLINE_POLICIES.join(' or '), ...choice('--bridge-offline', BRIDGE_OFFLINE_POLICIES) },
+  { name: 'bridgeMaxStalenessMs', flag: '--bridge-max-staleness-ms <ms>', default: '5000', description: 'under --bridge-offline miss: time without contact after which reads miss', ...integer('--bridge-max-staleness-ms', 1) },
+  { name: 'bridgeIgnoreGaps', default: '', description: 'the coherence checker\'s mutation: gaps are counted but never flushed (never in production)', check: check.boolean },
   { name: 'logLevel', readme: 'start-up and shutdown at info, connection errors at debug, nothing per request', flag: '--log-level <level>', default: 'info', description: LOG_LEVELS.join(', '), ...choice('--log-level', LOG_LEVELS) },
   { name: 'logFormat', flag: '--log-format <format>', default: 'auto', description: 'auto (pretty on a terminal, else json), pretty or json', ...choice('--log-format', LOG_FORMATS) },
   { name: 'logDestination', default: '', description: 'where log lines go (a pino destination; JSON)', check: check.object },

@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { checkServeOptions } from './option-table'
 import { parseSize } from './size'
+import { defaultHostId, type BridgeOfflinePolicy, type BridgeOptions } from '../bridge/bridge'
 
 export { parseSize }
 
@@ -81,6 +82,26 @@ export interface ServeOptions {
   metricsHost?: string
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
+  /** Cross-host invalidation (docs/multi-host.md): redis://, rediss://, redis+unix:// (Redis Streams), nats://, tls:// (JetStream). */
+  bridge?: string
+  /** Hosts with the same bridge name form one cache. Default 'localcached'. */
+  bridgeName?: string
+  /** This daemon's name on the bridge. Default: the host name. */
+  hostId?: string
+  /** Messages the engine keeps. Default 1,000,000. */
+  bridgeRetention?: number
+  /** Changes waiting to be sent, at most; an overflow starts a new epoch. Default 100,000. */
+  bridgeOutbox?: number
+  /** Default 1000. */
+  bridgeHeartbeatMs?: number
+  /** Silence from another host without bye that is a gap. Default 30,000. */
+  bridgeOriginTimeoutMs?: number
+  /** Default 'flush-on-reconnect'. */
+  bridgeOffline?: BridgeOfflinePolicy
+  /** Under bridgeOffline 'miss'. Default 5000. */
+  bridgeMaxStalenessMs?: number
+  /** The coherence checker's mutation: gaps are never flushed. Never in production. */
+  bridgeIgnoreGaps?: boolean
 }
 
 export interface ResolvedServeOptions {
@@ -111,6 +132,13 @@ export interface ResolvedServeOptions {
   respPassword: string | undefined
   metricsPort: number | undefined
   metricsHost: string
+  /** The bridge, when --bridge is given (its numbers below, resolved with or without it). */
+  bridge: BridgeOptions | undefined
+  bridgeRetention: number
+  bridgeOutbox: number
+  bridgeHeartbeatMs: number
+  bridgeOriginTimeoutMs: number
+  bridgeMaxStalenessMs: number
 }
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
@@ -219,5 +247,37 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPassword,
     metricsPort: options.metricsPort === undefined ? undefined : positiveInteger(options.metricsPort, 'metricsPort', 0),
     metricsHost: options.metricsHost ?? '127.0.0.1',
+    ...resolveBridge(options),
+  }
+}
+
+function resolveBridge(options: ServeOptions): Pick<ResolvedServeOptions, 'bridge' | 'bridgeRetention' | 'bridgeOutbox' | 'bridgeHeartbeatMs' | 'bridgeOriginTimeoutMs' | 'bridgeMaxStalenessMs'> {
+  const numbers = {
+    bridgeRetention: positiveInteger(options.bridgeRetention ?? 1_000_000, 'bridgeRetention'),
+    bridgeOutbox: positiveInteger(options.bridgeOutbox ?? 100_000, 'bridgeOutbox'),
+    bridgeHeartbeatMs: positiveInteger(options.bridgeHeartbeatMs ?? 1000, 'bridgeHeartbeatMs'),
+    bridgeOriginTimeoutMs: positiveInteger(options.bridgeOriginTimeoutMs ?? 30_000, 'bridgeOriginTimeoutMs'),
+    bridgeMaxStalenessMs: positiveInteger(options.bridgeMaxStalenessMs ?? 5000, 'bridgeMaxStalenessMs'),
+  }
+  return { bridge: bridgeOptions(options, numbers), ...numbers }
+}
+
+function bridgeOptions(options: ServeOptions, n: Omit<ReturnType<typeof resolveBridge>, 'bridge'>): BridgeOptions | undefined {
+  if (options.bridge === undefined) {
+    const stray = (['bridgeName', 'hostId', 'bridgeRetention', 'bridgeOutbox', 'bridgeHeartbeatMs', 'bridgeOriginTimeoutMs', 'bridgeOffline', 'bridgeMaxStalenessMs'] as const).filter((n) => options[n] !== undefined)
+    if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a bridge (--bridge <url>)`)
+    return undefined
+  }
+  return {
+    url: options.bridge,
+    name: options.bridgeName ?? 'localcached',
+    hostId: options.hostId ?? defaultHostId(),
+    retention: n.bridgeRetention,
+    outbox: n.bridgeOutbox,
+    heartbeatMs: n.bridgeHeartbeatMs,
+    originTimeoutMs: n.bridgeOriginTimeoutMs,
+    offline: options.bridgeOffline ?? 'flush-on-reconnect',
+    maxStalenessMs: n.bridgeMaxStalenessMs,
+    ignoreGaps: options.bridgeIgnoreGaps === true,
   }
 }

@@ -21,6 +21,9 @@ import { MAX_KEY_BYTES } from '../limits'
 import { isLoopback } from './options'
 import { createDaemonMetrics } from '../metrics/registry'
 import { startMetricsServer, type MetricsServer } from '../metrics/http'
+import { Bridge } from '../bridge/bridge'
+import { redactBridgeUrl } from '../bridge/transport'
+import { redactSecrets } from './redact'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -32,7 +35,14 @@ export interface DaemonServer {
   /** The metrics port actually bound, if `metricsPort` was given. */
   readonly metricsPort: number | undefined
   readonly options: ResolvedServeOptions
-  /** Stops accepting, finishes what was read, closes subscribers, removes the socket. */
+  /** The cross-host bridge, when `bridge` was given. */
+  readonly bridge: Bridge | undefined
+  /**
+   * Settles when the daemon stopped itself for a reason its owner must hear (another daemon
+   * publishes with this host id): the CLI exits 1. Never settles otherwise.
+   */
+  readonly failed: Promise<Error>
+  /** Stops accepting, finishes what was read, closes subscribers, drains the bridge, removes the socket. */
   close(): Promise<void>
 }
 
@@ -65,6 +75,16 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       throw err
     }
   }
+  // The bridge's read position is set before any listener accepts a client.
+  if (resolved.bridge) {
+    try {
+      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }))
+    } catch (err) {
+      await metrics?.close()
+      daemon.close()
+      throw bridgeStartError(resolved.bridge.url, err)
+    }
+  }
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
   const onBytesRead = readGarbageCollector()
@@ -87,6 +107,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   try {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
+    await daemon.bridge?.close(0)
     await metrics?.close()
     daemon.close()
     throw err
@@ -125,6 +146,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.server.close()
       r.close()
     }
+    await daemon.bridge?.close(0)
     await metrics?.close()
     daemon.close()
     throw err
@@ -158,15 +180,30 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       // Requests already read were answered synchronously; ending flushes those answers.
       for (const connection of connections) connection.end()
       daemon.pubsub.closeAll()
+      const deadline = Date.now() + resolved.shutdownTimeoutMs
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, resolved.shutdownTimeoutMs).unref())
       await Promise.race([stopped, timeout])
       for (const connection of connections) connection.socket.destroy()
       removeNativeSocket()
+      // Nothing more is accepted: what the outbox holds is all there is to send before bye.
+      await daemon.bridge?.close(deadline)
       await metrics?.close()
       daemon.close()
       log.info('stopped')
     })()
     return closing
   }
-  return { socketPath: resolved.socket, respPort, metricsPort: metrics?.port, options: resolved, close }
+  let fail!: (err: Error) => void
+  const failed = new Promise<Error>((resolve) => (fail = resolve))
+  daemon.bridge?.onFatal((err) => {
+    log.error({ err: err.message }, 'stopping: host id in use')
+    void close().then(() => fail(err))
+  })
+  return { socketPath: resolved.socket, respPort, metricsPort: metrics?.port, options: resolved, bridge: daemon.bridge, failed, close }
+}
+
+function bridgeStartError(url: string, err: unknown): LocalCachedError {
+  if (err instanceof LocalCachedError && err.code !== 'BridgeUnavailable') return err
+  const message = redactSecrets(err instanceof Error ? err.message : String(err))
+  return new LocalCachedError('BridgeUnavailable', `cannot start the bridge on ${redactBridgeUrl(url)}: ${message}`, { cause: err })
 }

@@ -4,6 +4,7 @@
 import { redactSecrets } from './redact'
 import { formatSize } from './size'
 import { resolveOptions, type ResolvedServeOptions } from './options'
+import { redactBridgeUrl } from '../bridge/transport'
 
 /** Shown on every start, default or not: where to connect and the budget. */
 const ALWAYS = new Set(['socket', 'respSocket', 'respPort', 'respHost', 'respPassword', 'metricsPort', 'metricsHost', 'maxBytes', 'publishDefault', 'shards'])
@@ -11,6 +12,7 @@ const ALWAYS = new Set(['socket', 'respSocket', 'respPort', 'respHost', 'respPas
 function readable(name: string, value: unknown): unknown {
   if (typeof value === 'number' && /Bytes$/.test(name)) return formatSize(value)
   if (name === 'socketMode' && typeof value === 'number') return value.toString(8).padStart(4, '0')
+  if (name === 'bridge' && value) return { ...(value as { url: string }), url: redactBridgeUrl((value as { url: string }).url) }
   if (name === 'svcCaps' && value) return Object.fromEntries(Object.entries(value as Record<string, number>).map(([k, v]) => [k, formatSize(v)]))
   return value
 }

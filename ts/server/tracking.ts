@@ -11,7 +11,7 @@
 
 import type { Socket } from 'node:net'
 import { encodeMessage } from '../protocol/codec'
-import type { InvalidationScope, Push } from '../protocol/messages'
+import type { FlushAllReason, InvalidationScope, Push } from '../protocol/messages'
 
 export interface TrackingPeer {
   readonly socket: Socket
@@ -107,8 +107,8 @@ export class Tracker {
     for (const peer of this.#peers) this.#push(peer, frame)
   }
 
-  /** Everything may have changed (clear, or lost removal notices): every holder flushes. */
-  flushAll(reason: 'clear' | 'lagged'): void {
+  /** Everything may have changed (clear, lost removal notices, a bridge gap): every holder flushes. */
+  flushAll(reason: FlushAllReason): void {
     if (this.#peers.size === 0) return
     const frame = encodeMessage({ type: 'Invalidated', all: true, reason } satisfies Push)
     for (const peer of this.#peers) this.#push(peer, frame, true)
