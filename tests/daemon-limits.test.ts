@@ -72,3 +72,32 @@ describe('daemon limits', () => {
     expect(values).toBe(requests)
   })
 })
+
+describe('reply back-pressure below the socket high-water mark', () => {
+  it('a --max-pending-reply-bytes smaller than 16 KiB still answers every pipelined request, native and RESP', async () => {
+    const { serve } = await import('../ts/index')
+    const { RawConnection, tempSocketPath } = await import('./helpers')
+    const { connect } = await import('node:net')
+    const socket = tempSocketPath()
+    const respSocket = tempSocketPath()
+    const server = await serve({ socket, respSocket, logLevel: 'silent', maxPendingReplyBytes: 1024 })
+    try {
+      const raw = new RawConnection(socket)
+      await raw.hello()
+      raw.send({ type: 'Put', key: 'bp:t:1', value: Buffer.alloc(200, 1) })
+      await raw.nextMessage()
+      for (let i = 0; i < 20; i++) raw.send({ type: 'Get', key: 'bp:t:1' })
+      for (let i = 0; i < 20; i++) expect((await raw.nextMessage()).type).toBe('Value')
+      raw.destroy()
+      // RESP: 20 pipelined GETs of a 200-byte value in one write.
+      const resp = connect(respSocket)
+      let got = ''
+      resp.on('data', (d) => (got += d.toString('latin1')))
+      resp.write(`SET bp:t:2 ${'x'.repeat(200)}\r\n` + 'GET bp:t:2\r\n'.repeat(20))
+      await eventually(() => (got.match(/\$200\r\n/g) ?? []).length === 20)
+      resp.destroy()
+    } finally {
+      await server.close()
+    }
+  })
+})

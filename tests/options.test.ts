@@ -164,3 +164,35 @@ describe('NativeStore per-call options', () => {
     }
   })
 })
+
+describe('the rest of the option grammar', () => {
+  it('client getOrLoad and connect()\'s nested reconnect and nearCache options are checked by name and type', async () => {
+    const socket = tempSocketPath()
+    const server = await serve({ socket, logLevel: 'silent' })
+    try {
+      await expect(LocalCachedClient.connect(socket, { reconnect: { enable: false } } as never)).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/unknown option 'enable' \(did you mean 'enabled'\?\)/) })
+      await expect(LocalCachedClient.connect(socket, { reconnect: { initialDelayMs: '100' } } as never)).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/initialDelayMs/) })
+      await expect(LocalCachedClient.connect(socket, { nearCache: { maxByte: 1024 } } as never)).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/unknown option 'maxByte'/) })
+      const client = await LocalCachedClient.connect(socket, { reconnect: { enabled: false }, nearCache: { maxBytes: 1 << 20 } })
+      await expect(client.getOrLoad('o:g:1', async () => 'x', { ttl: 5 } as never)).rejects.toMatchObject({ code: 'BadArgument', message: expect.stringMatching(/unknown option 'ttl' \(did you mean 'ttlMs'\?\)/) })
+      await client.close()
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('NativeStore.setIf takes only booleans for its flags and a known when; expire needs a TTL or null', () => {
+    const store = new NativeStore({ sweepIntervalMs: 0 })
+    try {
+      expect(() => store.setIf('o:s:1', 'v', { keepTtl: 'yes' } as never)).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/keepTtl must be true or false/) }))
+      expect(() => store.setIf('o:s:1', 'v', { returnOld: 1 } as never)).toThrow(expect.objectContaining({ code: 'BadArgument' }))
+      expect(() => store.setIf('o:s:1', 'v', { when: 'toString' } as never)).toThrow(expect.objectContaining({ code: 'BadArgument', message: expect.stringMatching(/when must be/) }))
+      expect(store.has('o:s:1')).toBe(false)
+      store.set('o:s:2', 'v', { ttlMs: 60_000 })
+      expect(() => (store.expire as (k: string) => boolean)('o:s:2')).toThrow(expect.objectContaining({ code: 'BadArgument' }))
+      expect(store.getWithMeta('o:s:2')?.ttlMs).toBeGreaterThan(0) // the TTL stayed
+    } finally {
+      store.close()
+    }
+  })
+})

@@ -31,5 +31,4 @@ export const NATIVE_CALL_OPTIONS = {
   upsert: names('ttlMs', 'version'),
   setIf: names('ttlMs', 'when', 'keepTtl', 'returnOld'),
   keys: names('svc', 'table', 'prefix', 'limit', 'cursor'),
-  getOrLoad: names('ttlMs', 'staleWhileRevalidateMs', 'lockTimeoutMs', 'loaderTimeoutMs', 'onBackgroundError'),
 } as const

@@ -217,8 +217,12 @@ export class NativeStore {
    */
   setIf(key: string, value: Value, options: SetIfOptions = {}): SetIfResult {
     rejectUnknownOptions('store.setIf()', options, NATIVE_CALL_OPTIONS.setIf)
-    const condition = SET_CONDITIONS[options.when ?? 'always']
-    if (condition === undefined) throw new LocalCachedError('BadArgument', "when must be 'always', 'absent' or 'present'")
+    const when = options.when ?? 'always'
+    if (!Object.prototype.hasOwnProperty.call(SET_CONDITIONS, when)) throw new LocalCachedError('BadArgument', `store.setIf(): when must be 'always', 'absent' or 'present', got ${JSON.stringify(when)}`)
+    const condition = SET_CONDITIONS[when]
+    for (const flag of ['keepTtl', 'returnOld'] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new LocalCachedError('BadArgument', `store.setIf(): ${flag} must be true or false`)
+    }
     if (options.keepTtl && options.ttlMs !== undefined) throw new LocalCachedError('BadArgument', 'keepTtl and ttlMs cannot be combined')
     const [stored, old] = this.#call(() => this.#native.setIf(key, value, options.ttlMs, condition, options.keepTtl === true, options.returnOld === true))
     this.#deliverRemovals()
@@ -230,6 +234,7 @@ export class NativeStore {
    * whether the entry existed. The value, its version and what depends on it stay.
    */
   expire(key: string, ttlMs: number | null): boolean {
+    if (ttlMs === undefined) throw new LocalCachedError('BadArgument', 'store.expire(): give a TTL in ms, or null to remove the TTL')
     const existed = this.#call(() => this.#native.expire(key, ttlMs))
     this.#deliverRemovals()
     return existed
@@ -377,11 +382,6 @@ export class NativeStore {
    * and loader failures.
    */
   getOrLoad(key: string, loader: Loader, options?: GetOrLoadOptions): Promise<Buffer> {
-    try {
-      rejectUnknownOptions('store.getOrLoad()', options, NATIVE_CALL_OPTIONS.getOrLoad)
-    } catch (err) {
-      return Promise.reject(err)
-    }
     this.#loads ??= new LoadCoordinator({
       read: (k) => {
         const meta = this.getWithMeta(k)

@@ -3,6 +3,7 @@
 // rather than the daemon's BadRequest (or silence) later.
 
 import { check, checkOptions, type OptionCheck, type OptionSpec } from '../option-check'
+import { LocalCachedError } from '../errors'
 import type { ReconnectOptions } from './backoff'
 import type { NearCacheOptions } from './near-cache'
 import { MAX_SCAN_LIMIT } from '../limits'
@@ -70,11 +71,22 @@ const anyString: OptionCheck = (value, name, where) => {
   return value
 }
 
+const fn: OptionCheck = (value, name, where) => {
+  if (typeof value !== 'function') throw new LocalCachedError('BadArgument', `${where}: ${name} must be a function`)
+  return value
+}
+
+/** An option that is itself an options object, checked against its own names and types. */
+const nested = (spec: OptionSpec): OptionCheck => (value, name, where) => {
+  check.object(value, name, where)
+  return checkOptions(`${where} ${name}`, value as object, spec)
+}
+
 export const CONNECT_OPTIONS: OptionSpec = {
   timeoutMs: check.integer(1),
   waitMs: check.integer(0),
-  reconnect: check.object,
-  nearCache: check.object,
+  reconnect: nested({ enabled: check.boolean, initialDelayMs: check.integer(1), maxDelayMs: check.integer(1) }),
+  nearCache: nested({ maxBytes: check.integer(1), ttlMs: check.integer(1), maxValueBytes: check.integer(1), onInvalidated: fn }),
 }
 
 const CALL: OptionSpec = { signal: check.signal, timeoutMs: check.integer(1) }

@@ -10,6 +10,10 @@
 //   LoaderFailed / LoaderTimeout, and never cached.
 
 import { LocalCachedError } from '../errors'
+import { rejectUnknownOptions } from '../option-check'
+
+/** The options getOrLoad takes (each checked by resolveOptions below). */
+const GET_OR_LOAD_OPTIONS: ReadonlySet<string> = new Set(['ttlMs', 'staleWhileRevalidateMs', 'lockTimeoutMs', 'loaderTimeoutMs', 'onBackgroundError'])
 
 export type LoadedValue = Buffer | Uint8Array | string
 export type Loader = (key: string) => LoadedValue | Promise<LoadedValue>
@@ -90,6 +94,7 @@ export class LoadCoordinator {
 
   async getOrLoad(key: string, loader: Loader, options: GetOrLoadOptions = {}): Promise<Buffer> {
     if (typeof loader !== 'function') throw new LocalCachedError('BadArgument', 'getOrLoad: loader must be a function')
+    rejectUnknownOptions('getOrLoad()', options, GET_OR_LOAD_OPTIONS)
     const resolved = resolveOptions(options)
     const stored = await this.#backend.read(key, resolved.swrMs)
     if (stored !== null) {
@@ -180,7 +185,13 @@ export class LoadCoordinator {
   async #takeLease(key: string, leaseMs: number, swrMs: number): Promise<Buffer | boolean> {
     const backend = this.#backend
     if (!backend.lease || !(await backend.lease(key, leaseMs))) return false
-    const late = await backend.read(key, 0)
+    let late: StoredForLoad | null
+    try {
+      late = await backend.read(key, 0)
+    } catch (err) {
+      await backend.release?.(key).catch(() => {})
+      throw err
+    }
     if (late === null || (late.ttlMs !== null && late.ttlMs <= swrMs)) return true
     await backend.release?.(key).catch(() => {})
     return late.value

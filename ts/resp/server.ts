@@ -12,6 +12,7 @@ import { COMMANDS, commandName, errorReplyStatus, getReply, runCommand, setReply
 import { INVALID_COMMAND, UNKNOWN_COMMAND } from '../server/command-counts'
 import { RespSubscriber } from './pubsub'
 import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
+import { pauseAbove } from '../server/back-pressure'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
 /** What a connection in subscribed mode may still send, as in Redis. */
@@ -106,7 +107,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       let bytes = 0
       try {
         for (;;) {
-          if (socket.writableLength + bytes > options.maxPendingReplyBytes) {
+          if (socket.writableLength + bytes > pauseAbove(socket, options.maxPendingReplyBytes)) {
             waitingForDrain = true
             socket.pause()
             break

@@ -14,6 +14,7 @@ import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
 import { INVALID_COMMAND, wireCode, type CommandCounts } from './command-counts'
+import { pauseAbove } from './back-pressure'
 
 type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
 
@@ -95,7 +96,7 @@ export class Connection {
     const replies = new FrameWriter()
     try {
       for (;;) {
-        if (this.#state === 'ready' && this.socket.writableLength + replies.bytes > this.#ctx.maxPendingReplyBytes) {
+        if (this.#state === 'ready' && this.socket.writableLength + replies.bytes > pauseAbove(this.socket, this.#ctx.maxPendingReplyBytes)) {
           this.#waitingForDrain = true
           this.socket.pause()
           break

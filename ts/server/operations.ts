@@ -190,9 +190,10 @@ export class Operations {
 
   /** The value it removed, if any (Redis's GETDEL). */
   getDel(key: string, options: PublishOption = {}): Buffer | undefined {
-    const value = this.#store.get(key)
-    if (value !== undefined) this.del(key, options)
-    return value
+    // Through get(), so a read the bridge's offline policy makes miss misses here too; the
+    // delete still happens, whatever the read saw.
+    const value = this.get(key)
+    return this.del(key, options) ? value : undefined
   }
 
   /**
