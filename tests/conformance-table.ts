@@ -81,6 +81,28 @@ export const okReply = (r: unknown) => (r === 'OK' || (r as { type?: string })?.
 export const integer = (r: Record<string, unknown>) => r.value
 export const asNumber = (r: unknown) => Number(r)
 
+/** Clear, through the native request and one of RESP's two spellings of it. */
+function clearRow(name: string, respCommand: 'FLUSHALL' | 'FLUSHDB'): Row {
+  return {
+    name,
+    evicts: false,
+    native: () => ({ type: 'Clear' }),
+    nativeResult: () => 'cleared',
+    resp: () => [respCommand],
+    respResult: () => 'cleared',
+    store: (s) => (s.clear(), 'cleared'),
+    expect: {
+      result: 'cleared',
+      changed: false,
+      dependentRemoved: true,
+      dependencyNotice: false,
+      clearsAll: true,
+      event: () => ({ type: 'flush' }),
+      push: () => ({ type: 'Invalidated', all: true, reason: 'clear' }),
+    },
+  }
+}
+
 export const ROWS: Row[] = [
   {
     name: 'put',
@@ -362,42 +384,8 @@ export const ROWS: Row[] = [
       push: (k) => ({ type: 'Invalidated', scope: 'prefix', prefix: `${k.svc}:tbl:` }),
     },
   },
-  {
-    name: 'clear',
-    evicts: false,
-    native: () => ({ type: 'Clear' }),
-    nativeResult: () => 'cleared',
-    resp: () => ['FLUSHALL'],
-    respResult: () => 'cleared',
-    store: (s) => (s.clear(), 'cleared'),
-    expect: {
-      result: 'cleared',
-      changed: false,
-      dependentRemoved: true,
-      dependencyNotice: false,
-      clearsAll: true,
-      event: () => ({ type: 'flush' }),
-      push: () => ({ type: 'Invalidated', all: true, reason: 'clear' }),
-    },
-  },
-  {
-    name: 'clear (FLUSHDB)',
-    evicts: false,
-    native: () => ({ type: 'Clear' }),
-    nativeResult: () => 'cleared',
-    resp: () => ['FLUSHDB'],
-    respResult: () => 'cleared',
-    store: (s) => (s.clear(), 'cleared'),
-    expect: {
-      result: 'cleared',
-      changed: false,
-      dependentRemoved: true,
-      dependencyNotice: false,
-      clearsAll: true,
-      event: () => ({ type: 'flush' }),
-      push: () => ({ type: 'Invalidated', all: true, reason: 'clear' }),
-    },
-  },
+  clearRow('clear', 'FLUSHALL'),
+  clearRow('clear (FLUSHDB)', 'FLUSHDB'),
 ]
 
 /** A daemon with the connections that observe it. */

@@ -15,6 +15,8 @@ import type { Response } from './messages'
 /** Values at least this large go out as their own chunk instead of being copied. */
 export const LARGE_VALUE_BYTES = 16 * 1024
 const INITIAL_BYTES = 1024
+/** Where a writer starts: nothing is allocated until a frame is written. */
+const NO_BYTES = Buffer.alloc(0)
 
 // CBOR: a map of two pairs, "type": "Value", then the key "value".
 const VALUE_PREFIX = Buffer.from([0xa2, 0x64, ...Buffer.from('type'), 0x65, ...Buffer.from('Value'), 0x65, ...Buffer.from('value')])
@@ -25,7 +27,7 @@ const CBOR_NULL = 0xf6
 export class FrameWriter {
   /** Finished chunks, in order; the buffer being filled follows them. */
   #chunks: Buffer[] = []
-  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES)
+  #buf: Buffer = NO_BYTES
   #used = 0
   #bytes = 0
 
@@ -71,7 +73,7 @@ export class FrameWriter {
       socket.uncork()
     }
     this.#chunks = []
-    this.#buf = Buffer.allocUnsafe(INITIAL_BYTES)
+    this.#buf = NO_BYTES
     this.#used = 0
     this.#bytes = 0
   }

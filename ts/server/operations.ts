@@ -109,7 +109,10 @@ export class Operations {
   // --- writes -----------------------------------------------------------------------------
 
   put(key: string, value: Uint8Array, options: SetOptions & PublishOption = {}): void {
-    this.#write(options.publish, () => this.#store.set(key, value, { ttlMs: options.ttlMs, version: options.version, dependsOn: options.dependsOn }))
+    const { ttlMs, version, dependsOn } = options
+    // A plain write (RESP's SET fast path) passes no options object for the store to check.
+    const storeOptions = ttlMs === undefined && version === undefined && dependsOn === undefined ? undefined : { ttlMs, version, dependsOn }
+    this.#write(options.publish, () => this.#store.set(key, value, storeOptions))
     this.#wrote(key, options.publish, options.version)
   }
 
