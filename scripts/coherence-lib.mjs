@@ -54,6 +54,7 @@ export async function checkCoherence({ seconds = 10, writers = 2, readers = 3, d
     const target = readerWorkers[turn % readerWorkers.length];
     switch (turn++ % 4) {
       case 0:
+        for (const w of workers) if (w.role === 'writer') w.child.send({ cmd: 'holdClears', ms: 3000 });
         workers.find((w) => w.role === 'writer' && w.index === (writers > 1 ? 1 : 0)).child.send({ cmd: 'burst' });
         disturbances.lagged++;
         break;

@@ -116,9 +116,14 @@ async function writeOne(rand) {
   }
 }
 
+/** Until this time, scopedOne clears no more than a table: an eviction burst is filling the store. */
+let holdClearsUntil = 0;
+
 async function scopedOne() {
   const sendTime = now();
-  const choice = Math.random();
+  // A clear while a burst fills the store would leave too few entries to evict for the
+  // removal hand-off to overflow, and the burst's lagged notice would never come.
+  const choice = Date.now() < holdClearsUntil ? Math.random() * 0.6 : Math.random();
   let scope;
   if (choice < 0.6) {
     const t = Math.floor(Math.random() * config.tables);
@@ -148,6 +153,7 @@ async function evictionBurst() {
 
 process.on('message', async (message) => {
   if (message.cmd === 'stop') running = false;
+  else if (message.cmd === 'holdClears') holdClearsUntil = Date.now() + message.ms;
   else if (message.cmd === 'drop') for (const [a, b] of pairs) (a.destroy(), b.destroy());
   else if (message.cmd === 'block') {
     const until = Date.now() + message.ms; // a blocked event loop (a long GC, a CPU-bound task)
