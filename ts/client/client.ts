@@ -54,6 +54,7 @@ export class LocalCachedClient {
   #reconnectTimer: NodeJS.Timeout | undefined
   #attempt = 0
   #reconnects = 0
+  #everConnected = false
   readonly #near: NearCache | undefined
   /** Near-cache misses in flight, one per key, shared by concurrent gets. */
   readonly #nearGets = new Map<string, Promise<Buffer | null>>()
@@ -116,6 +117,10 @@ export class LocalCachedClient {
     this.limits = opened.handshake.limits
     this.#failure = undefined
     this.#attempt = 0
+    // Counted as the client becomes connected again, not after the Track below: a caller that
+    // sees `connected` must see the reconnect too.
+    if (this.#everConnected) this.#reconnects++
+    this.#everConnected = true
     if (this.#near) {
       // Tracking is asked for on every (re)connection; until it is on, reads skip the near cache.
       try {
@@ -477,9 +482,7 @@ export class LocalCachedClient {
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined
       this.#open().then(
-        () => {
-          if (this.#failure === undefined) this.#reconnects++
-        },
+        () => {},
         () => {
           this.#attempt++
           if (this.#failure?.code !== 'Closed') this.#scheduleReconnect()
