@@ -150,9 +150,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
   async #consumeFrom(position: number): Promise<void> {
     const generation = this.#generation
     const consumer = await this.#js!.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 })
-    // Pull requests expire every 2 s (heartbeats every 1 s), so a pull lost in a cut link is
-    // noticed and reissued within seconds rather than the default 30.
-    const messages = await consumer.consume({ max_messages: 1000, expires: 2000 })
+    const messages = await consumer.consume({ max_messages: 1000 })
     this.#messages = messages
     void (async () => {
       try {
