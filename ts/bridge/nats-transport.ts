@@ -42,6 +42,13 @@ export class NatsJetStreamTransport implements BridgeTransport {
   /** When the stream we read was created: another value means it was recreated. */
   #created: string | undefined
   #messages: ConsumerMessages | undefined
+  /**
+   * Set by a reconnect: the consumer's outstanding pull may have died with the old connection,
+   * and nats.js would only notice after its heartbeat window (about 30 s). The next position
+   * check restarts reading from #position instead; it stays set until a restart succeeds, so a
+   * restart that fails in a flapping link is retried at the next heartbeat.
+   */
+  #restartConsumer = false
   #generation = 0
   #closed = false
 
@@ -104,8 +111,9 @@ export class NatsJetStreamTransport implements BridgeTransport {
       // whose sequence then jumps (see #consumeFrom), and it need not be recreated for that.
       else if (info.state.last_seq < position) why = `the stream ends before the last entry read (${position})`
     }
-    if (!why || this.#closed || generation !== this.#generation || position !== this.#position) return
-    await this.#lost(why)
+    if (this.#closed || generation !== this.#generation || position !== this.#position) return
+    if (why) return await this.#lost(why)
+    if (this.#restartConsumer) await this.#restartReading()
   }
 
   async close(): Promise<void> {
@@ -135,8 +143,28 @@ export class NatsJetStreamTransport implements BridgeTransport {
     }
   }
 
+  /** Reads on from the last message read with a fresh consumer; nothing is skipped or lost. */
+  async #restartReading(): Promise<void> {
+    this.#restartConsumer = false
+    const generation = ++this.#generation
+    await this.#messages?.close().catch(() => {})
+    if (generation !== this.#generation || this.#closed) return
+    await this.#consumeOrRetry(generation)
+  }
+
+  /** Starts the consumer after #position; if that fails, the next position check tries again. */
+  async #consumeOrRetry(generation: number): Promise<void> {
+    try {
+      await this.#consumeFrom(this.#position)
+    } catch (err) {
+      if (generation === this.#generation) this.#restartConsumer = true
+      throw err
+    }
+  }
+
   /** Moves to the stream's end (recreating the stream if it is gone), then reports. */
   async #lost(why: string): Promise<void> {
+    this.#restartConsumer = false
     const generation = ++this.#generation
     await this.#messages?.close().catch(() => {})
     const info = await this.#ensureStream()
@@ -144,7 +172,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
     this.#position = info.state.last_seq
     this.#created = info.created
     this.#sink!.positionLost(why)
-    await this.#consumeFrom(this.#position)
+    await this.#consumeOrRetry(generation)
   }
 
   async #consumeFrom(position: number): Promise<void> {
@@ -178,6 +206,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'error') this.#sink?.trouble(`nats ${status.type}`, (status as { error?: unknown }).error ?? status)
       // Perhaps a restarted server without our stream: check now, before reading on.
+      if (status.type === 'reconnect') this.#restartConsumer = true
       if (status.type === 'reconnect') void this.checkPosition().catch((err) => this.#sink?.trouble('nats position check', err))
     }
   }
