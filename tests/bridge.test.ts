@@ -22,7 +22,7 @@ for (const kind of ['redis', 'nats'] as const) {
       const name = bridgeName()
       a = await startHost(engine.url(), name, 'A', { respSocket: tempSocketPath() })
       b = await startHost(engine.url(), name, 'B')
-      c = await startHost(engine.url(), name, 'C')
+      c = await startHost(engine.url(), name, 'C', { metricsPort: 0 })
       // Each host has seen the others' heartbeats: every origin has its baseline.
       await eventually(async () => ((await b.stats()).bridgeReceived ?? 0) > 2 && ((await c.stats()).bridgeReceived ?? 0) > 2 && ((await a.stats()).bridgeReceived ?? 0) > 2)
     }, 30_000)
@@ -137,6 +137,24 @@ for (const kind of ['redis', 'nats'] as const) {
       // Several heartbeats later, A has applied nothing: B and C did not echo it.
       await new Promise((r) => setTimeout(r, 300))
       expect((await a.stats()).bridgeApplied).toBe(before[0])
+    })
+
+    it('/metrics carries the lag of every applied change as a histogram in seconds', async () => {
+      const before = (await c.stats()).bridgeApplied ?? 0
+      for (let i = 0; i < 5; i++) await a.client.invalidate(`lag:t:${i}`)
+      await appliedAtLeast(c, before + 5)
+      const applied = (await c.stats()).bridgeApplied ?? 0
+      const text = await (await fetch(`http://127.0.0.1:${c.server.metricsPort}/metrics`)).text()
+      expect(text).toContain('# TYPE localcached_bridge_lag_seconds histogram')
+      const sample = (re: RegExp) => [...text.matchAll(re)].map((m) => Number(m[1]))
+      const count = sample(/^localcached_bridge_lag_seconds_count (\S+)$/gm)
+      expect(count).toEqual([applied])
+      const buckets = sample(/^localcached_bridge_lag_seconds_bucket\{le="[^"]+"\} (\S+)$/gm)
+      expect(buckets.length).toBeGreaterThan(5)
+      // Cumulative, and +Inf holds them all.
+      expect(buckets).toEqual([...buckets].sort((x, y) => x - y))
+      expect(text).toMatch(new RegExp(`^localcached_bridge_lag_seconds_bucket\\{le="\\+Inf"\\} ${applied}$`, 'm'))
+      expect(sample(/^localcached_bridge_lag_seconds_sum (\S+)$/gm)[0]).toBeGreaterThanOrEqual(0)
     })
 
     it('stats and INFO report the bridge', async () => {

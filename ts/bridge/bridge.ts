@@ -7,6 +7,7 @@ import { LocalCachedError } from '../errors'
 import type { Logger } from '../logger'
 import type { Operations } from '../server/operations'
 import { redactSecrets } from '../server/redact'
+import type { LagHistogramSnapshot } from './lag-histogram'
 import { changeOf, type BridgeMessage } from './message'
 import { Publisher } from './publisher'
 import { Receiver, type OriginPosition } from './receiver'
@@ -181,6 +182,11 @@ export class Bridge {
       bridgeOutboxCurrent: this.#publisher.outboxSize,
       bridgeLagMsP99: this.#receiver.lag.p99(Date.now()),
     }
+  }
+
+  /** The lag of every change applied since start, for /metrics. */
+  lagHistogram(): LagHistogramSnapshot {
+    return this.#receiver.lagHistogram.snapshot()
   }
 
   /** Stops receiving and sending: drains the outbox until `deadline`, then says bye (only if it drained). */

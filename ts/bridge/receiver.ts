@@ -5,6 +5,7 @@
 // position the engine lost. On a gap the host flushes: it cannot know what it missed.
 
 import { changeOf, decodeMessage, type BridgeMessage, type RawMessage } from './message'
+import { LagHistogram } from './lag-histogram'
 import { LagWindow } from './lag-window'
 
 interface OriginState {
@@ -53,6 +54,7 @@ export class Receiver {
   readonly #origins = new Map<string, OriginState>()
   readonly counters: ReceiverCounters = { received: 0, applied: 0, rejected: 0, gaps: 0, flushes: 0 }
   readonly lag = new LagWindow()
+  readonly lagHistogram = new LagHistogram()
   /** Our clock when anything (our own heartbeats included) was last read. */
   lastReadMs = 0
   /** A flush since the last applied change in this batch: another would change nothing. */
@@ -138,6 +140,7 @@ export class Receiver {
       this.counters.applied++
       this.#freshlyFlushed = false
       this.lag.add(now, now - m.ts)
+      this.lagHistogram.add(now - m.ts)
     }
   }
 

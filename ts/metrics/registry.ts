@@ -3,6 +3,7 @@
 // here runs per request. Names and labels: docs/operations.md.
 
 import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client'
+import { LAG_BUCKETS_SECONDS, NO_LAG, type LagHistogramSnapshot } from '../bridge/lag-histogram'
 import type { Daemon } from '../server/daemon'
 import type { Stats } from '../stats'
 import type { Protocol } from '../server/command-counts'
@@ -95,6 +96,7 @@ export function createDaemonMetrics(daemon: Daemon, version: string): DaemonMetr
   define('counter', m('subscriber_lagged_total'), 'lagged events sent to slow subscribers.', [], () => stats.laggedNotices)
   // Base units: the lag's p99 in seconds (stats carry it in ms).
   define('gauge', m('bridge_lag_p99_seconds'), 'p99 over the last minute of a remote change\'s origin timestamp to applied here (includes clock skew between hosts).', [], () => (stats.bridgeLagMsP99 ?? 0) / 1000)
+  registerLagHistogram(registry, m('bridge_lag_seconds'), () => daemon.bridge?.lagHistogram() ?? NO_LAG)
   define('gauge', m('tracking_clients'), 'Connections with a near cache (Track).', [], () => stats.trackingClients ?? 0)
   define('gauge', m('tracking_keys'), 'Keys remembered for near caches.', [], () => stats.trackingKeys ?? 0)
   define('counter', m('load_leases_total'), 'getOrLoad load leases asked for, by result.', ['result'], () => [
@@ -116,6 +118,28 @@ export function createDaemonMetrics(daemon: Daemon, version: string): DaemonMetr
       return registry.metrics()
     },
   }
+}
+
+/**
+ * A histogram whose counts live elsewhere (the bridge receiver's plain counters): prom-client's
+ * Histogram would have to observe every change; this one is read on scrape.
+ */
+function registerLagHistogram(registry: Registry, name: string, read: () => LagHistogramSnapshot): void {
+  const help = 'Lag of each remote change applied here since start: origin timestamp to applied, in seconds (includes clock skew between hosts).'
+  registry.registerMetric({
+    name,
+    help,
+    async get() {
+      const h = read()
+      const values = [
+        ...LAG_BUCKETS_SECONDS.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: h.buckets[i] })),
+        { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: h.count },
+        { metricName: `${name}_sum`, labels: {}, value: h.sumSeconds },
+        { metricName: `${name}_count`, labels: {}, value: h.count },
+      ]
+      return { name, help, type: 'histogram', values, aggregator: 'sum' }
+    },
+  } as unknown as Parameters<Registry['registerMetric']>[0])
 }
 
 /** The services with the most bytes, at most MAX_SERVICE_LABELS, and the rest summed as OTHER_SERVICE. */
