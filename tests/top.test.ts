@@ -47,6 +47,18 @@ describe('top: what it shows', () => {
     expect(renderLine(prev, cur, new Date(0))).toMatch(/^1970-01-01T00:00:00\.000Z get\/s=100 put\/s=0 .* hit=75\.0% items=7 bytes=250 limit_bytes=1000 evictions\/s=10 /)
     expect(renderScreen(undefined, cur, 'h', 100).join('\n')).toContain('get -')
   })
+
+  it('shows the bridge: off without one; else its link, applied rate, lag, outbox, gaps and flushes', () => {
+    expect(renderScreen(undefined, sample({}, 0), 'h', 200)).toContain('bridge    off')
+    expect(renderLine(undefined, sample({}, 0), new Date(0))).toContain(' bridge=off ')
+    const bridged = { bridgeConnected: 1, bridgePublished: 40, bridgeReceived: 80, bridgeLagMsP99: 7, bridgeOutboxCurrent: 3, bridgeGaps: 1, bridgeFlushes: 2 }
+    const prev = sample({ ...bridged, bridgeApplied: 100 }, 0)
+    const cur = sample({ ...bridged, bridgeApplied: 400 }, 1000)
+    expect(renderScreen(prev, cur, 'h', 200)).toContain('bridge    connected   applied 300/s   lag p99 7 ms   outbox 3   gaps 1   flushes 2')
+    expect(renderLine(prev, cur, new Date(0))).toContain(' bridge=connected bridge_lag_p99_ms=7 bridge_gaps=1')
+    const cut = sample({ ...bridged, bridgeConnected: 0 }, 2000)
+    expect(renderScreen(cur, cut, 'h', 200).join('\n')).toContain('bridge    DISCONNECTED')
+  })
 })
 
 describe('top: plain lines when stdout is not a terminal', () => {

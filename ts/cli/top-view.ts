@@ -44,6 +44,17 @@ export function bar(used: number, limit: number, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`
 }
 
+/**
+ * The bridge's state. A daemon with a bridge has published or read at least its own heartbeat
+ * by the time it serves (serve() waits for the engine), so all-zero counters mean no bridge.
+ */
+function bridgeState(prev: Sample | undefined, cur: Sample): string {
+  const s = cur.stats
+  if (!(s.bridgePublished || s.bridgeReceived)) return 'off'
+  const link = s.bridgeConnected ? 'connected' : 'DISCONNECTED'
+  return `${link}   applied ${rate(perSecond(prev, cur, 'bridgeApplied'))}/s   lag p99 ${int(s.bridgeLagMsP99 ?? 0)} ms   outbox ${int(s.bridgeOutboxCurrent ?? 0)}   gaps ${int(s.bridgeGaps ?? 0)}   flushes ${int(s.bridgeFlushes ?? 0)}`
+}
+
 /** The full-screen view: one line per row, fitted to `columns`. */
 export function renderScreen(prev: Sample | undefined, cur: Sample, header: string, columns: number): string[] {
   const s = cur.stats
@@ -63,6 +74,7 @@ export function renderScreen(prev: Sample | undefined, cur: Sample, header: stri
     `subs      ${int(s.subscribersCurrent)} subscribers   events ${rate(perSecond(prev, cur, 'eventsPublished'))}/s   lagged ${rate(perSecond(prev, cur, 'laggedNotices'))}/s (${int(s.laggedNotices)} total)`,
     `tracking  ${int(s.trackingClients ?? 0)} clients   ${int(s.trackingKeys ?? 0)} keys   pushes ${rate(perSecond(prev, cur, 'trackingPushes'))}/s`,
     `leases    ${int(s.leasesCurrent ?? 0)} held   granted ${rate(perSecond(prev, cur, 'leasesGranted'))}/s   refused ${rate(perSecond(prev, cur, 'leasesRefused'))}/s`,
+    `bridge    ${bridgeState(prev, cur)}`,
     '',
     'q or Ctrl-C quits',
   ]
@@ -84,6 +96,9 @@ export function renderLine(prev: Sample | undefined, cur: Sample, now: Date): st
     ['lagged', s.laggedNotices],
     ['tracking_clients', s.trackingClients ?? 0],
     ['tracking_keys', s.trackingKeys ?? 0],
+    ['bridge', s.bridgePublished || s.bridgeReceived ? (s.bridgeConnected ? 'connected' : 'disconnected') : 'off'],
+    ['bridge_lag_p99_ms', s.bridgeLagMsP99 ?? 0],
+    ['bridge_gaps', s.bridgeGaps ?? 0],
   ]
   return `${now.toISOString()} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`
 }
