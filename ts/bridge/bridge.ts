@@ -82,6 +82,7 @@ export class Bridge {
   #offlineFlushed = false
   #offlineFlushes = 0
   #checking = false
+  #stoppedAt: BridgePosition | undefined
   #fatal: ((err: Error) => void) | undefined
 
   private constructor(options: BridgeOptions, transport: BridgeTransport, ops: Operations, log: Logger) {
@@ -113,7 +114,7 @@ export class Bridge {
    * Connects, sets the read position (before the daemon's listeners accept anyone) and starts
    * publishing this daemon's changes.
    */
-  static async start(options: BridgeOptions, ops: Operations, log: Logger): Promise<Bridge> {
+  static async start(options: BridgeOptions, ops: Operations, log: Logger, resume?: BridgePosition): Promise<Bridge> {
     const reconnectMaxMs = Math.max(10, Math.min(500, Math.floor(options.heartbeatMs / 2)))
     const transport = await createTransport({ url: options.url, name: options.name, retention: options.retention, reconnectMaxMs })
     const bridge = new Bridge(options, transport, ops, log)
@@ -122,14 +123,24 @@ export class Bridge {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new LocalCachedError('BridgeUnavailable', `no answer from the engine in ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS)
       })
-      await Promise.race([timeout, transport.start({
+      let resumeFrom: string | undefined
+      if (resume !== undefined) {
+        if (resume.engine !== transport.engine || resume.name !== options.name) bridge.resumeRefused = `it was saved on another bridge (${resume.engine} '${resume.name}')`
+        else resumeFrom = resume.position
+      }
+      const refused = await Promise.race([timeout, transport.start({
         messages: (batch) => bridge.#receiver.messages(batch),
         positionLost: (why) => {
           log.warn({ position: transport.position() }, `bridge read position lost: ${why}; flushing`)
           bridge.#receiver.positionLost(why)
         },
         trouble: (what, err) => log.debug(errorFields({ err }), what),
-      })])
+      }, resumeFrom)])
+      if (resumeFrom !== undefined && refused !== undefined) bridge.resumeRefused = `the engine no longer holds its position: ${refused}`
+      if (resumeFrom !== undefined && refused === undefined) {
+        bridge.#receiver.seed(resume!.origins, Date.now())
+        bridge.#receiver.replaying = true
+      }
     } catch (err) {
       await transport.close().catch(() => {})
       throw err
@@ -142,6 +153,38 @@ export class Bridge {
     bridge.#publisher.heartbeat()
     log.info({ bridge: redactBridgeUrl(options.url), engine: transport.engine, name: options.name, hostId: options.hostId, epoch: bridge.#publisher.epoch, offline: options.offline }, 'bridge connected')
     return bridge
+  }
+
+  /**
+   * Why the snapshot's position given to start() was not resumed from (the caller then drops
+   * what it loaded); undefined when it was, or when none was given.
+   */
+  resumeRefused: string | undefined
+
+  /**
+   * After a resumed start: resolves true once everything the engine held at start has been
+   * applied, false if that took longer than `timeoutMs` (the engine went away, say). Either
+   * way our own earlier process's messages are no longer taken as our own past after this.
+   */
+  async replay(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))
+    try {
+      return await Promise.race([this.#transport.caughtUp().then(() => true), timedOut])
+    } finally {
+      clearTimeout(timer)
+      this.#receiver.replaying = false
+    }
+  }
+
+  /**
+   * Shutdown, before the last snapshot: applies nothing more, and position() stays where the
+   * store stands (taken in the same turn, so between two read batches). Publishing goes on.
+   */
+  stopReceiving(): void {
+    if (this.#stoppedAt) return
+    this.#stoppedAt = this.position()
+    this.#receiver.stopped = true
   }
 
   /** Called once if another daemon already publishes with this host id. */
@@ -162,7 +205,7 @@ export class Bridge {
    * seq), taken together between two read batches. What a snapshot records, to resume from.
    */
   position(): BridgePosition {
-    return { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions() }
+    return this.#stoppedAt ?? { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions() }
   }
 
   get connected(): boolean {

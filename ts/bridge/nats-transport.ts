@@ -49,6 +49,9 @@ export class NatsJetStreamTransport implements BridgeTransport {
    * restart that fails in a flapping link is retried at the next heartbeat.
    */
   #restartConsumer = false
+  /** The stream's last sequence when start() ran: a replay has caught up once it has read this far. */
+  #replayEnd = 0
+  #caughtUp: Array<() => void> = []
   #generation = 0
   #closed = false
 
@@ -58,7 +61,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
     this.#subject = `localcached.${options.name}.m`
   }
 
-  async start(sink: TransportSink): Promise<void> {
+  async start(sink: TransportSink, resumeFrom?: string): Promise<string | undefined> {
     this.#sink = sink
     const nc = await connect(natsOptionsFromUrl(this.#options.url, this.#options.reconnectMaxMs))
     this.#nc = nc
@@ -67,13 +70,28 @@ export class NatsJetStreamTransport implements BridgeTransport {
     this.#js = jetstream(nc, { timeout: API_TIMEOUT_MS })
     this.#jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS })
     const info = await this.#ensureStream()
-    this.#position = info.state.last_seq
+    const end = info.state.last_seq
+    const refused = resumeFrom === undefined ? undefined : whyNotHeld(resumeFrom, info)
+    this.#position = resumeFrom !== undefined && refused === undefined ? parsePosition(resumeFrom)!.seq : end
+    this.#replayEnd = end
     this.#created = info.created
     await this.#consumeFrom(this.#position)
+    return refused
   }
 
+  /** The sequence of the last message read and the stream's creation time: a resumable position. */
   position(): string {
-    return String(this.#position)
+    return `${this.#position}@${this.#created}`
+  }
+
+  caughtUp(): Promise<void> {
+    if (this.#position >= this.#replayEnd) return Promise.resolve()
+    return new Promise((resolve) => this.#caughtUp.push(resolve))
+  }
+
+  #moved(position: number): void {
+    this.#position = position
+    if (this.#caughtUp.length > 0 && position >= this.#replayEnd) for (const resolve of this.#caughtUp.splice(0)) resolve()
   }
 
   /**
@@ -169,7 +187,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
     await this.#messages?.close().catch(() => {})
     const info = await this.#ensureStream()
     if (generation !== this.#generation || this.#closed) return
-    this.#position = info.state.last_seq
+    this.#moved(info.state.last_seq)
     this.#created = info.created
     this.#sink!.positionLost(why)
     await this.#consumeOrRetry(generation)
@@ -194,6 +212,7 @@ export class NatsJetStreamTransport implements BridgeTransport {
           this.#position = m.seq
           const raw: RawMessage = { hostId: m.headers?.get('h') || undefined, body: m.data }
           this.#sink!.messages([raw])
+          this.#moved(m.seq)
         }
       } catch (err) {
         if (!this.#closed && generation === this.#generation) this.#sink!.trouble('nats consume', err)
@@ -210,4 +229,21 @@ export class NatsJetStreamTransport implements BridgeTransport {
       if (status.type === 'reconnect') void this.checkPosition().catch((err) => this.#sink?.trouble('nats position check', err))
     }
   }
+}
+
+function parsePosition(position: string): { seq: number; created: string } | undefined {
+  const at = position.indexOf('@')
+  const seq = Number(position.slice(0, at))
+  if (at < 1 || !Number.isSafeInteger(seq) || seq < 0) return undefined
+  return { seq, created: position.slice(at + 1) }
+}
+
+/** Why the stream no longer holds everything after `position` (undefined: it does). */
+function whyNotHeld(position: string, info: { created: string; state: { first_seq: number; last_seq: number } }): string | undefined {
+  const at = parsePosition(position)
+  if (at === undefined) return `'${position}' is not a JetStream position`
+  if (at.created !== info.created) return 'the stream was recreated since'
+  if (info.state.last_seq < at.seq) return `the stream ends before the position (${at.seq})`
+  if (info.state.first_seq > at.seq + 1) return `entries after ${at.seq} were removed (--bridge-retention) before being read`
+  return undefined
 }

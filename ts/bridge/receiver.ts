@@ -59,6 +59,12 @@ export class Receiver {
   lastReadMs = 0
   /** A flush since the last applied change in this batch: another would change nothing. */
   #freshlyFlushed = false
+  /**
+   * Replaying from a snapshot's position: messages with our host id from an earlier process
+   * (an older start) are this host's own past changes, made after the snapshot was saved.
+   * The loaded store does not reflect them, so they are applied like any other origin's.
+   */
+  replaying = false
 
   constructor(options: ReceiverOptions) {
     this.#options = options
@@ -68,13 +74,21 @@ export class Receiver {
     return this.#origins.size
   }
 
+  /** Resumes following the origins a snapshot recorded, as if their messages up to there were read now. */
+  seed(origins: readonly OriginPosition[], now: number): void {
+    for (const o of origins) if (o.hostId !== this.#options.hostId) this.#origins.set(o.hostId, { epoch: o.epoch, seq: o.seq, lastMs: now, ended: o.ended })
+  }
+
   /** Each followed host's (epoch, last seq applied, ended with bye): with the engine position, what a snapshot records. */
   originPositions(): OriginPosition[] {
     return [...this.#origins].map(([hostId, s]) => ({ hostId, epoch: s.epoch, seq: s.seq, ended: s.ended }))
   }
 
+  /** Set at shutdown, before the last snapshot: nothing read after this is applied. */
+  stopped = false
+
   messages(batch: readonly RawMessage[]): void {
-    if (batch.length === 0) return
+    if (batch.length === 0 || this.stopped) return
     const now = Date.now()
     this.lastReadMs = now
     this.#freshlyFlushed = false
@@ -115,6 +129,10 @@ export class Receiver {
     }
     if (m.hostId === this.#options.hostId) {
       if (this.#options.ownEpochs.has(m.epoch)) return
+      if (this.replaying && m.start < this.#options.startMs) {
+        if (changeOf(m) !== undefined) this.#apply(m, now)
+        return
+      }
       // Two daemons share our host id: the younger one exits (it may be us).
       if (m.start < this.#options.startMs || (m.start === this.#options.startMs && m.epoch < [...this.#options.ownEpochs][0])) this.#options.hostIdInUse(m)
       return
@@ -135,13 +153,15 @@ export class Receiver {
       state.lastMs = now
       state.ended = m.kind === 'bye'
     }
-    if (changeOf(m) !== undefined) {
-      this.#options.apply(m)
-      this.counters.applied++
-      this.#freshlyFlushed = false
-      this.lag.add(now, now - m.ts)
-      this.lagHistogram.add(now - m.ts)
-    }
+    if (changeOf(m) !== undefined) this.#apply(m, now)
+  }
+
+  #apply(m: BridgeMessage, now: number): void {
+    this.#options.apply(m)
+    this.counters.applied++
+    this.#freshlyFlushed = false
+    this.lag.add(now, now - m.ts)
+    this.lagHistogram.add(now - m.ts)
   }
 
   #gap(why: string, details: Record<string, unknown>): void {

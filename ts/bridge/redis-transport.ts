@@ -67,6 +67,9 @@ export class RedisStreamTransport implements BridgeTransport {
   /** Check the position before the next read: requested, or the last read failed. */
   #checkDue = false
   #reading: Promise<void> | undefined
+  /** The stream's last id when start() ran: a replay has caught up once it has read this far. */
+  #replayEnd = '0-0'
+  #caughtUp: Array<() => void> = []
 
   constructor(options: TransportOptions) {
     this.#key = `localcached:bridge:${options.name}`
@@ -85,11 +88,28 @@ export class RedisStreamTransport implements BridgeTransport {
     this.#reader = make({ maxRetriesPerRequest: 0, enableOfflineQueue: false, connectionName: 'localcached-bridge-read' })
   }
 
-  async start(sink: TransportSink): Promise<void> {
+  async start(sink: TransportSink, resumeFrom?: string): Promise<string | undefined> {
     this.#sink = sink
     await Promise.all([this.#publisher.connect(), this.#reader.connect()])
-    this.#position = await this.#lastId()
+    const end = await this.#lastId()
+    let refused: string | undefined
+    if (resumeFrom !== undefined) {
+      refused = /^\d+-\d+$/.test(resumeFrom) ? await this.#whyLost(resumeFrom) : `'${resumeFrom}' is not a Redis stream id`
+    }
+    this.#position = resumeFrom !== undefined && refused === undefined ? resumeFrom : end
+    this.#replayEnd = end
     this.#reading = this.#readLoop()
+    return refused
+  }
+
+  caughtUp(): Promise<void> {
+    if (compareStreamIds(this.#position, this.#replayEnd) >= 0) return Promise.resolve()
+    return new Promise((resolve) => this.#caughtUp.push(resolve))
+  }
+
+  #moved(position: string): void {
+    this.#position = position
+    if (this.#caughtUp.length > 0 && compareStreamIds(position, this.#replayEnd) >= 0) for (const resolve of this.#caughtUp.splice(0)) resolve()
   }
 
   position(): string {
@@ -113,7 +133,15 @@ export class RedisStreamTransport implements BridgeTransport {
 
   /** On the reading connection, between reads: whether the stream still holds our position. */
   async #verifyPosition(): Promise<void> {
-    const position = this.#position
+    const why = await this.#whyLost(this.#position)
+    if (!why || this.#closed) return
+    // Move to the end first, then report: the flush that follows covers all before it.
+    this.#moved(await this.#lastId())
+    this.#sink!.positionLost(why)
+  }
+
+  /** Why the stream no longer holds everything after `position` (undefined: it does). */
+  async #whyLost(position: string): Promise<string | undefined> {
     let why: string | undefined
     const [range, info] = (await this.#reader.pipeline().call('XRANGE', this.#key, position, position).call('XINFO', 'STREAM', this.#key).exec()) ?? []
     if (range?.[0]) throw range[0]
@@ -125,10 +153,7 @@ export class RedisStreamTransport implements BridgeTransport {
       const maxDeleted = streamInfoField(info![1], 'max-deleted-entry-id')
       if (!why && typeof maxDeleted === 'string' && compareStreamIds(maxDeleted, position) > 0) why = `entries after the last one read (${position}) were trimmed (--bridge-retention) before being read`
     }
-    if (!why || this.#closed) return
-    // Move to the end first, then report: the flush that follows covers all before it.
-    this.#position = await this.#lastId()
-    this.#sink!.positionLost(why)
+    return why
   }
 
   async close(): Promise<void> {
@@ -163,8 +188,10 @@ export class RedisStreamTransport implements BridgeTransport {
       if (reply === null) continue
       const entries = reply[0][1]
       if (entries.length === 0) continue
-      this.#position = entries[entries.length - 1][0]
+      const last = entries[entries.length - 1][0]
+      this.#position = last
       this.#sink!.messages(entries.map(([, fields]) => rawFromFields(fields)))
+      this.#moved(last)
     }
   }
 }

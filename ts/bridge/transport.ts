@@ -27,8 +27,15 @@ export interface OutgoingMessage {
 export interface BridgeTransport {
   /** 'redis' or 'nats', for logs and INFO. */
   readonly engine: string
-  /** Connects and sets the read position; resolves once everything published after it will be delivered. */
-  start(sink: TransportSink): Promise<void>
+  /**
+   * Connects and sets the read position; resolves once everything published after it will be
+   * delivered. The position is the engine's end, or `resumeFrom` (a position() of an earlier
+   * run, from a snapshot) when the engine still holds everything after it; else it resolves to
+   * why not, and starts from the end.
+   */
+  start(sink: TransportSink, resumeFrom?: string): Promise<string | undefined>
+  /** Resolves once the read position has reached the engine's end as it was at start(). */
+  caughtUp(): Promise<void>
   /** Appends the messages in order, pipelined; resolves when the engine has all of them. Rejects on failure (the caller retries). */
   publish(batch: readonly OutgoingMessage[]): Promise<void>
   /** Checks that the engine still holds the read position (else calls sink.positionLost). */

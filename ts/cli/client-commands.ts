@@ -210,6 +210,10 @@ export function registerClientCommands(program: Command, out: Out, setExitCode: 
     out.stdout(flags.json ? JSON.stringify(stats) + '\n' : formatStats(stats) + (flags.bySvc ? '\n' + formatByService(stats) : ''))
   })
 
+  socketOption(program.command('snapshot').description("save the daemon's snapshot (serve --snapshot) now; prints the entries written once the file is in place")).action(async (flags) => {
+    out.stdout(`${await withClient(flags, (c) => c.snapshot())}\n`)
+  })
+
   for (const [name, args, describe, call] of [
     ['invalidate-table', '<svc> <table>', "remove a table's entries; prints how many", (c: LocalCachedClient, a: string[], publish?: boolean) => c.invalidateTable(a[0], a[1], { publish })],
     ['invalidate-service', '<svc>', "remove a service's entries; prints how many", (c: LocalCachedClient, a: string[], publish?: boolean) => c.invalidateService(a[0], { publish })],

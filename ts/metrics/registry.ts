@@ -61,6 +61,13 @@ export function createDaemonMetrics(daemon: Daemon, version: string): DaemonMetr
   define('gauge', m('ready'), 'Whether /readyz answers 200.', [], () => (daemon.readiness.ready ? 1 : 0))
   define('gauge', m('loading'), 'Whether a snapshot load or a replay holds readiness.', [], () => (daemon.readiness.loading ? 1 : 0))
 
+  define('gauge', m('snapshot_last_save_timestamp_seconds'), 'When the last snapshot was saved (or, after a warm start, when the loaded one was), Unix seconds; 0 before any or without --snapshot.', [], () => (daemon.snapshots?.lastSaveUnixMs ?? 0) / 1000)
+  define('gauge', m('snapshot_last_save_duration_seconds'), 'How long the last snapshot save took.', [], () => (daemon.snapshots?.lastSaveDurationMs ?? 0) / 1000)
+  define('counter', m('snapshot_saves_total'), 'Snapshot saves, by result (a failed save keeps the previous file).', ['result'], () => [
+    [{ result: 'ok' }, daemon.snapshots?.saves ?? 0],
+    [{ result: 'error' }, daemon.snapshots?.saveFailures ?? 0],
+  ])
+
   define('counter', m('commands_total'), 'Commands answered, by operation, door and status (ok or the error code).', ['command', 'protocol', 'status'], () =>
     daemon.commands.entries().map((c): Sample => [{ command: c.command, protocol: c.protocol, status: c.status }, c.count]),
   )

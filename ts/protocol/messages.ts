@@ -43,6 +43,7 @@ export type Request =
   | { type: 'Track' }
   | { type: 'Lease'; key: string; ttlMs: number }
   | { type: 'LeaseRelease'; key: string }
+  | { type: 'Snapshot' }
 
 export type RequestType = Request['type']
 
@@ -80,7 +81,7 @@ export const PUSH_TYPES: readonly Push['type'][] = ['Event', 'Heartbeat', 'Inval
 export const REQUEST_TYPES: readonly RequestType[] = [
   'Hello', 'Ping', 'Get', 'Put', 'Del', 'Invalidate', 'TableChangedUpsert', 'Subscribe', 'Stats',
   'MGet', 'MSet', 'MDel', 'Exists', 'Incr', 'GetWithMeta', 'Cas', 'Keys', 'Clear',
-  'InvalidateTable', 'InvalidateService', 'InvalidatePrefix', 'Track', 'Lease', 'LeaseRelease',
+  'InvalidateTable', 'InvalidateService', 'InvalidatePrefix', 'Track', 'Lease', 'LeaseRelease', 'Snapshot',
 ]
 export const RESPONSE_TYPES: readonly Response['type'][] = ['HelloOk', 'Pong', 'Value', 'Ok', 'Deleted', 'StatsBinary', 'Err', 'Values', 'Integer', 'Bool', 'Meta', 'Keys']
 
@@ -170,6 +171,8 @@ export function parseRequest(decoded: unknown): Request {
       return { type: 'Ping' }
     case 'Stats':
       return { type: 'Stats' }
+    case 'Snapshot':
+      return { type: 'Snapshot' }
     case 'Get':
       return { type: 'Get', key: string(m, 'key') }
     case 'Put':

@@ -7,6 +7,7 @@ import { fromNative, LocalCachedError } from '../errors'
 import { INT64_MAX, INT64_MIN } from '../native-store'
 import { MAX_KEY_BYTES, MAX_SCAN_LIMIT } from '../limits'
 import type { Daemon } from '../server/daemon'
+import { noSnapshotFile } from '../server/snapshots'
 import { compileGlob, literalPrefix } from './glob'
 import { reply } from './codec'
 
@@ -296,6 +297,19 @@ const flushall: Handler = (ctx, args) => {
   return reply.ok
 }
 
+// --- snapshots (serve --snapshot) ----------------------------------------------------------
+
+/** Starts a save (or joins the next one if a save runs); LASTSAVE tells when it is done. */
+const bgsave: Handler = (ctx, args) => {
+  if (args.length > 2 || (args.length === 2 && !/^SCHEDULE$/i.test(text(args[1])))) throw new RespError('ERR syntax error')
+  if (ctx.daemon.snapshots === undefined) throw noSnapshotFile()
+  ctx.daemon.saveSnapshot().catch(() => {}) // a failure is logged at error; LASTSAVE does not move
+  return reply.simple('Background saving started')
+}
+
+/** Unix seconds of the last snapshot saved (or loaded at start); 0 before any. */
+const lastsave: Handler = (ctx) => reply.integer(Math.floor((ctx.daemon.snapshots?.lastSaveUnixMs ?? 0) / 1000))
+
 // --- INFO ---------------------------------------------------------------------------------
 
 function bridgeInfo(daemon: Daemon, s: ReturnType<Daemon['stats']>): Array<[string, string | number]> {
@@ -355,6 +369,14 @@ const info: Handler = (ctx, args) => {
       ['load_leases_current', s.leasesCurrent ?? 0],
       ['load_leases_granted', s.leasesGranted ?? 0],
       ['load_leases_refused', s.leasesRefused ?? 0],
+    ],
+    persistence: [
+      ['loading', ctx.daemon.readiness.loading ? 1 : 0],
+      ['rdb_bgsave_in_progress', ctx.daemon.snapshots?.saving ? 1 : 0],
+      ['rdb_last_save_time', Math.floor((ctx.daemon.snapshots?.lastSaveUnixMs ?? 0) / 1000)],
+      ['rdb_saves', ctx.daemon.snapshots?.saves ?? 0],
+      ['rdb_last_bgsave_status', (ctx.daemon.snapshots?.lastSaveFailed ?? false) ? 'err' : 'ok'],
+      ['localcached_snapshot_file', ctx.daemon.snapshots?.options.path ?? ''],
     ],
     // The cross-host bridge (docs/multi-host.md); bridge_enabled:0 and zeros without --bridge.
     bridge: bridgeInfo(ctx.daemon, s),
@@ -432,6 +454,8 @@ export const COMMANDS: Record<string, Command> = {
   FLUSHALL: { arity: -1, run: flushall },
   FLUSHDB: { arity: -1, run: flushall },
   INFO: { arity: -1, run: info },
+  BGSAVE: { arity: -1, run: bgsave },
+  LASTSAVE: { arity: 1, run: lastsave },
   'LC.UPSERT': { arity: -5, run: lcUpsert },
   'LC.INVALIDATE': { arity: 2, run: lcInvalidate },
   'LC.INVALIDATETABLE': { arity: 3, run: lcInvalidateTable },

@@ -90,12 +90,18 @@ export class Connection {
   }
 
   #waitingForDrain = false
+  /**
+   * A request answered later (Snapshot, after the file is renamed into place): nothing after it
+   * is read until its answer is written, so replies stay in request order.
+   */
+  #answering: Promise<void> | undefined
 
   /** Answers the frames received so far, in order, in one write, as far as back-pressure allows. */
   #pump(): void {
     const replies = new FrameWriter()
     try {
       for (;;) {
+        if (this.#answering !== undefined) break
         if (this.#state === 'ready' && this.socket.writableLength + replies.bytes > pauseAbove(this.socket, this.#ctx.maxPendingReplyBytes)) {
           this.#waitingForDrain = true
           this.socket.pause()
@@ -157,6 +163,9 @@ export class Connection {
         this.#counts.nativeOk('Track')
         replies.message({ type: 'Ok' })
         return true
+      case 'Snapshot':
+        this.#answerLater('Snapshot', this.#ctx.daemon.saveSnapshot().then(({ entries }): Response => ({ type: 'Integer', value: entries })))
+        return false
       default: {
         let response: Response
         try {
@@ -171,6 +180,25 @@ export class Connection {
       }
         return true
     }
+  }
+
+  /** Stops reading until `answer` settles, then writes it (or its error) and reads on. */
+  #answerLater(type: Request['type'], answer: Promise<Response>): void {
+    this.socket.pause()
+    this.#answering = answer.then(
+      (response) => {
+        this.#counts.nativeOk(type)
+        if (this.socket.writable) this.socket.write(encodeMessage(response))
+      },
+      (err) => {
+        this.#counts.error('native', type, wireCode(err))
+        if (this.socket.writable) this.socket.write(errorFrame(err))
+      },
+    ).finally(() => {
+      this.#answering = undefined
+      if (this.#state === 'ready' && !this.#waitingForDrain) this.socket.resume()
+      this.#pump()
+    })
   }
 
   /** Requests whose answer depends on this connection (tracking, leases); null for the rest. */

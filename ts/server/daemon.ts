@@ -12,6 +12,9 @@ import { CommandCounts } from './command-counts'
 import { Traffic } from './traffic'
 import { Readiness } from './readiness'
 import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
+import { DaemonSnapshots, noSnapshotFile, type SnapshotSaveResult } from './snapshots'
+import type { SnapshotOptions } from './options'
+import type { Logger } from '../logger'
 
 export class Daemon {
   readonly #store: NativeStore
@@ -29,6 +32,8 @@ export class Daemon {
   readonly readiness = new Readiness()
   /** The cross-host bridge, when --bridge is set (serve() attaches it once connected). */
   bridge: Bridge | undefined
+  /** Warm restart, when --snapshot is set. */
+  snapshots: DaemonSnapshots | undefined
 
   constructor(options: ResolvedServeOptions) {
     this.#store = new NativeStore({
@@ -69,6 +74,26 @@ export class Daemon {
       writtenBytes: traffic.writtenBytes,
       ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
     })
+  }
+
+  /** Saves and loads --snapshot's file from this daemon's store, recording the bridge's position. */
+  enableSnapshots(options: SnapshotOptions, log: Logger): DaemonSnapshots {
+    this.snapshots = new DaemonSnapshots(this.#store, options, log, () => this.bridge?.position())
+    return this.snapshots
+  }
+
+  /** The Snapshot request and RESP SAVE: BadRequest without --snapshot. */
+  saveSnapshot(): Promise<SnapshotSaveResult> {
+    if (this.snapshots === undefined) return Promise.reject(noSnapshotFile())
+    return this.snapshots.save()
+  }
+
+  /**
+   * Drops what a snapshot loaded, before any client connected: nothing to tell anyone, and
+   * (unlike a Clear) nothing for the bridge to send to other hosts.
+   */
+  dropLoaded(): void {
+    this.#store.clear()
   }
 
   stats(): Stats {

@@ -77,8 +77,8 @@ function count(flags: readonly boolean[]): number {
   return n
 }
 
-/** Requests answered by a handler here; Hello, Subscribe, Track and leases change the connection's state and live in connection.ts. */
-export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' | 'Track' | 'Lease' | 'LeaseRelease' }>): Response {
+/** Requests answered by a handler here; Hello, Subscribe, Track, leases and Snapshot (answered later) live in connection.ts. */
+export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' | 'Track' | 'Lease' | 'LeaseRelease' | 'Snapshot' }>): Response {
   switch (request.type) {
     case 'Ping':
       return handlePing(daemon, request)

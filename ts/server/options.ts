@@ -8,7 +8,7 @@ import { LocalCachedError } from '../errors'
 import { DEFAULT_MAX_LEASES, DEFAULT_MAX_TRACKED_KEYS } from '../limits'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { join } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 import { checkServeOptions } from './option-table'
 import { parseSize } from './size'
 import { defaultHostId, type BridgeOfflinePolicy, type BridgeOptions } from '../bridge/bridge'
@@ -80,6 +80,12 @@ export interface ServeOptions {
   metricsPort?: number
   /** Default 127.0.0.1. Any other address is logged at warn: whoever reaches it reads the metrics. */
   metricsHost?: string
+  /** Warm restart (docs/operations.md): load this file on start, save it on SIGTERM/SIGINT, on a Snapshot request and every snapshotIntervalMs. */
+  snapshot?: string
+  /** Also save the snapshot this often. Default: never (only on shutdown and on request). */
+  snapshotIntervalMs?: number
+  /** Refuse (move aside) a snapshot saved longer ago than this. Default: no limit. */
+  snapshotMaxAgeMs?: number
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
   /** Cross-host invalidation (docs/multi-host.md): redis://, rediss://, redis+unix:// (Redis Streams), nats://, tls:// (JetStream). */
@@ -132,6 +138,8 @@ export interface ResolvedServeOptions {
   respPassword: string | undefined
   metricsPort: number | undefined
   metricsHost: string
+  /** Warm restart, when --snapshot is given. */
+  snapshot: SnapshotOptions | undefined
   /** The bridge, when --bridge is given (its numbers below, resolved with or without it). */
   bridge: BridgeOptions | undefined
   bridgeRetention: number
@@ -139,6 +147,12 @@ export interface ResolvedServeOptions {
   bridgeHeartbeatMs: number
   bridgeOriginTimeoutMs: number
   bridgeMaxStalenessMs: number
+}
+
+export interface SnapshotOptions {
+  path: string
+  intervalMs: number | undefined
+  maxAgeMs: number | undefined
 }
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
@@ -247,7 +261,22 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     respPassword,
     metricsPort: options.metricsPort === undefined ? undefined : positiveInteger(options.metricsPort, 'metricsPort', 0),
     metricsHost: options.metricsHost ?? '127.0.0.1',
+    snapshot: resolveSnapshot(options),
     ...resolveBridge(options),
+  }
+}
+
+function resolveSnapshot(options: ServeOptions): SnapshotOptions | undefined {
+  if (options.snapshot === undefined) {
+    const stray = (['snapshotIntervalMs', 'snapshotMaxAgeMs'] as const).filter((n) => options[n] !== undefined)
+    if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a snapshot file (--snapshot <file>)`)
+    return undefined
+  }
+  if (options.snapshot === '') throw new LocalCachedError('BadArgument', 'snapshot must be a file path, got an empty string')
+  return {
+    path: resolvePath(options.snapshot),
+    intervalMs: options.snapshotIntervalMs === undefined ? undefined : positiveInteger(options.snapshotIntervalMs, 'snapshotIntervalMs'),
+    maxAgeMs: options.snapshotMaxAgeMs === undefined ? undefined : positiveInteger(options.snapshotMaxAgeMs, 'snapshotMaxAgeMs'),
   }
 }
 

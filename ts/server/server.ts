@@ -21,7 +21,7 @@ import { MAX_KEY_BYTES } from '../limits'
 import { isLoopback } from './options'
 import { createDaemonMetrics } from '../metrics/registry'
 import { startMetricsServer, type MetricsServer } from '../metrics/http'
-import { Bridge } from '../bridge/bridge'
+import { Bridge, type BridgePosition } from '../bridge/bridge'
 import { redactBridgeUrl } from '../bridge/transport'
 import { redactSecrets } from './redact'
 
@@ -75,15 +75,14 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       throw err
     }
   }
-  // The bridge's read position is set before any listener accepts a client.
-  if (resolved.bridge) {
-    try {
-      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }))
-    } catch (err) {
-      await metrics?.close()
-      daemon.close()
-      throw bridgeStartError(resolved.bridge.url, err)
-    }
+  // A warm start: the snapshot is loaded, and the bridge replays what changed since, before any
+  // listener accepts a client, so no client reads a value changed while the daemon was down.
+  try {
+    await warmStart(daemon, resolved, log)
+  } catch (err) {
+    await metrics?.close()
+    daemon.close()
+    throw err
   }
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
   const connections = new Set<Connection>()
@@ -156,6 +155,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (daemon.tracker.peers > 0) daemon.tracker.heartbeat(encodeMessage({ type: 'Heartbeat', unixMs: Date.now() }))
   }, resolved.heartbeatMs)
   releaseListeners()
+  daemon.snapshots?.startInterval()
   log.info(startLogFields(resolved, { respPort, metricsPort: metrics?.port, shards: daemon.stats().shards, version: SERVER_VERSION }), 'localcached listening')
   if (respPort !== undefined && password === undefined) {
     log.warn({ resp: `${resolved.respHost}:${respPort}` }, 'the RESP port has no password: any local user can connect to it and read or write the cache; set --resp-password-file or $LOCALCACHED_RESP_PASSWORD')
@@ -185,8 +185,13 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       await Promise.race([stopped, timeout])
       for (const connection of connections) connection.socket.destroy()
       removeNativeSocket()
+      // The last snapshot: after the last client write, with the bridge's position frozen where
+      // the store stands. Not cut by the shutdown timeout; the outbox gets its time after it.
+      const saveStarted = Date.now()
+      daemon.bridge?.stopReceiving()
+      await daemon.snapshots?.saveForShutdown()
       // Nothing more is accepted: what the outbox holds is all there is to send before bye.
-      await daemon.bridge?.close(deadline)
+      await daemon.bridge?.close(deadline + (Date.now() - saveStarted))
       await metrics?.close()
       daemon.close()
       log.info('stopped')
@@ -200,6 +205,50 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     void close().then(() => fail(err))
   })
   return { socketPath: resolved.socket, respPort, metricsPort: metrics?.port, options: resolved, bridge: daemon.bridge, failed, close }
+}
+
+/** How long a replay from a snapshot's bridge position may take before the loaded data is dropped. */
+export const REPLAY_TIMEOUT_MS = 10_000
+
+/** Loads --snapshot, starts the bridge (from the snapshot's position when it can) and replays. */
+async function warmStart(daemon: Daemon, resolved: ResolvedServeOptions, log: Logger): Promise<void> {
+  let resume: BridgePosition | undefined
+  let loaded = false
+  if (resolved.snapshot) {
+    const snapshots = daemon.enableSnapshots(resolved.snapshot, log.child({ component: 'snapshot' }))
+    const release = daemon.readiness.hold('snapshot', `loading the snapshot ${resolved.snapshot.path}`)
+    try {
+      const { report, meta } = await snapshots.load()
+      loaded = report.status === 'loaded' && report.loaded > 0
+      resume = meta?.bridge
+    } finally {
+      release()
+    }
+  }
+  const drop = (why: string) => {
+    if (!loaded) return
+    loaded = false
+    daemon.dropLoaded()
+    log.warn({ snapshot: resolved.snapshot?.path }, `dropping the loaded snapshot: ${why}; starting empty`)
+  }
+  if (!resolved.bridge) return
+  if (loaded && resume === undefined) drop('it was saved without a bridge, so what other hosts changed since cannot be replayed')
+  const releaseReplay = loaded ? daemon.readiness.hold('replay', 'replaying the bridge from the snapshot\'s position') : () => {}
+  try {
+    try {
+      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }), loaded ? resume : undefined)
+    } catch (err) {
+      throw bridgeStartError(resolved.bridge.url, err)
+    }
+    if (!loaded) return
+    if (daemon.bridge.resumeRefused !== undefined) return drop(`cannot replay from it: ${daemon.bridge.resumeRefused}`)
+    const started = performance.now()
+    if (!(await daemon.bridge.replay(REPLAY_TIMEOUT_MS))) return drop(`the replay did not reach the engine's end within ${REPLAY_TIMEOUT_MS / 1000} s`)
+    const s = daemon.bridge.stats()
+    log.info({ applied: s.bridgeApplied, flushes: s.bridgeFlushes, ms: Math.round(performance.now() - started) }, 'replayed the bridge from the snapshot\'s position')
+  } finally {
+    releaseReplay()
+  }
 }
 
 function bridgeStartError(url: string, err: unknown): LocalCachedError {

@@ -1,0 +1,157 @@
+// Warm restart for the daemon (--snapshot): what it records besides the entries, when it saves,
+// and how requests that arrive during a save are answered. The file itself (format, checksum,
+// hottest-first order, loading at the cold end) is the Rust core's; see docs/operations.md.
+
+import { LocalCachedError } from '../errors'
+import type { Logger } from '../logger'
+import type { NativeStore, SnapshotLoad } from '../native-store'
+import { decodePayload, encodePayload } from '../protocol/codec'
+import type { BridgePosition } from '../bridge/bridge'
+import type { SnapshotOptions } from './options'
+
+/** The daemon's part of a snapshot's header (CBOR): where the bridge stood when it was taken. */
+export interface SnapshotMeta {
+  v: 1
+  /** Absent when the daemon ran without a bridge. */
+  bridge?: BridgePosition
+}
+
+const META_VERSION = 1
+
+export function encodeSnapshotMeta(meta: SnapshotMeta): Buffer {
+  return Buffer.from(encodePayload(meta))
+}
+
+/** The meta of a loaded snapshot; undefined when it holds none we can read (then nothing is replayed). */
+export function decodeSnapshotMeta(bytes: Uint8Array | undefined): SnapshotMeta | undefined {
+  if (bytes === undefined || bytes.length === 0) return undefined
+  try {
+    const meta = decodePayload(bytes) as Partial<SnapshotMeta> | null
+    if (meta === null || typeof meta !== 'object' || meta.v !== META_VERSION) return undefined
+    const b = meta.bridge as Partial<BridgePosition> | undefined
+    if (b !== undefined && (typeof b.engine !== 'string' || typeof b.name !== 'string' || typeof b.position !== 'string' || !Array.isArray(b.origins))) return undefined
+    return { v: META_VERSION, bridge: b as BridgePosition | undefined }
+  } catch {
+    return undefined
+  }
+}
+
+export interface SnapshotSaveResult {
+  entries: number
+  bytes: number
+  durationMs: number
+}
+
+export class DaemonSnapshots {
+  readonly options: SnapshotOptions
+  readonly #store: NativeStore
+  readonly #log: Logger
+  readonly #bridgePosition: () => BridgePosition | undefined
+  #running: Promise<SnapshotSaveResult> | undefined
+  #next: Promise<SnapshotSaveResult> | undefined
+  #interval: NodeJS.Timeout | undefined
+  /** Unix ms of the last save that completed (0: none yet): /metrics, LASTSAVE. */
+  lastSaveUnixMs = 0
+  lastSaveDurationMs = 0
+  saves = 0
+  saveFailures = 0
+  /** The last save failed (INFO's rdb_last_bgsave_status). */
+  lastSaveFailed = false
+
+  constructor(store: NativeStore, options: SnapshotOptions, log: Logger, bridgePosition: () => BridgePosition | undefined) {
+    this.#store = store
+    this.options = options
+    this.#log = log
+    this.#bridgePosition = bridgePosition
+  }
+
+  /** Loads the file into the (empty) store; never throws for a bad file (the store stays empty). */
+  async load(): Promise<{ report: SnapshotLoad; meta: SnapshotMeta | undefined }> {
+    const started = performance.now()
+    const report = await this.#store.loadSnapshot(this.options.path, { maxAgeMs: this.options.maxAgeMs })
+    const meta = report.status === 'loaded' ? decodeSnapshotMeta(report.meta) : undefined
+    const fields = { snapshot: this.options.path, ms: Math.round(performance.now() - started) }
+    if (report.status === 'loaded') {
+      this.lastSaveUnixMs = report.savedAtMs
+      this.#log.info({ ...fields, loaded: report.loaded, skippedExpired: report.skippedExpired, skippedOverBudget: report.skippedOverBudget, savedAt: new Date(report.savedAtMs).toISOString() }, 'snapshot loaded')
+    } else if (report.status === 'missing') {
+      this.#log.info(fields, 'no snapshot to load: starting empty')
+    } else {
+      this.#log.warn({ ...fields, code: report.reason?.code, reason: report.reason?.message, movedTo: report.movedTo }, 'snapshot refused: moved aside, starting empty')
+    }
+    return { report, meta }
+  }
+
+  /**
+   * Saves now. A call while a save runs waits for it and then shares the next save, so every
+   * caller's answer comes from a save that began after it asked.
+   */
+  save(): Promise<SnapshotSaveResult> {
+    if (this.#running === undefined) return this.#start()
+    this.#next ??= this.#running
+      .catch(() => {})
+      .then(() => {
+        this.#next = undefined
+        return this.#start()
+      })
+    return this.#next
+  }
+
+  get saving(): boolean {
+    return this.#running !== undefined
+  }
+
+  /** Saves every --snapshot-interval-ms; a failure is logged (the old file stays) and the next interval tries again. */
+  startInterval(): void {
+    if (this.options.intervalMs === undefined) return
+    this.#interval = setInterval(() => {
+      if (this.#running === undefined) this.save().catch(() => {})
+    }, this.options.intervalMs)
+    this.#interval.unref()
+  }
+
+  /** Shutdown: no more interval saves; the save in progress (if any) is waited for, then one last save. */
+  async saveForShutdown(): Promise<SnapshotSaveResult | undefined> {
+    if (this.#interval) clearInterval(this.#interval)
+    try {
+      return await this.save()
+    } catch {
+      return undefined
+    }
+  }
+
+  #start(): Promise<SnapshotSaveResult> {
+    const run = this.#saveOnce().finally(() => {
+      if (this.#running === run) this.#running = undefined
+    })
+    this.#running = run
+    return run
+  }
+
+  async #saveOnce(): Promise<SnapshotSaveResult> {
+    // Where the bridge stands, taken before the save reads the first shard: what the store
+    // holds from then on is at least as new, so a replay from here misses nothing.
+    const meta = encodeSnapshotMeta({ v: META_VERSION, bridge: this.#bridgePosition() })
+    const started = performance.now()
+    try {
+      const { entries, bytes } = await this.#store.saveSnapshot(this.options.path, { meta })
+      const durationMs = performance.now() - started
+      this.saves++
+      this.lastSaveFailed = false
+      this.lastSaveUnixMs = Date.now()
+      this.lastSaveDurationMs = durationMs
+      this.#log.info({ snapshot: this.options.path, entries, bytes, ms: Math.round(durationMs) }, 'snapshot saved')
+      return { entries, bytes, durationMs }
+    } catch (err) {
+      this.saveFailures++
+      this.lastSaveFailed = true
+      this.#log.error({ snapshot: this.options.path, code: (err as LocalCachedError).code, err: (err as Error).message }, 'snapshot save failed: the previous file is kept')
+      throw err
+    }
+  }
+}
+
+/** The Snapshot request (and RESP SAVE) on a daemon without --snapshot. */
+export function noSnapshotFile(): LocalCachedError {
+  return new LocalCachedError('BadRequest', 'this daemon has no snapshot file: start it with --snapshot <file>')
+}
