@@ -76,7 +76,41 @@ export interface RawStore {
   setRecording(on: boolean): void
   drainRemovals(): RawRemovalBatch
   statsBinary(): Buffer
+  /**
+   * Writes a snapshot of the store to `path` on a background thread at idle priority (the
+   * JS thread keeps serving): through `<path>.tmp-<pid>-<n>` (mode 0600), fsynced, renamed
+   * into place. `meta` (at most 64 KiB) is kept in the header as is. A second save of the
+   * same store waits for the first. Closing the store cancels a running save. Rejects with
+   * SnapshotIo (the previous file stays) or BadArgument.
+   */
+  saveSnapshot(path: string, meta?: Buffer | Uint8Array): Promise<RawSaveReport>
+  /**
+   * Loads the snapshot at `path` into this store, which must be empty, on a background
+   * thread, hottest entries first, within the store's budget and caps. Rejects with
+   * SnapshotIo (including a missing file), SnapshotCorrupt, SnapshotIncompatible,
+   * SnapshotTooOld (saved more than `maxAgeMs` ago) or BadArgument; a rejected load leaves
+   * the store empty.
+   */
+  loadSnapshot(path: string, maxAgeMs?: number): Promise<RawLoadReport>
   close(): void
+}
+
+/** What `saveSnapshot` wrote: entries, and the file's size in bytes. */
+export interface RawSaveReport {
+  entries: number
+  bytes: number
+}
+
+/** What `loadSnapshot` restored. */
+export interface RawLoadReport {
+  loaded: number
+  skippedExpired: number
+  /** Over the byte budget or key limit, a service cap, or maxValueBytes. */
+  skippedOverBudget: number
+  /** When the snapshot was saved, ms since the epoch. */
+  savedAtMs: number
+  /** The `meta` given to the save (empty if none). */
+  meta: Buffer
 }
 
 /** `onRemovals` is called on the JS thread with batches the sweeper thread queued. */

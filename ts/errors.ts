@@ -23,6 +23,10 @@ export const ERROR_CODES = {
   LoaderTimeout: 'The loader given to getOrLoad did not settle within loaderTimeoutMs; nothing was cached.',
   BridgeUnavailable: 'serve --bridge could not reach its engine (Redis or NATS) at start-up, or the engine refused it; the daemon did not start. Credentials in the URL are shown as ***.',
   HostIdInUse: 'Another daemon already publishes on the bridge with this --host-id; the younger of the two stops (exit 1). Give each daemon its own host id.',
+  SnapshotIo: 'A snapshot could not be written or read: the directory is missing or not writable, the disk is full, or the store was closed during the save. A failed save keeps the previous file.',
+  SnapshotCorrupt: 'A snapshot file is not one (wrong magic), is truncated, or fails its checksum or a length check.',
+  SnapshotIncompatible: 'A snapshot was written by another format version, or under other key rules or limits (its fingerprint differs).',
+  SnapshotTooOld: 'A snapshot was saved longer ago than snapshotMaxAgeMs allows.',
   Internal: 'A bug in localcached-native (a failed N-API call, a caught panic, an unexpected reply). Please report it.',
 } as const
 

@@ -31,4 +31,5 @@ export const NATIVE_CALL_OPTIONS = {
   upsert: names('ttlMs', 'version'),
   setIf: names('ttlMs', 'when', 'keepTtl', 'returnOld'),
   keys: names('svc', 'table', 'prefix', 'limit', 'cursor'),
+  saveSnapshot: names('meta'),
 } as const

@@ -100,3 +100,38 @@ export interface KeysPage {
 }
 
 export type Value = Buffer | Uint8Array | string
+
+export interface SaveSnapshotOptions {
+  /** Opaque bytes kept in the snapshot's header (at most 64 KiB), handed back on load. */
+  meta?: Buffer | Uint8Array
+}
+
+export interface SaveSnapshotResult {
+  /** Entries written (expired ones are left out). */
+  entries: number
+  /** The file's size in bytes. */
+  bytes: number
+}
+
+export interface FromSnapshotOptions extends NativeStoreOptions {
+  /** Start empty (status 'rejected', code SnapshotTooOld) if the snapshot is older than this. */
+  snapshotMaxAgeMs?: number
+}
+
+/** How NativeStore.fromSnapshot() started the store (`store.snapshotLoad`). */
+export interface SnapshotLoad {
+  /** 'missing': no file, the store starts empty; 'rejected': the file could not be used. */
+  status: 'loaded' | 'missing' | 'rejected'
+  loaded: number
+  skippedExpired: number
+  /** Left out for the byte budget, key limit, a service cap or maxValueBytes (the coldest). */
+  skippedOverBudget: number
+  /** When the snapshot was saved (ms since the epoch); 0 unless loaded. */
+  savedAtMs: number
+  /** The save's `meta`, when loaded. */
+  meta?: Buffer
+  /** Why the file was rejected: a LocalCachedError code and message. */
+  reason?: { code: string; message: string }
+  /** Where a rejected file was moved (`<file>.corrupt-<ISO time without colons>`). */
+  movedTo?: string
+}

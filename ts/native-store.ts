@@ -8,7 +8,8 @@ import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
-import { INT64_MAX, INT64_MIN, type EntryMeta, type KeysOptions, type KeysPage, type NativeStoreOptions, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions, type UpsertOptions, type Value } from './native-store-types'
+import { INT64_MAX, INT64_MIN, type EntryMeta, type FromSnapshotOptions, type KeysOptions, type KeysPage, type NativeStoreOptions, type SaveSnapshotOptions, type SaveSnapshotResult, type SetIfOptions, type SetIfResult, type SetOptions, type SnapshotLoad, type TtlOptions, type UpsertOptions, type Value } from './native-store-types'
+import { loadSnapshotInto } from './native-store-snapshot'
 import { checkNativeStoreOptions, NATIVE_CALL_OPTIONS } from './native-store-options'
 import { rejectUnknownOptions } from './option-check'
 
@@ -51,6 +52,7 @@ export class NativeStore {
   // Held apart from `this`: the native side keeps the removal callback alive, and the
   // callback must not keep the store alive, or an unclosed store could never be collected.
   readonly #listeners = new Set<RemovalListener>()
+  #snapshotLoad: SnapshotLoad | undefined
 
   constructor(options: NativeStoreOptions = {}) {
     checkNativeStoreOptions(options)
@@ -79,6 +81,45 @@ export class NativeStore {
       return new NativeStore(options)
     } finally {
       openingShared = undefined
+    }
+  }
+
+  /**
+   * A new store warmed from the snapshot at `path` (see `saveSnapshot`), loaded off the JS
+   * thread, hottest entries first within `maxBytes` and the caps, with their remaining TTL,
+   * versions and dependencies. A missing file gives an empty store; a corrupt, truncated,
+   * foreign, incompatible or (with `snapshotMaxAgeMs`) too old one is moved aside to
+   * `<file>.corrupt-<time>` and the store starts empty. `store.snapshotLoad` says which.
+   */
+  static async fromSnapshot(path: string, options: FromSnapshotOptions = {}): Promise<NativeStore> {
+    const { snapshotMaxAgeMs, ...storeOptions } = options
+    const store = new NativeStore(storeOptions)
+    try {
+      store.#snapshotLoad = await loadSnapshotInto(store.#native, path, snapshotMaxAgeMs)
+    } catch (err) {
+      store.close()
+      throw err
+    }
+    return store
+  }
+
+  /** How fromSnapshot() started this store; undefined for a store made otherwise. */
+  get snapshotLoad(): SnapshotLoad | undefined {
+    return this.#snapshotLoad
+  }
+
+  /**
+   * Writes every live entry (hottest first, with its TTL, version and dependencies) to
+   * `path`, off the JS thread at idle priority, through a temporary file renamed into place
+   * (mode 0600). A second save waits for the first; closing the store cancels it. Rejects
+   * with SnapshotIo, keeping the previous file.
+   */
+  async saveSnapshot(path: string, options?: SaveSnapshotOptions): Promise<SaveSnapshotResult> {
+    if (options !== undefined) rejectUnknownOptions('store.saveSnapshot()', options, NATIVE_CALL_OPTIONS.saveSnapshot)
+    try {
+      return await this.#native.saveSnapshot(path, options?.meta)
+    } catch (err) {
+      throw fromNative(err)
     }
   }
 

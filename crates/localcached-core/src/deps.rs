@@ -24,7 +24,7 @@ pub struct DepGraph {
     bytes: u64,
 }
 
-fn edge_charge(dep: &[u8], key: &[u8]) -> u64 {
+pub(crate) fn edge_charge(dep: &[u8], key: &[u8]) -> u64 {
     2 * (dep.len() + key.len()) as u64 + EDGE_OVERHEAD_BYTES
 }
 
@@ -35,6 +35,11 @@ impl DepGraph {
 
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// What `key` depends on (a snapshot saves it with the entry).
+    pub fn depends_on(&self, key: &[u8]) -> &[Box<[u8]>] {
+        self.depends_on.get(key).map_or(&[], |deps| deps.as_slice())
     }
 
     /// Replaces `key`'s dependencies; returns the change in charged bytes (may be negative).

@@ -15,6 +15,7 @@ mod index;
 pub mod key;
 pub mod removal;
 mod shard;
+pub mod snapshot;
 pub mod stats;
 pub mod store;
 

@@ -186,6 +186,31 @@ impl Shard {
         (slot, charge + group_charge)
     }
 
+    /// Stores a new entry (the key must not be present) as the least recently used one, in
+    /// the shard's list and its service's: a snapshot load inserts a shard's entries hottest
+    /// first, so each goes behind the ones before it. Returns what `insert` returns.
+    pub fn insert_coldest(&mut self, hash: u32, key: &[u8], parts: KeyParts, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u32, u64) {
+        let (slot, charge) = self.insert(hash, key, parts, value, deadline, version);
+        self.unlink(slot);
+        self.link_back(slot);
+        if let Some(cap) = self.cap_of(slot) {
+            self.cap_unlink(cap, slot);
+            self.cap_link_back(cap, slot);
+        }
+        (slot, charge)
+    }
+
+    /// The live entry in `slot` as a snapshot saves it: key, value, version and deadline;
+    /// `None` if the slot is past the slab or free (its entry left since the order was
+    /// copied). A slot reused by another key since is returned as that key's entry.
+    pub fn snapshot_entry(&self, slot: u32) -> Option<(&[u8], &[u8], Option<u64>, Option<u64>)> {
+        let entry = self.entries.get(slot as usize)?;
+        if entry.is_free() {
+            return None;
+        }
+        Some((entry.key(), entry.value(), entry.version(), self.deadline(slot)))
+    }
+
     pub fn key_at(&self, slot: u32) -> &[u8] {
         self.entries[slot as usize].key()
     }

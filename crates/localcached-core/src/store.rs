@@ -12,7 +12,8 @@
 //! operations live by concern: `read.rs`; `write.rs` (the one write path, `Store::write`,
 //! and its description `Write`) and `write_ops.rs` (the public writes built on it);
 //! `remove.rs`; `cascade.rs` (dependency edges and the cascade); `evict.rs`; `scope.rs`
-//! (scoped invalidation); `scan.rs`; `handoff.rs` (removal sinks); `stats.rs`; `validate.rs`.
+//! (scoped invalidation); `scan.rs`; `snapshot.rs` (what snapshots read and restore);
+//! `handoff.rs` (removal sinks); `stats.rs`; `validate.rs`.
 
 mod cascade;
 mod evict;
@@ -21,6 +22,7 @@ mod read;
 mod remove;
 mod scan;
 mod scope;
+mod snapshot;
 mod stats;
 mod validate;
 mod write;
@@ -28,6 +30,7 @@ mod write_ops;
 pub use crate::stats::ServiceStats;
 pub use read::Meta;
 pub use scan::{ScanCursor, ScanFilter};
+pub(crate) use snapshot::{Restored, SavedEntry};
 pub use write::{Condition, EdgeRule, NewValue, TtlRule, VersionRule, Write, WriteCounter, Written};
 pub use write_ops::{parse_integer, SetCondition, JS_SAFE_INTEGER};
 
@@ -116,6 +119,9 @@ pub struct Store {
     cascade: Mutex<Vec<Box<[u8]>>>,
     cascade_pending: AtomicBool,
     start_unix_ms: u64,
+    /// Held by a snapshot save or load for its whole run: two saves of one store run one
+    /// after the other, never interleaved (see `snapshot/mod.rs`).
+    snapshot_lock: Mutex<()>,
 }
 
 /// A mutex is only poisoned if a panic unwound while it was held. Every shard operation
@@ -188,6 +194,7 @@ impl Store {
             cascade: Mutex::new(Vec::new()),
             cascade_pending: AtomicBool::new(false),
             start_unix_ms,
+            snapshot_lock: Mutex::new(()),
         })
     }
 

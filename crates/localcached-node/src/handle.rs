@@ -16,6 +16,7 @@ use localcached_core::{RemovalSink, Store};
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct Handle {
@@ -29,6 +30,8 @@ pub struct Handle {
     shared: RefCell<Option<Arc<SharedStore>>>,
     scratch: Cell<Option<Scratch>>,
     closed: Cell<bool>,
+    /// Set when the handle shuts down: a snapshot save still running stops (`api/snapshot.rs`).
+    snapshot_cancel: Arc<AtomicBool>,
     hook_registered: Cell<bool>,
     env: napi_env,
 }
@@ -54,6 +57,7 @@ impl Handle {
             shared: RefCell::new(shared),
             scratch: Cell::new(None),
             closed: Cell::new(false),
+            snapshot_cancel: Arc::new(AtomicBool::new(false)),
             hook_registered: Cell::new(false),
             env: env.0,
         })
@@ -64,6 +68,11 @@ impl Handle {
             return Err(JsError::new("Closed", "this NativeStore is closed; create a new one"));
         }
         Ok(())
+    }
+
+    /// The flag a snapshot save of this handle checks between batches.
+    pub fn snapshot_cancel(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.snapshot_cancel)
     }
 
     pub fn scratch(&self) -> Option<Scratch> {
@@ -112,6 +121,8 @@ impl Handle {
         if self.closed.replace(true) {
             return;
         }
+        // Before the entries are freed, so a running save sees it and keeps the old file.
+        self.snapshot_cancel.store(true, Ordering::Release);
         if let Some(mut sweeper) = self.sweeper.borrow_mut().take() {
             sweeper.stop();
         }

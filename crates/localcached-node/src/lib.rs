@@ -9,10 +9,12 @@
 mod allocator;
 mod api;
 mod args;
+mod background;
 mod env;
 mod handle;
 mod limits;
 mod notify;
+mod priority;
 mod removals;
 mod shared;
 mod sweeper;

@@ -48,6 +48,12 @@ pub struct napi_threadsafe_function__ {
 }
 pub type napi_threadsafe_function = *mut napi_threadsafe_function__;
 
+#[repr(C)]
+pub struct napi_deferred__ {
+    _unused: [u8; 0],
+}
+pub type napi_deferred = *mut napi_deferred__;
+
 pub type napi_status = i32;
 pub const NAPI_OK: napi_status = 0;
 pub const NAPI_INVALID_ARG: napi_status = 1;
@@ -72,10 +78,12 @@ pub const NAPI_UINT8_ARRAY: napi_typedarray_type = 1;
 pub const NAPI_INT32_ARRAY: napi_typedarray_type = 5;
 
 pub type napi_threadsafe_function_release_mode = i32;
+pub const NAPI_TSFN_RELEASE: napi_threadsafe_function_release_mode = 0;
 pub const NAPI_TSFN_ABORT: napi_threadsafe_function_release_mode = 1;
 
 pub type napi_threadsafe_function_call_mode = i32;
 pub const NAPI_TSFN_NONBLOCKING: napi_threadsafe_function_call_mode = 0;
+pub const NAPI_TSFN_BLOCKING: napi_threadsafe_function_call_mode = 1;
 
 pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
 pub type napi_finalize = Option<unsafe extern "C" fn(env: napi_env, data: *mut c_void, hint: *mut c_void)>;
@@ -286,6 +294,10 @@ napi_functions! {
     fn napi_call_threadsafe_function(func: napi_threadsafe_function, data: *mut c_void, is_blocking: napi_threadsafe_function_call_mode) -> napi_status;
     fn napi_release_threadsafe_function(func: napi_threadsafe_function, mode: napi_threadsafe_function_release_mode) -> napi_status;
     fn napi_unref_threadsafe_function(env: napi_env, func: napi_threadsafe_function) -> napi_status;
+    fn napi_create_promise(env: napi_env, deferred: *mut napi_deferred, promise: *mut napi_value) -> napi_status;
+    fn napi_resolve_deferred(env: napi_env, deferred: napi_deferred, resolution: napi_value) -> napi_status;
+    fn napi_reject_deferred(env: napi_env, deferred: napi_deferred, rejection: napi_value) -> napi_status;
+    fn napi_create_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
 }
 
 #[cfg(test)]

@@ -68,6 +68,22 @@ impl Shard {
         self.cap_lists[cap as usize].head = slot;
     }
 
+    /// Puts a capped entry (not on its list) at the back of its service's list.
+    pub(super) fn cap_link_back(&mut self, cap: u32, slot: u32) {
+        let old_tail = self.cap_lists[cap as usize].tail;
+        {
+            let entry = &mut self.entries[slot as usize];
+            entry.set_svc_prev(old_tail);
+            entry.set_svc_next(NIL);
+        }
+        if old_tail != NIL {
+            self.entries[old_tail as usize].set_svc_next(slot);
+        } else {
+            self.cap_lists[cap as usize].head = slot;
+        }
+        self.cap_lists[cap as usize].tail = slot;
+    }
+
     /// Takes a capped entry out of its service's list.
     pub(super) fn cap_unlink(&mut self, cap: u32, slot: u32) {
         let [prev, next] = self.entries[slot as usize].svc_links();

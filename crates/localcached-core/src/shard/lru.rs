@@ -37,6 +37,34 @@ impl Shard {
         self.head = Some(slot);
     }
 
+    /// Puts an unlinked entry at the least recently used end (a snapshot load restores a
+    /// shard coldest last, see `snapshot/load.rs`).
+    pub(super) fn link_back(&mut self, slot: u32) {
+        let old_tail = self.tail;
+        {
+            let entry = &mut self.entries[slot as usize];
+            entry.prev = old_tail.unwrap_or(NIL);
+            entry.next = NIL;
+        }
+        match old_tail {
+            Some(t) => self.entries[t as usize].next = slot,
+            None => self.head = Some(slot),
+        }
+        self.tail = Some(slot);
+    }
+
+    /// The slots from most to least recently used: what a snapshot save walks, copied so
+    /// that the shard lock is held for one list walk, not for the whole save.
+    pub fn lru_order(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut at = self.head;
+        while let Some(slot) = at {
+            out.push(slot);
+            at = opt(self.entries[slot as usize].next);
+        }
+        out
+    }
+
     pub(super) fn unlink(&mut self, slot: u32) {
         let (prev, next) = {
             let entry = &self.entries[slot as usize];

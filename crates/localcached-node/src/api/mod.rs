@@ -5,7 +5,7 @@
 //! Every store function enters through one native callback, `call_store_function`, which
 //! recovers the function's handle and operation, checks the handle is open, and runs the
 //! operation under `guard`. The operations (`reads`, `writes`, `batches`, `scopes`,
-//! `maintenance`) are safe functions that read their arguments, call the core and convert
+//! `maintenance`, `snapshot`) are safe functions that read their arguments, call the core and convert
 //! the result; `binding.d.ts` types them all.
 //!
 //! The rule for bytes borrowed from JS (value arguments, `mgetPacked`'s `out`): no call
@@ -18,6 +18,7 @@ mod maintenance;
 mod options;
 mod reads;
 mod scopes;
+mod snapshot;
 mod writes;
 
 pub use reads::{READ_IN_OVERFLOW, READ_MISS, READ_MISS_EXPIRED};
@@ -48,7 +49,7 @@ pub type Args = [napi_value; MAX_ARGS];
 type Op = fn(Env, &Handle, &Args) -> JsResult<napi_value>;
 
 /// The functions of a store, each throwing `Closed` once the store is closed.
-const OPS: [(&CStr, Op); 27] = [
+const OPS: [(&CStr, Op); 29] = [
     (c"setScratch", reads::set_scratch),
     (c"get", reads::get),
     (c"getWithMeta", reads::get_with_meta),
@@ -76,6 +77,8 @@ const OPS: [(&CStr, Op); 27] = [
     (c"setRecording", maintenance::set_recording),
     (c"drainRemovals", maintenance::drain_removals),
     (c"statsBinary", maintenance::stats_binary),
+    (c"saveSnapshot", snapshot::save_snapshot),
+    (c"loadSnapshot", snapshot::load_snapshot),
 ];
 
 /// What the data pointer of one store function owns: a strong count of the store's
