@@ -32,4 +32,5 @@ export const NATIVE_CALL_OPTIONS = {
   setIf: names('ttlMs', 'when', 'keepTtl', 'returnOld'),
   keys: names('svc', 'table', 'prefix', 'limit', 'cursor'),
   saveSnapshot: names('meta'),
+  loadSnapshot: names('maxAgeMs'),
 } as const

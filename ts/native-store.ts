@@ -95,7 +95,7 @@ export class NativeStore {
     const { snapshotMaxAgeMs, ...storeOptions } = options
     const store = new NativeStore(storeOptions)
     try {
-      store.#snapshotLoad = await loadSnapshotInto(store.#native, path, snapshotMaxAgeMs)
+      await store.loadSnapshot(path, { maxAgeMs: snapshotMaxAgeMs })
     } catch (err) {
       store.close()
       throw err
@@ -103,7 +103,18 @@ export class NativeStore {
     return store
   }
 
-  /** How fromSnapshot() started this store; undefined for a store made otherwise. */
+  /**
+   * fromSnapshot()'s load into this store, which must be empty (else BadArgument): for an
+   * owner that must hold the store before it is warm (the daemon answers /readyz meanwhile).
+   * Never throws for the file itself; the result (also `snapshotLoad`) says what happened.
+   */
+  async loadSnapshot(path: string, options?: { maxAgeMs?: number }): Promise<SnapshotLoad> {
+    if (options !== undefined) rejectUnknownOptions('store.loadSnapshot()', options, NATIVE_CALL_OPTIONS.loadSnapshot)
+    this.#snapshotLoad = await loadSnapshotInto(this.#native, path, options?.maxAgeMs)
+    return this.#snapshotLoad
+  }
+
+  /** How fromSnapshot() or loadSnapshot() warmed this store; undefined for one never loaded. */
   get snapshotLoad(): SnapshotLoad | undefined {
     return this.#snapshotLoad
   }

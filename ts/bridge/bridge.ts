@@ -36,6 +36,11 @@ export interface BridgePosition {
   /** The transport's opaque read position (a Redis stream id, a JetStream sequence). */
   position: string
   origins: OriginPosition[]
+  /**
+   * This daemon's own last change numbered by then (applied locally, so in the snapshot): a
+   * replay skips its own earlier messages up to here, and applies the ones after.
+   */
+  self?: { epoch: string; seq: number }
 }
 
 export interface BridgeStats {
@@ -138,7 +143,7 @@ export class Bridge {
       }, resumeFrom)])
       if (resumeFrom !== undefined && refused !== undefined) bridge.resumeRefused = `the engine no longer holds its position: ${refused}`
       if (resumeFrom !== undefined && refused === undefined) {
-        bridge.#receiver.seed(resume!.origins, Date.now())
+        bridge.#receiver.seed(resume!.origins, Date.now(), resume!.self)
         bridge.#receiver.replaying = true
       }
     } catch (err) {
@@ -205,7 +210,7 @@ export class Bridge {
    * seq), taken together between two read batches. What a snapshot records, to resume from.
    */
   position(): BridgePosition {
-    return this.#stoppedAt ?? { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions() }
+    return this.#stoppedAt ?? { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions(), self: { epoch: this.#publisher.epoch, seq: this.#publisher.seq } }
   }
 
   get connected(): boolean {

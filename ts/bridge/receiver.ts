@@ -65,6 +65,8 @@ export class Receiver {
    * The loaded store does not reflect them, so they are applied like any other origin's.
    */
   replaying = false
+  /** Our previous process's last change that the snapshot holds: its messages up to it are skipped. */
+  #ownPast: { epoch: string; seq: number } | undefined
 
   constructor(options: ReceiverOptions) {
     this.#options = options
@@ -75,7 +77,8 @@ export class Receiver {
   }
 
   /** Resumes following the origins a snapshot recorded, as if their messages up to there were read now. */
-  seed(origins: readonly OriginPosition[], now: number): void {
+  seed(origins: readonly OriginPosition[], now: number, self?: { epoch: string; seq: number }): void {
+    this.#ownPast = self
     for (const o of origins) if (o.hostId !== this.#options.hostId) this.#origins.set(o.hostId, { epoch: o.epoch, seq: o.seq, lastMs: now, ended: o.ended })
   }
 
@@ -130,7 +133,8 @@ export class Receiver {
     if (m.hostId === this.#options.hostId) {
       if (this.#options.ownEpochs.has(m.epoch)) return
       if (this.replaying && m.start < this.#options.startMs) {
-        if (changeOf(m) !== undefined) this.#apply(m, now)
+        const inSnapshot = this.#ownPast !== undefined && m.epoch === this.#ownPast.epoch && m.seq <= this.#ownPast.seq
+        if (!inSnapshot && changeOf(m) !== undefined) this.#apply(m, now)
         return
       }
       // Two daemons share our host id: the younger one exits (it may be us).

@@ -4,7 +4,8 @@
 
 import { LocalCachedError } from '../errors'
 import type { Logger } from '../logger'
-import type { NativeStore, SnapshotLoad } from '../native-store'
+import type { NativeStore } from '../native-store'
+import type { SnapshotLoad } from '../native-store-types'
 import { decodePayload, encodePayload } from '../protocol/codec'
 import type { BridgePosition } from '../bridge/bridge'
 import type { SnapshotOptions } from './options'
@@ -29,11 +30,23 @@ export function decodeSnapshotMeta(bytes: Uint8Array | undefined): SnapshotMeta 
     const meta = decodePayload(bytes) as Partial<SnapshotMeta> | null
     if (meta === null || typeof meta !== 'object' || meta.v !== META_VERSION) return undefined
     const b = meta.bridge as Partial<BridgePosition> | undefined
-    if (b !== undefined && (typeof b.engine !== 'string' || typeof b.name !== 'string' || typeof b.position !== 'string' || !Array.isArray(b.origins))) return undefined
+    if (b !== undefined && !isBridgePosition(b)) return undefined
     return { v: META_VERSION, bridge: b as BridgePosition | undefined }
   } catch {
     return undefined
   }
+}
+
+function isBridgePosition(b: Partial<BridgePosition>): b is BridgePosition {
+  const isSeq = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
+  return (
+    typeof b.engine === 'string' &&
+    typeof b.name === 'string' &&
+    typeof b.position === 'string' &&
+    Array.isArray(b.origins) &&
+    b.origins.every((o) => typeof o?.hostId === 'string' && typeof o.epoch === 'string' && isSeq(o.seq) && typeof o.ended === 'boolean') &&
+    (b.self === undefined || (typeof b.self?.epoch === 'string' && isSeq(b.self.seq)))
+  )
 }
 
 export interface SnapshotSaveResult {
