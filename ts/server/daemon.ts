@@ -12,6 +12,7 @@ import { CommandCounts } from './command-counts'
 import { Traffic } from './traffic'
 import { Readiness } from './readiness'
 import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
+import { NO_L2_STATS, type L2Tier } from '../l2/tier'
 
 export class Daemon {
   readonly #store: NativeStore
@@ -29,6 +30,8 @@ export class Daemon {
   readonly readiness = new Readiness()
   /** The cross-host bridge, when --bridge is set (serve() attaches it once connected). */
   bridge: Bridge | undefined
+  /** The shared second tier, when --l2 is set (serve() attaches it before the bridge). */
+  l2: L2Tier | undefined
 
   constructor(options: ResolvedServeOptions) {
     this.#store = new NativeStore({
@@ -68,6 +71,7 @@ export class Daemon {
       readBytes: traffic.readBytes,
       writtenBytes: traffic.writtenBytes,
       ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
+      ...(this.l2?.stats() ?? NO_L2_STATS),
     })
   }
 
