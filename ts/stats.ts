@@ -60,6 +60,14 @@ export const DAEMON_STATS_FIELDS = [
   'bridgeFlushes',
   'bridgeOutboxCurrent',
   'bridgeLagMsP99',
+  'l2Hits',
+  'l2Misses',
+  'l2Errors',
+  'l2Fallbacks',
+  'l2BreakerOpen',
+  'l2LeasesGranted',
+  'l2LeasesRefused',
+  'l2LeasesExpired',
 ] as const
 
 export type DaemonStatsField = (typeof DAEMON_STATS_FIELDS)[number]

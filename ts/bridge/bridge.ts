@@ -153,7 +153,7 @@ export class Bridge {
       clearTimeout(timer)
     }
     bridge.#receiver.lastReadMs = Date.now()
-    ops.setChangeSink((change) => bridge.#publisher.change(change))
+    ops.setChangeSink((change, settled) => bridge.#publisher.change(change, settled))
     bridge.#tick = setInterval(() => bridge.#heartbeat(), options.heartbeatMs)
     bridge.#publisher.heartbeat()
     log.info({ bridge: redactBridgeUrl(options.url), engine: transport.engine, name: options.name, hostId: options.hostId, epoch: bridge.#publisher.epoch, offline: options.offline }, 'bridge connected')

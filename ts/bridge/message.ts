@@ -26,6 +26,8 @@ export interface BridgeMessage {
   version?: number
   /** Whether the origin published an event for the change. */
   published?: boolean
+  /** The change did not reach L2 at the origin: receivers delete the key (bump the scope) in L2 themselves. */
+  l2Failed?: boolean
 }
 
 /** A message as read from the engine: the body may be anything anyone wrote there. */
@@ -71,22 +73,24 @@ export function decodeMessage(body: string | Uint8Array | undefined): BridgeMess
   if (m.kind === 'scope' && !isScope(m.scope)) return undefined
   if (m.version !== undefined && !isCount(m.version)) return undefined
   if (m.published !== undefined && typeof m.published !== 'boolean') return undefined
+  if (m.l2Failed !== undefined && typeof m.l2Failed !== 'boolean') return undefined
   return m as unknown as BridgeMessage
 }
 
 /** The change a message carries, if it carries one (not a heartbeat or bye). */
 export function changeOf(m: BridgeMessage): Change | undefined {
   const published = m.published === true
+  const l2Failed = m.l2Failed === true ? { l2Failed: true } : {}
   switch (m.kind) {
     case 'heartbeat':
     case 'bye':
       return undefined
     case 'scope':
-      return { kind: 'scope', scope: m.scope!, published }
+      return { kind: 'scope', scope: m.scope!, published, ...l2Failed }
     case 'clear':
-      return { kind: 'clear', published }
+      return { kind: 'clear', published, ...l2Failed }
     default:
-      return { kind: m.kind, key: m.key!, version: m.version, published }
+      return { kind: m.kind, key: m.key!, version: m.version, published, ...l2Failed }
   }
 }
 

@@ -66,6 +66,15 @@ export const STATS_METRICS: Record<NumberField, StatsMetric> = {
   bridgeFlushes: counter('Store flushes the bridge caused (gaps, or the offline policy).'),
   bridgeOutboxCurrent: gauge('Changes waiting to be sent to the bridge engine.'),
   bridgeLagMsP99: named('bridge_lag_p99_seconds'),
+  // The shared second tier (docs/tiers.md); 0 without --l2.
+  l2Hits: counter('Local misses that L2 answered with a value.'),
+  l2Misses: counter('Local misses that L2 had nothing for.'),
+  l2Errors: counter('L2 commands that failed or timed out.'),
+  l2Fallbacks: counter('Reads and writes served local-only because L2 failed, its breaker was open, or a repair was pending.'),
+  l2BreakerOpen: gauge('1 while the L2 breaker is open (L2 is not tried).'),
+  l2LeasesGranted: counter('Fleet-wide load leases granted in L2 (phase 2; 0 for now).'),
+  l2LeasesRefused: counter('Fleet-wide load leases refused in L2 (phase 2; 0 for now).'),
+  l2LeasesExpired: counter('Fleet-wide load leases that expired in L2 (phase 2; 0 for now).'),
   hitRate: gauge('Gets that hit over all gets since the start (prefer rate() of the hit and miss counters).'),
 }
 

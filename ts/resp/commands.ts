@@ -8,6 +8,8 @@ import { INT64_MAX, INT64_MIN } from '../native-store'
 import { MAX_KEY_BYTES, MAX_SCAN_LIMIT } from '../limits'
 import type { Daemon } from '../server/daemon'
 import { noSnapshotFile } from '../server/snapshots'
+import type { MaybeAsync } from '../server/operations'
+import { shape } from '../server/handlers'
 import { compileGlob, literalPrefix } from './glob'
 import { reply } from './codec'
 
@@ -24,7 +26,8 @@ export interface RespContext {
   connectedClients: () => number
 }
 
-type Handler = (ctx: RespContext, args: Buffer[]) => Buffer
+/** A reply now, or later (a local miss that asks L2). */
+type Handler = (ctx: RespContext, args: Buffer[]) => MaybeAsync<Buffer>
 
 interface Command {
   /** Redis's arity: n exact, -n at least n (counting the command name). */
@@ -129,9 +132,10 @@ const command: Handler = (_ctx, args) => {
 // --- strings ------------------------------------------------------------------------------
 
 /** GET's reply, also used by the listener's fast path for plain GETs. */
-export function getReply(daemon: Daemon, key: string): Buffer {
+export function getReply(daemon: Daemon, key: string): MaybeAsync<Buffer> {
   try {
-    return reply.bulk(daemon.ops.get(key) ?? null)
+    const value = daemon.ops.get(key)
+    return value instanceof Promise ? value.then((v) => reply.bulk(v ?? null), respError) : reply.bulk(value ?? null)
   } catch (err) {
     return respError(err)
   }
@@ -179,7 +183,7 @@ const del: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.mdel(args.slice
 
 const exists: Handler = (ctx, args) => reply.integer(ctx.daemon.ops.exists(args.slice(1).map(text)))
 
-const mget: Handler = (ctx, args) => reply.array(ctx.daemon.ops.mget(args.slice(1).map(text)).map((v) => reply.bulk(v ?? null)))
+const mget: Handler = (ctx, args) => shape(ctx.daemon.ops.mget(args.slice(1).map(text)), (values) => reply.array(values.map((v) => reply.bulk(v ?? null))))
 
 const mset: Handler = (ctx, args) => {
   if (args.length % 2 === 0) throw new RespError(`ERR wrong number of arguments for 'mset' command`)
@@ -219,7 +223,7 @@ const expire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2])
 const pexpire: Handler = (ctx, args) => expireMs(ctx, text(args[1]), int(args[2]))
 
 function ttlOf(ctx: RespContext, key: string, unitMs: number): Buffer {
-  const meta = ctx.daemon.ops.getWithMeta(key)
+  const meta = ctx.daemon.ops.localMeta(key)
   if (!meta) return reply.integer(-2)
   if (meta.ttlMs === null) return reply.integer(-1)
   return reply.integer(unitMs === 1 ? meta.ttlMs : Math.round(meta.ttlMs / 1000))
@@ -229,7 +233,7 @@ const ttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1000)
 const pttl: Handler = (ctx, args) => ttlOf(ctx, text(args[1]), 1)
 const persist: Handler = (ctx, args) => {
   const key = text(args[1])
-  const meta = ctx.daemon.ops.getWithMeta(key)
+  const meta = ctx.daemon.ops.localMeta(key)
   if (!meta || meta.ttlMs === null) return reply.integer(0)
   return reply.integer(ctx.daemon.ops.expire(key, null) ? 1 : 0)
 }
@@ -380,6 +384,19 @@ const info: Handler = (ctx, args) => {
     ],
     // The cross-host bridge (docs/multi-host.md); bridge_enabled:0 and zeros without --bridge.
     bridge: bridgeInfo(ctx.daemon, s),
+    // The shared second tier (docs/tiers.md); l2_enabled:0 and zeros without --l2.
+    l2: [
+      ['l2_enabled', ctx.daemon.l2 ? 1 : 0],
+      ['l2_write', ctx.daemon.l2?.options.write ?? ''],
+      ['l2_hits', s.l2Hits ?? 0],
+      ['l2_misses', s.l2Misses ?? 0],
+      ['l2_errors', s.l2Errors ?? 0],
+      ['l2_fallbacks', s.l2Fallbacks ?? 0],
+      ['l2_breaker_open', s.l2BreakerOpen ?? 0],
+      ['l2_leases_granted', s.l2LeasesGranted ?? 0],
+      ['l2_leases_refused', s.l2LeasesRefused ?? 0],
+      ['l2_leases_expired', s.l2LeasesExpired ?? 0],
+    ],
     keyspace: s.itemsCurrent > 0 ? [['db0', `keys=${s.itemsCurrent},expires=0,avg_ttl=0`]] : [],
   }
   const wanted = args.length > 1 ? text(args[1]).toLowerCase() : 'all'
@@ -478,7 +495,7 @@ export function commandName(arg: Buffer): string {
 }
 
 /** Runs one command; every failure becomes an error reply, never a thrown error. */
-export function runCommand(ctx: RespContext, args: Buffer[], upperName = commandName(args[0])): Buffer {
+export function runCommand(ctx: RespContext, args: Buffer[], upperName = commandName(args[0])): MaybeAsync<Buffer> {
   const name = text(args[0])
   const cmd = COMMANDS[upperName]
   if (!cmd) {
@@ -489,7 +506,8 @@ export function runCommand(ctx: RespContext, args: Buffer[], upperName = command
     return reply.error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
   }
   try {
-    return cmd.run(ctx, args)
+    const out = cmd.run(ctx, args)
+    return out instanceof Promise ? out.catch(respError) : out
   } catch (err) {
     return respError(err)
   }

@@ -2,7 +2,8 @@
 // the native socket. Each connection answers every complete command of a read in one write;
 // a protocol error answers `-ERR Protocol error: …` and closes, as Redis does. With a
 // password, a connection must authenticate (auth.ts) before any other command, the GET/SET
-// fast path included.
+// fast path included. A command answered later (a local miss that asks L2, a write waiting for
+// L2 under --l2-write through) holds the commands after it until its reply is written.
 
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
@@ -13,6 +14,7 @@ import { INVALID_COMMAND, UNKNOWN_COMMAND } from '../server/command-counts'
 import { RespSubscriber } from './pubsub'
 import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
 import { pauseAbove } from '../server/back-pressure'
+import type { MaybeAsync } from '../server/operations'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
 /** What a connection in subscribed mode may still send, as in Redis. */
@@ -102,9 +104,32 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       return null
     }
     let waitingForDrain = false
-    const pump = () => {
-      const replies: Buffer[] = []
-      let bytes = 0
+    /** A reply is being waited for: later commands wait behind it. */
+    let waiting = false
+    /** Writes `later`'s reply when it settles, then answers what arrived meanwhile. */
+    const waitFor = (name: string, later: Promise<Buffer>) => {
+      waiting = true
+      void later.then((out) => {
+        waiting = false
+        count(name, out)
+        if (socket.destroyed) return
+        if (waitingForDrain) socket.write(out)
+        else pump(out)
+      })
+    }
+    /** The command's reply, or false when it is answered later (by waitFor). */
+    const settle = (name: string, out: MaybeAsync<Buffer>): Buffer | false => {
+      const ack = options.daemon.ops.takeAckWait()
+      if (!(out instanceof Promise) && ack === undefined) {
+        count(name, out)
+        return out
+      }
+      waitFor(name, ack === undefined ? (out as Promise<Buffer>) : ack.then(() => out))
+      return false
+    }
+    const pump = (first?: Buffer) => {
+      const replies: Buffer[] = first ? [first] : []
+      let bytes = first?.length ?? 0
       try {
         for (;;) {
           if (socket.writableLength + bytes > pauseAbove(socket, options.maxPendingReplyBytes)) {
@@ -115,8 +140,8 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           if (subscriber === undefined && authenticated) {
             const hot = parser.tryReadHot()
             if (hot !== undefined) {
-              const out = hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value)
-              count(hot.name, out)
+              const out = settle(hot.name, hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value))
+              if (out === false) break
               replies.push(out)
               bytes += out.length
               continue
@@ -128,9 +153,11 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           let out: Buffer
           const name = commandName(args[0])
           try {
-            out = connectionCommand(args, name) ?? pubsubCommand(args, name) ?? runCommand(ctx, args, name)
-            count(name, out)
+            const answer = settle(name, connectionCommand(args, name) ?? pubsubCommand(args, name) ?? runCommand(ctx, args, name))
+            if (answer === false) break
+            out = answer
           } catch (err) {
+            options.daemon.ops.takeAckWait()
             // A bug of ours must cost this one command, not the daemon: log it and answer.
             options.log.error({ err, command: args[0].toString('latin1').slice(0, 64) }, 'resp command failed')
             out = reply.error(`ERR internal error: ${(err as Error)?.message ?? String(err)}`)
@@ -152,13 +179,13 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
     socket.on('data', (chunk: Buffer) => {
       if (ctx.session.quit) return
       parser.push(chunk)
-      pump()
+      if (!waiting) pump()
     })
     socket.on('drain', () => {
       if (waitingForDrain) {
         waitingForDrain = false
         socket.resume()
-        pump()
+        if (!waiting) pump()
       }
     })
   })

@@ -14,12 +14,18 @@ export type Change =
       version?: number
       /** Whether the origin published an event for this change. */
       published: boolean
+      /** The origin's L2 step failed (docs/tiers.md): a receiver deletes the key in L2 itself. */
+      l2Failed?: boolean
     }
-  | { kind: 'scope'; scope: InvalidationScope; published: boolean }
-  | { kind: 'clear'; published: boolean }
+  | { kind: 'scope'; scope: InvalidationScope; published: boolean; l2Failed?: boolean }
+  | { kind: 'clear'; published: boolean; l2Failed?: boolean }
 
-/** Where Operations sends request-caused changes (never evictions, expiries, dependency removals, nor remote changes). */
-export type ChangeSink = (change: Change) => void
+/**
+ * Where Operations sends request-caused changes (never evictions, expiries, dependency
+ * removals, nor remote changes). With `settled`, the change's L2 step: its announcement waits
+ * for it and carries what it resolves to (`l2Failed`).
+ */
+export type ChangeSink = (change: Change, settled?: Promise<{ l2Failed: true } | undefined>) => void
 
 /** Why the whole store was emptied without a request asking: a bridge gap, or the offline policy. */
 export type BridgeFlushReason = 'bridge_gap' | 'bridge_offline'

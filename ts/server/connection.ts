@@ -1,6 +1,8 @@
 // One client connection: frames in, replies out. It handles every complete frame of a read
 // in order and answers them with one write. States: the mandatory handshake, then requests,
-// or, after Subscribe, an event stream that accepts no further requests.
+// or, after Subscribe, an event stream that accepts no further requests. A request answered
+// later (a local miss that asks L2, a write that waits for L2 under --l2-write through) holds
+// the frames after it until its reply is written, so replies keep the order of requests.
 
 import type { Socket } from 'node:net'
 import type { Logger } from '../logger'
@@ -8,7 +10,8 @@ import { LocalCachedError } from '../errors'
 import { FrameDecoder } from '../protocol/frame'
 import { decodePayload, encodeMessage } from '../protocol/codec'
 import { parseRequest, PROTOCOL_VERSION, type Request, type Response, type ServerLimits } from '../protocol/messages'
-import { handleRequest } from './handlers'
+import { handleRequest, metaResponse } from './handlers'
+import type { MaybeAsync } from './operations'
 import { FrameWriter } from '../protocol/frame-writer'
 import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
@@ -41,6 +44,10 @@ export class Connection {
   #tracking: TrackingPeer | undefined
   #tookLeases = false
   readonly #counts: CommandCounts
+  /** A reply is being waited for: nothing after it is answered until it is written. */
+  #waiting = false
+  /** end() came while waiting: end once the reply is written. */
+  #endAfterWait = false
 
   constructor(socket: Socket, ctx: ConnectionContext, id: number) {
     this.socket = socket
@@ -66,14 +73,15 @@ export class Connection {
   /** Ends the connection once what was already answered has been written. */
   end(): void {
     this.#state = 'closing'
-    this.socket.end()
+    if (this.#waiting) this.#endAfterWait = true
+    else this.socket.end()
   }
 
   #onData(chunk: Buffer): void {
     this.#ctx.onBytesRead(chunk.length)
     if (this.#state === 'closing') return
     this.#decoder.push(chunk)
-    this.#pump()
+    if (!this.#waiting) this.#pump()
   }
 
   /**
@@ -85,23 +93,21 @@ export class Connection {
     if (this.#waitingForDrain && this.#state === 'ready') {
       this.#waitingForDrain = false
       this.socket.resume()
-      this.#pump()
+      if (!this.#waiting) this.#pump()
     }
   }
 
   #waitingForDrain = false
-  /**
-   * A request answered later (Snapshot, after the file is renamed into place): nothing after it
-   * is read until its answer is written, so replies stay in request order.
-   */
-  #answering: Promise<void> | undefined
 
-  /** Answers the frames received so far, in order, in one write, as far as back-pressure allows. */
-  #pump(): void {
+  /**
+   * Answers the frames received so far, in order, in one write, as far as back-pressure allows;
+   * `first` is the reply that was waited for, written ahead of them.
+   */
+  #pump(first?: (replies: FrameWriter) => void): void {
     const replies = new FrameWriter()
+    first?.(replies)
     try {
       for (;;) {
-        if (this.#answering !== undefined) break
         if (this.#state === 'ready' && this.socket.writableLength + replies.bytes > pauseAbove(this.socket, this.#ctx.maxPendingReplyBytes)) {
           this.#waitingForDrain = true
           this.socket.pause()
@@ -117,8 +123,44 @@ export class Connection {
       replies.raw(errorFrame(err))
       this.#state = 'closing'
     }
+    if (this.socket.destroyed) return
     replies.writeTo(this.socket)
-    if (this.#state === 'closing') this.socket.end()
+    if (this.#state === 'closing' && !this.#waiting) this.socket.end()
+  }
+
+  /** Writes `later`'s reply when it settles, then answers what arrived meanwhile. */
+  #waitFor(type: Request['type'], later: Promise<Response>): void {
+    this.#waiting = true
+    later.then(
+      (response) => this.#resume((replies) => {
+        this.#counts.nativeOk(type)
+        replies.message(response)
+      }),
+      (err) => this.#resume((replies) => {
+        this.#counts.error('native', type, wireCode(err))
+        replies.raw(errorFrame(err))
+      }),
+    )
+  }
+
+  #resume(first: (replies: FrameWriter) => void): void {
+    this.#waiting = false
+    if (this.socket.isPaused() && !this.#waitingForDrain && this.#state === 'ready') this.socket.resume()
+    if (this.#endAfterWait) {
+      const replies = new FrameWriter()
+      first(replies)
+      if (!this.socket.destroyed) replies.writeTo(this.socket)
+      this.socket.end()
+      return
+    }
+    // Back-pressure held while waiting: a paused socket resumes through #onDrain.
+    if (this.#waitingForDrain) {
+      const replies = new FrameWriter()
+      first(replies)
+      if (!this.socket.destroyed) replies.writeTo(this.socket)
+      return
+    }
+    this.#pump(first)
   }
 
   /** Answers one frame into `replies`; returns false when no further frame may be read. */
@@ -164,16 +206,26 @@ export class Connection {
         replies.message({ type: 'Ok' })
         return true
       case 'Snapshot':
-        this.#answerLater('Snapshot', this.#ctx.daemon.saveSnapshot().then(({ entries }): Response => ({ type: 'Integer', value: entries })))
+        // A save takes seconds on a large store: what the client pipelines meanwhile is left in
+        // the socket (back-pressure), not buffered here.
+        this.socket.pause()
+        this.#waitFor('Snapshot', this.#ctx.daemon.saveSnapshot().then(({ entries }): Response => ({ type: 'Integer', value: entries })))
         return false
       default: {
-        let response: Response
+        let response: MaybeAsync<Response>
+        const ops = this.#ctx.daemon.ops
         try {
           response = this.#handleOwn(request) ?? handleRequest(this.#ctx.daemon, request as Parameters<typeof handleRequest>[1])
         } catch (err) {
+          ops.takeAckWait()
           this.#counts.error('native', request.type, wireCode(err))
           replies.raw(errorFrame(err))
           return true
+        }
+        const ack = ops.takeAckWait()
+        if (response instanceof Promise || ack !== undefined) {
+          this.#waitFor(request.type, ack === undefined ? (response as Promise<Response>) : ack.then(() => response))
+          return false
         }
         this.#counts.nativeOk(request.type)
         replies.message(response)
@@ -182,34 +234,15 @@ export class Connection {
     }
   }
 
-  /** Stops reading until `answer` settles, then writes it (or its error) and reads on. */
-  #answerLater(type: Request['type'], answer: Promise<Response>): void {
-    this.socket.pause()
-    this.#answering = answer.then(
-      (response) => {
-        this.#counts.nativeOk(type)
-        if (this.socket.writable) this.socket.write(encodeMessage(response))
-      },
-      (err) => {
-        this.#counts.error('native', type, wireCode(err))
-        if (this.socket.writable) this.socket.write(errorFrame(err))
-      },
-    ).finally(() => {
-      this.#answering = undefined
-      if (this.#state === 'ready' && !this.#waitingForDrain) this.socket.resume()
-      this.#pump()
-    })
-  }
-
   /** Requests whose answer depends on this connection (tracking, leases); null for the rest. */
-  #handleOwn(request: Request): Response | null {
+  #handleOwn(request: Request): MaybeAsync<Response> | null {
     const daemon = this.#ctx.daemon
     switch (request.type) {
       case 'GetWithMeta': {
         if (!request.track) return null
         if (!this.#tracking) throw new LocalCachedError('BadRequest', 'GetWithMeta with track needs Track first on this connection')
         const meta = daemon.ops.getWithMeta(request.key, this.#tracking)
-        return meta ? { type: 'Meta', ...meta } : { type: 'Meta', value: null, version: null, ttlMs: null }
+        return meta instanceof Promise ? meta.then(metaResponse) : metaResponse(meta)
       }
       case 'Lease':
         this.#tookLeases = true

@@ -15,6 +15,7 @@ import { NO_BRIDGE_STATS, type Bridge } from '../bridge/bridge'
 import { DaemonSnapshots, noSnapshotFile, type SnapshotSaveResult } from './snapshots'
 import type { SnapshotOptions } from './options'
 import type { Logger } from '../logger'
+import { NO_L2_STATS, type L2Tier } from '../l2/tier'
 
 export class Daemon {
   readonly #store: NativeStore
@@ -34,6 +35,8 @@ export class Daemon {
   bridge: Bridge | undefined
   /** Warm restart, when --snapshot is set. */
   snapshots: DaemonSnapshots | undefined
+  /** The shared second tier, when --l2 is set (serve() attaches it before the bridge). */
+  l2: L2Tier | undefined
 
   constructor(options: ResolvedServeOptions) {
     this.#store = new NativeStore({
@@ -73,6 +76,7 @@ export class Daemon {
       readBytes: traffic.readBytes,
       writtenBytes: traffic.writtenBytes,
       ...(this.bridge?.stats() ?? NO_BRIDGE_STATS),
+      ...(this.l2?.stats() ?? NO_L2_STATS),
     })
   }
 

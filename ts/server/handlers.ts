@@ -1,24 +1,32 @@
 // One small handler per request kind: each turns a checked request into a daemon operation
 // and shapes its reply. What an operation does (store, near caches, leases, events) lives in
-// operations.ts; errors are thrown as LocalCachedError and answered by the caller.
+// operations.ts; errors are thrown as LocalCachedError and answered by the caller. A read that
+// asks L2 answers with a promise; the connection keeps its later replies behind it.
 
 import type { Daemon } from './daemon'
+import type { EntryMeta } from '../native-store'
 import type { Request, Response } from '../protocol/messages'
+import type { MaybeAsync } from './operations'
 
-type Handler<T extends Request['type']> = (daemon: Daemon, request: Extract<Request, { type: T }>) => Response
+type Handler<T extends Request['type']> = (daemon: Daemon, request: Extract<Request, { type: T }>) => MaybeAsync<Response>
+
+/** Shapes an answer that may come later. (Not named `then`: a module exporting `then` is a thenable.) */
+export function shape<T, R>(value: MaybeAsync<T>, shapeOf: (value: T) => R): MaybeAsync<R> {
+  return value instanceof Promise ? value.then(shapeOf) : shapeOf(value)
+}
 
 const OK: Response = { type: 'Ok' }
 
 const handlePing: Handler<'Ping'> = () => ({ type: 'Pong' })
 
-const handleGet: Handler<'Get'> = (daemon, { key }) => ({ type: 'Value', value: daemon.ops.get(key) ?? null })
+const handleGet: Handler<'Get'> = (daemon, { key }) => shape(daemon.ops.get(key), (value) => ({ type: 'Value', value: value ?? null }))
 
 const handlePut: Handler<'Put'> = (daemon, { key, value, ttlMs, version, dependsOn, publish }) => {
   daemon.ops.put(key, value, { ttlMs, version, dependsOn, publish })
   return OK
 }
 
-const handleMGet: Handler<'MGet'> = (daemon, { keys }) => ({ type: 'Values', values: daemon.ops.mget(keys).map((v) => v ?? null) })
+const handleMGet: Handler<'MGet'> = (daemon, { keys }) => shape(daemon.ops.mget(keys), (values) => ({ type: 'Values', values: values.map((v) => v ?? null) }))
 
 const handleMSet: Handler<'MSet'> = (daemon, { entries, ttlMs, publish }) => {
   daemon.ops.mset(entries, { ttlMs, publish })
@@ -31,10 +39,11 @@ const handleExists: Handler<'Exists'> = (daemon, { keys }) => ({ type: 'Integer'
 
 const handleIncr: Handler<'Incr'> = (daemon, { key, delta, ttlMs, publish }) => ({ type: 'Integer', value: daemon.ops.incr(key, delta, { ttlMs, publish }) })
 
-const handleGetWithMeta: Handler<'GetWithMeta'> = (daemon, { key }) => {
-  const meta = daemon.ops.getWithMeta(key)
+export function metaResponse(meta: EntryMeta | undefined): Response {
   return meta ? { type: 'Meta', ...meta } : { type: 'Meta', value: null, version: null, ttlMs: null }
 }
+
+const handleGetWithMeta: Handler<'GetWithMeta'> = (daemon, { key }) => shape(daemon.ops.getWithMeta(key), metaResponse)
 
 const handleCas: Handler<'Cas'> = (daemon, { key, expected, next, publish }) => ({ type: 'Bool', value: daemon.ops.cas(key, expected, next, { publish }) })
 
@@ -78,7 +87,7 @@ function count(flags: readonly boolean[]): number {
 }
 
 /** Requests answered by a handler here; Hello, Subscribe, Track, leases and Snapshot (answered later) live in connection.ts. */
-export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' | 'Track' | 'Lease' | 'LeaseRelease' | 'Snapshot' }>): Response {
+export function handleRequest(daemon: Daemon, request: Exclude<Request, { type: 'Hello' | 'Subscribe' | 'Track' | 'Lease' | 'LeaseRelease' | 'Snapshot' }>): MaybeAsync<Response> {
   switch (request.type) {
     case 'Ping':
       return handlePing(daemon, request)

@@ -23,6 +23,11 @@
 //   host decides for itself) is also handed to the change sink, the bridge's one way in. A
 //   change from another host is applied through applyRemote(), by the same rules, and is never
 //   handed back to the sink.
+// - With L2 (docs/tiers.md): a local miss of get, mget and getWithMeta asks L2, and the answer
+//   is a promise (the doors keep a connection's replies in order behind it); every change a
+//   request caused runs its L2 step before the sink's message about it is sent; under
+//   --l2-write through the doors also hold the request's reply until that step settled
+//   (takeAckWait). Any change of a key discards an L2 read of it in flight (the fill rule).
 
 import type { EntryMeta, KeysOptions, KeysPage, NativeStore, SetIfOptions, SetIfResult, SetOptions, TtlOptions } from '../native-store'
 import type { CacheEvent } from '../protocol/events'
@@ -32,6 +37,11 @@ import type { Leases } from './leases'
 import type { BridgeFlushReason, Change, ChangeSink, KeyChangeKind } from './change'
 import type { PubSub } from './pubsub'
 import type { Tracker, TrackingPeer } from './tracking'
+import type { L2Step, L2Tier } from '../l2/tier'
+import { completeValues, metaOf, valueOf } from '../l2/reads'
+
+/** An answer now, or (a local miss that asks L2) later. */
+export type MaybeAsync<T> = T | Promise<T>
 
 /** Every write takes this: `publish` overrides --publish-default for this one request. */
 export interface PublishOption {
@@ -61,6 +71,10 @@ export class Operations {
   #sink: ChangeSink | undefined
   /** False while the offline policy makes reads miss (the bridge lost contact too long ago). */
   #readsServed = true
+  /** The shared second tier, when --l2 is set. */
+  #l2: L2Tier | undefined
+  /** Under --l2-write through: the L2 steps the current request's reply waits for. */
+  #ackWait: Promise<unknown> | undefined
 
   constructor(parts: OperationParts) {
     this.#store = parts.store
@@ -72,6 +86,29 @@ export class Operations {
     this.#store.onRemoval((removal) => this.#removed(removal))
   }
 
+  /** Local misses ask `l2`, and every change runs its L2 step, from now on. */
+  setL2(l2: L2Tier | undefined): void {
+    this.#l2 = l2
+    l2?.setFill((key, entry, ttlMs) => {
+      const options = ttlMs === undefined && entry.version === undefined ? undefined : { ttlMs, version: entry.version }
+      try {
+        this.#store.set(key, entry.value, options)
+      } catch {
+        // Not storable here (larger than this host's --max-value-bytes, say): answered, not kept.
+      }
+    })
+  }
+
+  /**
+   * The L2 steps the last request's reply must wait for (--l2-write through), taken once by the
+   * door that answers it; undefined when it may answer now. Never rejects.
+   */
+  takeAckWait(): Promise<unknown> | undefined {
+    const wait = this.#ackWait
+    this.#ackWait = undefined
+    return wait
+  }
+
   /** Request-caused changes go to `sink` from now on (the bridge). */
   setChangeSink(sink: ChangeSink | undefined): void {
     this.#sink = sink
@@ -79,14 +116,23 @@ export class Operations {
 
   // --- reads ------------------------------------------------------------------------------
 
-  get(key: string): Buffer | undefined {
+  get(key: string): MaybeAsync<Buffer | undefined> {
     if (!this.#readsServed) return undefined
-    return this.#store.get(key)
+    const value = this.#store.get(key)
+    if (value !== undefined || this.#l2 === undefined) return value
+    const pending = this.#l2.read([key])[0]
+    return pending && valueOf(pending)
   }
 
-  mget(keys: readonly string[]): Array<Buffer | undefined> {
+  /** Every local miss is asked of L2 in one round trip. */
+  mget(keys: readonly string[]): MaybeAsync<Array<Buffer | undefined>> {
     if (!this.#readsServed) return keys.map(() => undefined)
-    return this.#store.mget(keys)
+    const values = this.#store.mget(keys)
+    if (this.#l2 === undefined) return values
+    const missed: number[] = []
+    for (let i = 0; i < values.length; i++) if (values[i] === undefined) missed.push(i)
+    if (missed.length === 0) return values
+    return completeValues(values, missed, this.#l2.read(missed.map((i) => keys[i])))
   }
 
   exists(keys: readonly string[]): number {
@@ -95,11 +141,27 @@ export class Operations {
   }
 
   /** With `tracking`, a hit is remembered so that the peer's near cache hears of its next change. */
-  getWithMeta(key: string, tracking?: TrackingPeer): EntryMeta | undefined {
+  getWithMeta(key: string, tracking?: TrackingPeer): MaybeAsync<EntryMeta | undefined> {
     if (!this.#readsServed) return undefined
     const meta = this.#store.getWithMeta(key)
     if (meta && tracking) this.#tracker.track(key, tracking)
-    return meta
+    if (meta !== undefined || this.#l2 === undefined) return meta
+    const pending = this.#l2.read([key])[0]
+    if (pending === undefined) return undefined
+    // A tracking peer is tracked as the fill lands; when the fill was discarded, it is sent
+    // Invalidated{key} after the reply (written in this tick's microtasks), so its near cache
+    // drops what it was just given.
+    const track = tracking && ((discarded: boolean) => {
+      this.#tracker.track(key, tracking)
+      if (discarded) setImmediate(() => this.#tracker.changed(key))
+    })
+    return metaOf(pending, track)
+  }
+
+  /** The local entry's value, version and TTL, never asking L2 (TTL, PERSIST). */
+  localMeta(key: string): EntryMeta | undefined {
+    if (!this.#readsServed) return undefined
+    return this.#store.getWithMeta(key)
   }
 
   keys(options: KeysOptions): KeysPage {
@@ -113,7 +175,8 @@ export class Operations {
     // A plain write (RESP's SET fast path) passes no options object for the store to check.
     const storeOptions = ttlMs === undefined && version === undefined && dependsOn === undefined ? undefined : { ttlMs, version, dependsOn }
     this.#write(options.publish, () => this.#store.set(key, value, storeOptions))
-    this.#wrote(key, options.publish, options.version)
+    // An entry with dependencies is not shared through L2: a fill there would lose them.
+    this.#wrote(key, options.publish, options.version, dependsOn === undefined ? { op: 'set', key, value, ttlMs, version } : { op: 'delete', key })
   }
 
   /** Stores `svc:table:pk` and tells other processes the row changed (`table_changed`). */
@@ -123,13 +186,13 @@ export class Operations {
     const key = `${svc}:${table}:${pk}`
     this.#changed(key)
     if (publishes) this.#publish({ type: 'table_changed', key })
-    this.#sink?.({ kind: 'upsert', key, version: options.version, published: publishes })
+    this.#announce({ kind: 'upsert', key, version: options.version, published: publishes }, { op: 'set', key, value, ttlMs: options.ttlMs, version: options.version })
   }
 
   /** All or nothing (see NativeStore.mset). */
   mset(entries: ReadonlyArray<readonly [string, Uint8Array]>, options: TtlOptions & PublishOption = {}): void {
     this.#write(options.publish, () => this.#store.mset(entries, { ttlMs: options.ttlMs }))
-    for (const [key] of entries) this.#wrote(key, options.publish)
+    for (const [key, value] of entries) this.#wrote(key, options.publish, undefined, { op: 'set', key, value, ttlMs: options.ttlMs, version: undefined })
   }
 
   setIf(key: string, value: Uint8Array, options: SetIfOptions & PublishOption = {}): SetIfResult {
@@ -177,8 +240,8 @@ export class Operations {
     const publishes = this.#publishes(options.publish)
     const existed = this.#write(publishes, () => this.#store.delete(key))
     if (existed) this.#deleted(key, publishes)
-    // Crosses even when absent here: another host may hold the key.
-    this.#sink?.({ kind: 'delete', key, published: publishes && existed })
+    // Crosses even when absent here: another host (or L2) may hold the key.
+    this.#announce({ kind: 'delete', key, published: publishes && existed }, { op: 'delete', key })
     return existed
   }
 
@@ -187,15 +250,15 @@ export class Operations {
     const publishes = this.#publishes(options.publish)
     const existed = this.#write(publishes, () => this.#store.mdelEach(keys))
     for (let i = 0; i < keys.length; i++) if (existed[i]) this.#deleted(keys[i], publishes)
-    if (this.#sink) for (let i = 0; i < keys.length; i++) this.#sink({ kind: 'delete', key: keys[i], published: publishes && existed[i] })
+    if (this.#sink || this.#l2) for (let i = 0; i < keys.length; i++) this.#announce({ kind: 'delete', key: keys[i], published: publishes && existed[i] }, { op: 'delete', key: keys[i] })
     return existed
   }
 
   /** The value it removed, if any (Redis's GETDEL). */
   getDel(key: string, options: PublishOption = {}): Buffer | undefined {
-    // Through get(), so a read the bridge's offline policy makes miss misses here too; the
+    // A local read (never L2), missing as get() does under the bridge's offline policy; the
     // delete still happens, whatever the read saw.
-    const value = this.get(key)
+    const value = this.#readsServed ? this.#store.get(key) : undefined
     return this.del(key, options) ? value : undefined
   }
 
@@ -208,7 +271,7 @@ export class Operations {
     const existed = this.#write(publishes, () => this.#store.invalidate(key))
     this.#changed(key)
     if (publishes) this.#publish({ type: 'invalidate', key })
-    this.#sink?.({ kind: 'invalidate', key, published: publishes })
+    this.#announce({ kind: 'invalidate', key, published: publishes }, { op: 'delete', key })
     return existed
   }
 
@@ -216,7 +279,7 @@ export class Operations {
   invalidateScope(scope: InvalidationScope, options: PublishOption = {}): number {
     const publishes = this.#publishes(options.publish)
     const removed = this.#scope(scope, publishes, undefined)
-    this.#sink?.({ kind: 'scope', scope, published: publishes })
+    this.#announce({ kind: 'scope', scope, published: publishes }, { op: 'bump', scope })
     return removed
   }
 
@@ -224,7 +287,7 @@ export class Operations {
   clear(options: PublishOption = {}): number {
     const publishes = this.#publishes(options.publish)
     const removed = this.#clear(publishes, undefined)
-    this.#sink?.({ kind: 'clear', published: publishes })
+    this.#announce({ kind: 'clear', published: publishes }, { op: 'bump', scope: 'clear' })
     return removed
   }
 
@@ -237,6 +300,8 @@ export class Operations {
    * entry's version is at least the remote one's. Never handed to the change sink.
    */
   applyRemote(change: Change, origin: string): void {
+    // The origin's L2 step failed: do it from here, so L2 cannot refill what is dropped now.
+    if (change.l2Failed && this.#l2) this.#l2.repair(change.kind === 'scope' ? { op: 'bump', scope: change.scope } : change.kind === 'clear' ? { op: 'bump', scope: 'clear' } : { op: 'delete', key: change.key })
     switch (change.kind) {
       case 'scope':
         this.#scope(change.scope, change.published, origin)
@@ -258,6 +323,7 @@ export class Operations {
     this.#write(false, () => this.#store.clear())
     this.#tracker.flushAll(reason)
     this.#leases.clear()
+    this.#l2?.changedAll()
     this.#publish({ type: 'flush', reason })
   }
 
@@ -271,6 +337,7 @@ export class Operations {
     if (!served) {
       this.#tracker.flushAll('bridge_offline')
       this.#leases.clear()
+      this.#l2?.changedAll()
     }
   }
 
@@ -301,6 +368,7 @@ export class Operations {
     })
     this.#tracker.changedScope(scope)
     this.#leases.changedScope(scope)
+    this.#l2?.changedScope(scope)
     if (publishes) this.#publish({ type: 'invalidate_scope', ...scope, ...scopeNames(scope), removed, ...(origin === undefined ? {} : { origin }) })
     return removed
   }
@@ -309,6 +377,7 @@ export class Operations {
     const removed = this.#write(publishes, () => this.#store.clear())
     this.#tracker.flushAll('clear')
     this.#leases.clear()
+    this.#l2?.changedAll()
     if (publishes) this.#publish(origin === undefined ? { type: 'flush' } : { type: 'flush', origin })
     return removed
   }
@@ -349,14 +418,31 @@ export class Operations {
   #changed(key: string): void {
     this.#tracker.changed(key)
     this.#leases.changed(key)
+    this.#l2?.changedKey(key)
   }
 
-  /** A write (other than an upsert, which announces itself) changed the key. */
-  #wrote(key: string, publish: boolean | undefined, version?: number): void {
+  /**
+   * A write (other than an upsert, which announces itself) changed the key. Its L2 step stores
+   * the value when the write says all of it (put, mset); other writes (incr, setIf, cas,
+   * expire) delete the key in L2, and the next reader loads it.
+   */
+  #wrote(key: string, publish: boolean | undefined, version?: number, step: L2Step = { op: 'delete', key }): void {
     this.#changed(key)
     const published = this.publishWrites && this.#publishes(publish)
     if (published) this.#publish({ type: 'invalidate', key, cause: 'write' })
-    this.#sink?.({ kind: 'write', key, version, published })
+    this.#announce({ kind: 'write', key, version, published }, step)
+  }
+
+  /** Runs the change's L2 step (if L2 is on) and hands the change to the sink, its message waiting for that step. */
+  #announce(change: Change, step: L2Step): void {
+    const l2 = this.#l2
+    if (l2 === undefined) {
+      this.#sink?.(change)
+      return
+    }
+    const settled = l2.step(step)
+    if (l2.writeThrough) this.#ackWait = this.#ackWait === undefined ? settled : Promise.all([this.#ackWait, settled])
+    this.#sink?.(change, settled)
   }
 
   #deleted(key: string, publishes: boolean): void {
@@ -378,6 +464,7 @@ export class Operations {
       this.#pubsub.laggedAll(removal.dropped)
       this.#tracker.flushAll('lagged')
       this.#leases.clear()
+      this.#l2?.changedAll()
       return
     }
     this.#changed(removal.key)

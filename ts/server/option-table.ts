@@ -7,6 +7,7 @@ import { DEFAULT_MAX_LEASES, DEFAULT_MAX_TRACKED_KEYS } from '../limits'
 import { check, checkOptions, type OptionCheck, type OptionSpec } from '../option-check'
 import { parseSize } from './size'
 import { BRIDGE_OFFLINE_POLICIES } from '../bridge/bridge'
+import { L2_WRITE_MODES } from '../l2/write-mode'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
@@ -177,6 +178,12 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'bridgeOffline', readme: '`flush-on-reconnect`: keep serving, flush on reconnect unless nothing was missed; `miss`: past --bridge-max-staleness-ms reads miss', flag: '--bridge-offline <policy>', default: 'flush-on-reconnect', description: BRIDGE_OFFLINE_POLICIES.join(' or '), ...choice('--bridge-offline', BRIDGE_OFFLINE_POLICIES) },
   { name: 'bridgeMaxStalenessMs', flag: '--bridge-max-staleness-ms <ms>', default: '5000', description: 'under --bridge-offline miss: time without contact after which reads miss', ...integer('--bridge-max-staleness-ms', 1) },
   { name: 'bridgeIgnoreGaps', default: '', description: 'the coherence checker\'s mutation: gaps are counted but never flushed (never in production)', check: check.boolean },
+  { name: 'l2', readme: 'needs `--bridge`; may be the same Redis; see [docs/tiers.md](docs/tiers.md); credentials are shown as `***`', flag: '--l2 <url>', default: '', description: 'a second tier shared by every host, on Redis: redis:// rediss:// redis+unix://', ...text('--l2') },
+  { name: 'l2Prefix', flag: '--l2-prefix <prefix>', default: 'lc:<bridge name>:', description: 'the start of every L2 key name', ...text('--l2-prefix') },
+  { name: 'l2TimeoutMs', flag: '--l2-timeout-ms <ms>', default: '50', description: 'an L2 command not answered in this time fails (the request falls back to local-only)', ...integer('--l2-timeout-ms', 1) },
+  { name: 'l2MaxTtlMs', flag: '--l2-max-ttl-ms <ms>', default: '86400000', description: 'no L2 entry lives longer (its PX), so nothing orphaned lives forever', ...integer('--l2-max-ttl-ms', 1) },
+  { name: 'l2BreakerMs', readme: 'it opens after 5 consecutive failures', flag: '--l2-breaker-ms <ms>', default: '5000', description: 'how long L2 is not tried after its breaker opens', ...integer('--l2-breaker-ms', 1) },
+  { name: 'l2Write', readme: '`through`: a write is answered once L2 has it; `behind`: answered first (see docs/tiers.md for what that gives up)', flag: '--l2-write <mode>', default: 'through', description: L2_WRITE_MODES.join(' or '), ...choice('--l2-write', L2_WRITE_MODES) },
   { name: 'logLevel', readme: 'start-up and shutdown at info, connection errors at debug, nothing per request', flag: '--log-level <level>', default: 'info', description: LOG_LEVELS.join(', '), ...choice('--log-level', LOG_LEVELS) },
   { name: 'logFormat', flag: '--log-format <format>', default: 'auto', description: 'auto (pretty on a terminal, else json), pretty or json', ...choice('--log-format', LOG_FORMATS) },
   { name: 'logDestination', default: '', description: 'where log lines go (a pino destination; JSON)', check: check.object },

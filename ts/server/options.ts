@@ -12,6 +12,8 @@ import { join, resolve as resolvePath } from 'node:path'
 import { checkServeOptions } from './option-table'
 import { parseSize } from './size'
 import { defaultHostId, type BridgeOfflinePolicy, type BridgeOptions } from '../bridge/bridge'
+import type { L2Options } from '../l2/tier'
+import type { L2WriteMode } from '../l2/write-mode'
 
 export { parseSize }
 
@@ -108,6 +110,18 @@ export interface ServeOptions {
   bridgeMaxStalenessMs?: number
   /** The coherence checker's mutation: gaps are never flushed. Never in production. */
   bridgeIgnoreGaps?: boolean
+  /** A second tier on Redis shared by every host (docs/tiers.md): redis://, rediss://, redis+unix://. Needs `bridge`. */
+  l2?: string
+  /** The start of every L2 key name. Default `lc:<bridgeName>:`. */
+  l2Prefix?: string
+  /** Default 50. */
+  l2TimeoutMs?: number
+  /** Longest TTL of an L2 entry. Default 86,400,000 (a day). */
+  l2MaxTtlMs?: number
+  /** How long L2 is not tried once its breaker opens. Default 5000. */
+  l2BreakerMs?: number
+  /** 'through' (default): a write is answered once L2 has it; 'behind': first. */
+  l2Write?: L2WriteMode
 }
 
 export interface ResolvedServeOptions {
@@ -147,6 +161,11 @@ export interface ResolvedServeOptions {
   bridgeHeartbeatMs: number
   bridgeOriginTimeoutMs: number
   bridgeMaxStalenessMs: number
+  /** The shared second tier, when --l2 is given (its numbers below, resolved with or without it). */
+  l2: L2Options | undefined
+  l2TimeoutMs: number
+  l2MaxTtlMs: number
+  l2BreakerMs: number
 }
 
 export interface SnapshotOptions {
@@ -154,6 +173,9 @@ export interface SnapshotOptions {
   intervalMs: number | undefined
   maxAgeMs: number | undefined
 }
+
+/** Redis refuses a string over 512 MiB; an L2 entry is the value plus a header of at most 64 bytes. */
+export const L2_MAX_VALUE_BYTES = 512 * 1024 * 1024 - 64
 
 /** The daemon's default budget; an embedded NativeStore's is the core's DEFAULT_MAX_BYTES (64 MiB). */
 export const DEFAULT_DAEMON_MAX_BYTES = 128 * 1024 * 1024
@@ -263,6 +285,38 @@ export function resolveOptions(given: ServeOptions, env: NodeJS.ProcessEnv = pro
     metricsHost: options.metricsHost ?? '127.0.0.1',
     snapshot: resolveSnapshot(options),
     ...resolveBridge(options),
+    ...resolveL2(options, maxValueBytes),
+  }
+}
+
+function resolveL2(options: ServeOptions, maxValueBytes: number): Pick<ResolvedServeOptions, 'l2' | 'l2TimeoutMs' | 'l2MaxTtlMs' | 'l2BreakerMs'> {
+  const numbers = {
+    l2TimeoutMs: positiveInteger(options.l2TimeoutMs ?? 50, 'l2TimeoutMs'),
+    l2MaxTtlMs: positiveInteger(options.l2MaxTtlMs ?? 86_400_000, 'l2MaxTtlMs'),
+    l2BreakerMs: positiveInteger(options.l2BreakerMs ?? 5000, 'l2BreakerMs'),
+  }
+  return { l2: l2Options(options, maxValueBytes, numbers), ...numbers }
+}
+
+function l2Options(options: ServeOptions, maxValueBytes: number, n: Omit<ReturnType<typeof resolveL2>, 'l2'>): L2Options | undefined {
+  if (options.l2 === undefined) {
+    const stray = (['l2Prefix', 'l2TimeoutMs', 'l2MaxTtlMs', 'l2BreakerMs', 'l2Write'] as const).filter((n) => options[n] !== undefined)
+    if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a second tier (--l2 <url>)`)
+    return undefined
+  }
+  if (options.bridge === undefined) {
+    throw new LocalCachedError('BadArgument', '--l2 needs --bridge: without the bridge, other hosts would keep serving values that L2 has replaced. Give --bridge <url> (it may be the same Redis)')
+  }
+  if (maxValueBytes > L2_MAX_VALUE_BYTES) {
+    throw new LocalCachedError('BadArgument', `--max-value-bytes ${maxValueBytes} is over what L2 can hold: Redis takes strings up to 512 MiB, and an L2 entry is the value plus up to 64 bytes, so at most ${L2_MAX_VALUE_BYTES} with --l2`)
+  }
+  return {
+    url: options.l2,
+    prefix: options.l2Prefix ?? `lc:${options.bridgeName ?? 'localcached'}:`,
+    timeoutMs: n.l2TimeoutMs,
+    maxTtlMs: n.l2MaxTtlMs,
+    breakerMs: n.l2BreakerMs,
+    write: options.l2Write ?? 'through',
   }
 }
 

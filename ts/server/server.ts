@@ -24,6 +24,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/http'
 import { Bridge, type BridgePosition } from '../bridge/bridge'
 import { redactBridgeUrl } from '../bridge/transport'
 import { redactSecrets } from './redact'
+import { L2Tier } from '../l2/tier'
 
 export const SERVER_VERSION = PACKAGE_VERSION
 
@@ -75,11 +76,18 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       throw err
     }
   }
+  // L2 before the bridge: the first remote change applied (a replay's, too) may need it. It
+  // never stops the start: a Redis that does not answer leaves the daemon local-only until it does.
+  if (resolved.l2) {
+    daemon.l2 = await L2Tier.start(resolved.l2, log.child({ component: 'l2' }))
+    daemon.ops.setL2(daemon.l2)
+  }
   // A warm start: the snapshot is loaded, and the bridge replays what changed since, before any
   // listener accepts a client, so no client reads a value changed while the daemon was down.
   try {
     await warmStart(daemon, resolved, log)
   } catch (err) {
+    await daemon.l2?.close()
     await metrics?.close()
     daemon.close()
     throw err
@@ -107,6 +115,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
     await daemon.bridge?.close(0)
+    await daemon.l2?.close()
     await metrics?.close()
     daemon.close()
     throw err
@@ -146,6 +155,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.close()
     }
     await daemon.bridge?.close(0)
+    await daemon.l2?.close()
     await metrics?.close()
     daemon.close()
     throw err
@@ -192,6 +202,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       await daemon.snapshots?.saveForShutdown()
       // Nothing more is accepted: what the outbox holds is all there is to send before bye.
       await daemon.bridge?.close(deadline + (Date.now() - saveStarted))
+      await daemon.l2?.close()
       await metrics?.close()
       daemon.close()
       log.info('stopped')
