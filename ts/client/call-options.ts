@@ -104,3 +104,15 @@ export const CALL_OPTIONS = { call: CALL, write: WRITE, ttlWrite: TTL_WRITE, put
 export function checkCallOptions<T extends object>(method: string, options: T | undefined, kind: keyof typeof CALL_OPTIONS): T {
   return checkOptions(`client.${method}()`, options, CALL_OPTIONS[kind])
 }
+
+/** A copy the caller owns: a value that several callers share (one fetch for concurrent gets) is never handed out twice. */
+export function copy(value: Buffer | null): Buffer | null {
+  return value === null ? null : Buffer.from(value)
+}
+
+/** A value as the bytes the protocol carries. */
+export function toBytes(value: ClientValue): Uint8Array {
+  if (typeof value === 'string') return Buffer.from(value)
+  if (value instanceof Uint8Array) return value
+  throw new LocalCachedError('BadArgument', 'value must be a Buffer, Uint8Array or string')
+}

@@ -15,7 +15,7 @@ import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backof
 import { NearCache, type NearCacheStats } from './near-cache'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from '../load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from '../typed'
-import { checkCallOptions, CONNECT_OPTIONS, type CallOptions, type ClientEntryMeta, type ClientKeysOptions, type ClientValue, type ConnectOptions, type PutOptions, type TtlWriteOptions, type WriteOptions } from './call-options'
+import { checkCallOptions, CONNECT_OPTIONS, copy, toBytes, type CallOptions, type ClientEntryMeta, type ClientKeysOptions, type ClientValue, type ConnectOptions, type PutOptions, type TtlWriteOptions, type WriteOptions } from './call-options'
 import { checkOptions } from '../option-check'
 import { MAX_KEY_BYTES } from '../limits'
 
@@ -27,16 +27,6 @@ interface Pending {
   /** Settled early (timeout or abort); its reply is still consumed, in order, and dropped. */
   settled: boolean
   cleanup: () => void
-}
-
-function copy(value: Buffer | null): Buffer | null {
-  return value === null ? null : Buffer.from(value)
-}
-
-function toBytes(value: ClientValue): Uint8Array {
-  if (typeof value === 'string') return Buffer.from(value)
-  if (value instanceof Uint8Array) return value
-  throw new LocalCachedError('BadArgument', 'value must be a Buffer, Uint8Array or string')
 }
 
 /** A Snapshot request's default wait: saving a large store takes seconds, not the usual milliseconds. */
