@@ -32,27 +32,38 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
+/** A server certificate (for 127.0.0.1) and the CA that signed it, as files. */
+export interface EngineTls {
+  cert: string
+  key: string
+  ca: string
+}
+
 export class Engine {
   readonly kind: EngineKind
   readonly port: number
+  readonly tls: EngineTls | undefined
   #dir: string
   #child: ChildProcess | undefined
   #log = ''
 
-  private constructor(kind: EngineKind, port: number) {
+  private constructor(kind: EngineKind, port: number, tls?: EngineTls) {
     this.kind = kind
     this.port = port
+    this.tls = tls
     this.#dir = mkdtempSync(join(tmpdir(), `lc-${kind}-`))
   }
 
-  static async start(kind: EngineKind): Promise<Engine> {
-    const engine = new Engine(kind, await freePort())
+  /** With `tls`, the engine speaks TLS only (rediss://, tls://). */
+  static async start(kind: EngineKind, tls?: EngineTls): Promise<Engine> {
+    const engine = new Engine(kind, await freePort(), tls)
     await engine.#spawn()
     return engine
   }
 
   /** The bridge URL of this engine (or of `port`, a proxy in front of it). */
   url(port = this.port): string {
+    if (this.tls) return this.kind === 'redis' ? `rediss://127.0.0.1:${port}` : `tls://127.0.0.1:${port}`
     return this.kind === 'redis' ? `redis://127.0.0.1:${port}` : `nats://127.0.0.1:${port}`
   }
 
@@ -62,10 +73,11 @@ export class Engine {
 
   async #spawn(): Promise<void> {
     const command = requireTool(this.kind === 'redis' ? 'redis-server' : 'nats-server').command
+    const tls = this.tls
     const args =
       this.kind === 'redis'
-        ? ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir]
-        : ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.#dir]
+        ? [...(tls ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no'] : ['--port', String(this.port)]), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir]
+        : ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.#dir, ...(tls ? ['--tls', '--tlscert', tls.cert, '--tlskey', tls.key] : [])]
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout!.on('data', (d) => (this.#log += d))
     child.stderr!.on('data', (d) => (this.#log += d))

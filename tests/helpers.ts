@@ -173,6 +173,7 @@ export const PEER_TOOLS = {
   prometheus: { probe: ['--version'], apt: 'prometheus' },
   promtool: { probe: ['--version'], apt: 'prometheus' },
   tmux: { probe: ['-V'], apt: 'tmux' },
+  openssl: { probe: ['version'], apt: 'openssl' },
 } as const satisfies Record<string, { probe: readonly string[]; apt: string }>
 
 export type PeerTool = keyof typeof PEER_TOOLS
