@@ -1,7 +1,7 @@
 import { DAEMON_STATS_FIELDS, STATS_FIELDS } from '../ts/stats'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LocalCachedError, type CacheEvent } from '../ts/index'
-import { RawConnection, eventually, startDaemon, type TestDaemon } from './helpers'
+import type { CacheEvent } from '../ts/index'
+import { RawConnection, eventually, rejection, startDaemon, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
 afterEach(async () => {
@@ -9,15 +9,6 @@ afterEach(async () => {
   daemon = undefined
 })
 
-async function rejection(promise: Promise<unknown>): Promise<LocalCachedError> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(LocalCachedError)
-    return err as LocalCachedError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('daemon requests', () => {
   it('answers ping and reports its version and limits in the handshake', async () => {

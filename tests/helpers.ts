@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import { serve, type DaemonServer } from '../ts/server/server'
+import { LocalCachedError } from '../ts/errors'
 import type { ServeOptions } from '../ts/server/options'
 import { LocalCachedClient } from '../ts/client/client'
 import { encodeMessage, decodePayload } from '../ts/protocol/codec'
@@ -140,6 +141,17 @@ export class RawConnection {
   destroy(): void {
     this.socket.destroy()
   }
+}
+
+/** The coded error `promise` rejects with; throws if it resolves, or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<LocalCachedError> {
+  try {
+    await promise
+  } catch (err) {
+    if (err instanceof LocalCachedError) return err
+    throw new Error(`expected a LocalCachedError, got ${String(err)}`)
+  }
+  throw new Error('expected a rejection')
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

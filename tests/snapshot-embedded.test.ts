@@ -5,22 +5,14 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
-import { LocalCachedError, NativeStore } from '../ts/index'
+import { NativeStore } from '../ts/index'
+import { rejection } from './helpers'
 
 const dir = mkdtempSync(join(tmpdir(), 'lc-snapshot-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let n = 0
 const fresh = (name: string) => join(dir, `${n++}-${name}`)
 
-async function rejection(promise: Promise<unknown>): Promise<LocalCachedError> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(LocalCachedError)
-    return err as LocalCachedError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('NativeStore snapshots', () => {
   it('round-trips values, versions, remaining TTLs and meta', async () => {
