@@ -23,6 +23,8 @@ export interface L2Options {
   maxTtlMs: number
   breakerMs: number
   write: L2WriteMode
+  /** The coherence checker's mutation: the fill rule is off (a discarded fill is stored). Never in production. */
+  noDiscard?: boolean
 }
 
 /** What a change does in L2. Values cross only in `set`. */
@@ -172,7 +174,7 @@ export class L2Tier {
     const live = entry !== undefined && (ttlMs === undefined || ttlMs > 0) ? entry : undefined
     if (live) this.hits++
     else if (!failed) this.misses++
-    if (live && !pending.discarded) this.#fill(key, live, ttlMs)
+    if (live && (!pending.discarded || this.options.noDiscard === true)) this.#fill(key, live, ttlMs)
     pending.settle(live)
   }
 
