@@ -319,7 +319,7 @@ function l2Options(options: ServeOptions, maxValueBytes: number, n: Omit<ReturnT
     maxTtlMs: n.l2MaxTtlMs,
     breakerMs: n.l2BreakerMs,
     write: options.l2Write ?? 'through',
-    noDiscard: options.l2NoDiscard === true,
+    ...(options.l2NoDiscard === true ? { noDiscard: true } : {}),
   }
 }
 
