@@ -9,6 +9,11 @@
 // flush-on-reconnect policy promises: the longest injected outage (as measured: a cut, a
 // stop, or an engine restart from kill to listening again) + 3 × heartbeat + 100 ms.
 // The mutation (`ignoreGaps`) runs receivers that never flush on a gap: it must show violations.
+//
+// With `l2`, the daemons share a second tier (docs/tiers.md) on a redis-server of its own. Every
+// host but host 0 gets L2's replies `l2DelayMs` late (through a proxy), so a reader's L2 read is
+// often still in flight when host 0's write of its key arrives over the bridge: the case the
+// fill rule is for. The L2 mutation (`l2NoDiscard`) keeps such fills: it must show violations.
 import { fork, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -18,8 +23,8 @@ import { root, sleep, startEngine, tempSocket } from './engines-lib.mjs';
 const HEARTBEAT_MS = 100;
 const OUTAGE_MS = 1000;
 
-/** A TCP proxy to the engine that can be cut (every connection broken, new ones refused). */
-async function cuttableProxy(port) {
+/** A TCP proxy to the engine that can be cut (every connection broken, new ones refused); `delayMs` holds each reply back that long. */
+async function cuttableProxy(port, delayMs = 0) {
   const sockets = new Set();
   let cut = false;
   const server = createServer((client) => {
@@ -30,7 +35,9 @@ async function cuttableProxy(port) {
       s.on('close', () => sockets.delete(s)).on('error', () => {});
     }
     client.pipe(upstream);
-    upstream.pipe(client);
+    // Timers of one delay fire in the order they were set: the replies keep their order.
+    if (delayMs > 0) upstream.on('data', (d) => setTimeout(() => client.destroyed || client.write(d), delayMs));
+    else upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -66,8 +73,10 @@ async function startDaemon(options) {
   return child;
 }
 
-export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge = 'redis', ignoreGaps = false, writers = 2, readers = 3, seed = Date.now(), log = console.log } = {}) {
+export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge = 'redis', ignoreGaps = false, l2 = false, l2NoDiscard = false, l2DelayMs = 150, writers = 2, readers = 3, seed = Date.now(), log = console.log } = {}) {
   const engine = await startEngine(bridge);
+  const l2Engine = l2 ? await startEngine('redis') : undefined;
+  const l2Proxies = l2Engine ? await Promise.all(Array.from({ length: hosts }, (_, h) => cuttableProxy(l2Engine.port, h === 0 ? 0 : l2DelayMs))) : [];
   const name = `coh${process.pid}`;
   const sockets = Array.from({ length: hosts }, () => tempSocket());
   const proxies = await Promise.all(sockets.map(() => cuttableProxy(engine.port)));
@@ -80,6 +89,7 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
     // Small, so that a cut link loses messages to trimming: a gap the receiver must notice.
     bridgeRetention: 20,
     bridgeIgnoreGaps: ignoreGaps,
+    ...(l2Engine ? { l2: l2Engine.url(l2Proxies[h].port), l2TimeoutMs: 1000, l2BreakerMs: 300, l2NoDiscard } : {}),
     heartbeatMs: HEARTBEAT_MS,
     maxBytes: '64mb',
   });
@@ -88,7 +98,8 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
   await sleep(3 * HEARTBEAT_MS);
 
   // Writers live on host 0 .. writers-1 (mod hosts); readers on every host.
-  const config = { keys: 200, tables: 3, writers, fillerKeys: 0, bigValueBytes: 0, replicaShare: 0.5, replicaSockets: [] };
+  // With L2, fewer keys: a write then often meets a reader's L2 read of its key in flight.
+  const config = { keys: l2 ? 48 : 200, tables: 3, writers, fillerKeys: 0, bigValueBytes: 0, replicaShare: l2 ? 0.1 : 0.5, replicaSockets: [] };
   for (let w = 0; w < writers; w++) config.replicaSockets[w] = sockets.filter((_, h) => h !== w % hosts);
   const workers = [];
   const start = (role, index, socket) => {
@@ -151,9 +162,10 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
   const logs = await Promise.all(workers.map((w) => w.done));
   for (const d of daemons) d.kill('SIGTERM');
   await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r() : d.once('exit', r)))));
-  for (const p of proxies) p.close();
+  for (const p of [...proxies, ...l2Proxies]) p.close();
   await engine.close();
+  await l2Engine?.close();
   const deltaMs = Math.max(OUTAGE_MS, longestOutageMs) + 3 * HEARTBEAT_MS + 100;
   const result = analyse(logs, workers, config, deltaMs, { ...disturbances, longestOutageMs }, log);
-  return { ...result, hosts, bridge, ignoreGaps };
+  return { ...result, hosts, bridge, ignoreGaps, l2, l2NoDiscard };
 }

@@ -349,7 +349,9 @@ export class LocalCachedClient {
         if (hit && (hit.ttlMs === null || hit.ttlMs > staleBelowMs)) return hit
         return this.#fetchAndFill(near, k, undefined)
       },
-      write: (k, value, ttlMs) => this.put(k, value, { ttlMs }),
+      // A leased fill says so: with L2, the daemon stores it only while the lease still holds.
+      write: (k, value, ttlMs, leased) =>
+        leased ? this.#write({ keys: [k] }, async () => void (await this.#call({ type: 'Put', key: k, value, ttlMs, lease: true }, 'Ok'))) : this.put(k, value, { ttlMs }),
       lease: async (k, ttlMs) => (await this.#call({ type: 'Lease', key: k, ttlMs }, 'Bool')).value,
       release: async (k) => {
         await this.#call({ type: 'LeaseRelease', key: k }, 'Bool')

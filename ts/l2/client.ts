@@ -8,6 +8,7 @@ import { redisOptionsFromUrl } from '../bridge/redis-transport'
 import { redactSecrets } from '../server/redact'
 import { Breaker } from './breaker'
 import { DELETE_SCRIPT, READ_SCRIPT, WRITE_SCRIPT } from './layout'
+import { FILL_SCRIPT, LEASE_SCRIPT, RELEASE_SCRIPT } from './lease-scripts'
 
 /** The longest wait between reconnection attempts: a returning Redis is noticed within it. */
 const RECONNECT_MAX_MS = 500
@@ -23,6 +24,9 @@ type Scripted = Redis & {
   l2readBuffer(...args: Array<string | Buffer>): Promise<Array<Buffer | null>>
   l2write(...args: Array<string | Buffer>): Promise<number>
   l2del(...args: string[]): Promise<number>
+  l2lease(...args: string[]): Promise<number>
+  l2release(...args: string[]): Promise<number>
+  l2fill(...args: Array<string | Buffer>): Promise<number>
 }
 
 export interface L2ClientOptions {
@@ -64,6 +68,9 @@ export class L2Client {
     this.#redis.defineCommand('l2read', { numberOfKeys: 0, lua: READ_SCRIPT })
     this.#redis.defineCommand('l2write', { numberOfKeys: 0, lua: WRITE_SCRIPT })
     this.#redis.defineCommand('l2del', { numberOfKeys: 0, lua: DELETE_SCRIPT })
+    this.#redis.defineCommand('l2lease', { numberOfKeys: 0, lua: LEASE_SCRIPT })
+    this.#redis.defineCommand('l2release', { numberOfKeys: 0, lua: RELEASE_SCRIPT })
+    this.#redis.defineCommand('l2fill', { numberOfKeys: 0, lua: FILL_SCRIPT })
     this.breaker = new Breaker(options.breakerMs)
     this.#trouble = options.trouble
   }
@@ -95,6 +102,21 @@ export class L2Client {
 
   delete(prefix: string, keys: readonly string[]): Promise<number> {
     return this.#run(() => this.#redis.l2del(prefix, ...keys))
+  }
+
+  /** Takes (or renews) the load lease on `key` for `token`; false when another token holds it. */
+  async lease(prefix: string, key: string, token: string, px: number): Promise<boolean> {
+    return (await this.#run(() => this.#redis.l2lease(prefix, key, token, String(px)))) === 1
+  }
+
+  /** Ends each lease that still holds its token (compare-and-delete). */
+  release(prefix: string, held: ReadonlyArray<readonly [key: string, token: string]>): Promise<number> {
+    return this.#run(() => this.#redis.l2release(prefix, ...held.flat()))
+  }
+
+  /** Stores a loader's fill only while `token` holds the key's lease, ending it; false when refused. */
+  async fill(prefix: string, key: string, entry: Buffer, px: number, version: number | undefined, token: string): Promise<boolean> {
+    return (await this.#run(() => this.#redis.l2fill(prefix, key, entry, String(px), version === undefined ? '' : String(version), token))) === 1
   }
 
   bump(generationKeys: readonly string[]): Promise<unknown> {

@@ -5,6 +5,7 @@
 //   <prefix>gen:s:<svc>      a service's generation        (INCR on a service scope)
 //   <prefix>gen:t:<svc>:<t>  a table's generation          (INCR on a table scope)
 //   <prefix>v:<clear gen>:<svc gen>:<table gen>:<key>      one entry
+//   <prefix>l:<clear gen>:<svc gen>:<table gen>:<key>      its load lease (getOrLoad): a token
 //
 // A missing generation reads as 0. An entry's name holds the generations current when it was
 // written, so bumping one orphans everything under it in one round trip: no SCAN, ever. The
@@ -64,17 +65,23 @@ export function generationKey(prefix: string, scope: InvalidationScope | 'clear'
   }
 }
 
-/** Lua shared by the scripts: the entry name of ARGV key `k` under the current generations. */
-const ENTRY_NAME = `
+/**
+ * Lua shared by the scripts: `gens(k)`, the generations part of ARGV key `k`'s names under the
+ * current generations; `entry(k)`, its entry's name; `lease(k)`, its load lease's name (a
+ * bump orphans a lease as it orphans the entry, so a fill under an old lease is refused).
+ */
+export const ENTRY_NAME = `
 local function gen(name) return redis.call('GET', name) or '0' end
 local cleargen = gen(prefix .. 'gen')
-local function entry(k)
+local function gens(k)
   local a = string.find(k, ':', 1, true)
   local b = string.find(k, ':', a + 1, true)
   local svc = string.sub(k, 1, a - 1)
   local tbl = string.sub(k, 1, b - 1)
-  return prefix .. 'v:' .. cleargen .. ':' .. gen(prefix .. 'gen:s:' .. svc) .. ':' .. gen(prefix .. 'gen:t:' .. tbl) .. ':' .. k
+  return cleargen .. ':' .. gen(prefix .. 'gen:s:' .. svc) .. ':' .. gen(prefix .. 'gen:t:' .. tbl) .. ':' .. k
 end
+local function entry(k) return prefix .. 'v:' .. gens(k) end
+local function lease(k) return prefix .. 'l:' .. gens(k) end
 `
 
 /** ARGV: prefix, key… → the entries (nil where absent). */
@@ -85,12 +92,11 @@ for i = 2, #ARGV do out[i - 1] = redis.call('GET', entry(ARGV[i])) end
 return out`
 
 /**
- * ARGV: prefix, key, entry, px, version ('' for none) → 1 stored, 0 refused: a versioned
- * write older than the stored entry's version is refused, as the local store refuses it.
+ * Lua for a write's body, after `name` and `ARGV[2..5]` are set: refuses (returns 0) a versioned
+ * write older than the stored entry's version, as the local store refuses it; else stores the
+ * entry, ends any load lease on the key (a write ends the load, fleet-wide) and returns 1.
  */
-export const WRITE_SCRIPT = `local prefix = ARGV[1]
-${ENTRY_NAME}
-local name = entry(ARGV[2])
+export const STORE = `
 if ARGV[5] ~= '' then
   local cur = redis.call('GET', name)
   if cur then
@@ -99,11 +105,24 @@ if ARGV[5] ~= '' then
   end
 end
 redis.call('SET', name, ARGV[3], 'PX', ARGV[4])
+redis.call('DEL', lease(ARGV[2]))
 return 1`
 
-/** ARGV: prefix, key… → how many entries it deleted. */
+/**
+ * ARGV: prefix, key, entry, px, version ('' for none) → 1 stored, 0 refused: a versioned
+ * write older than the stored entry's version is refused, as the local store refuses it.
+ */
+export const WRITE_SCRIPT = `local prefix = ARGV[1]
+${ENTRY_NAME}
+local name = entry(ARGV[2])
+${STORE}`
+
+/** ARGV: prefix, key… → how many entries it deleted; their load leases end too. */
 export const DELETE_SCRIPT = `local prefix = ARGV[1]
 ${ENTRY_NAME}
 local n = 0
-for i = 2, #ARGV do n = n + redis.call('DEL', entry(ARGV[i])) end
+for i = 2, #ARGV do
+  n = n + redis.call('DEL', entry(ARGV[i]))
+  redis.call('DEL', lease(ARGV[i]))
+end
 return n`

@@ -12,6 +12,7 @@ import { redactSecrets } from '../server/redact'
 import { BreakerOpen, L2Client } from './client'
 import { decodeEntry, encodeEntry, generationKey, type L2Entry } from './layout'
 import { OutageList } from './outage'
+import { L2Leases } from './leases'
 
 import type { L2WriteMode } from './write-mode'
 
@@ -22,6 +23,8 @@ export interface L2Options {
   maxTtlMs: number
   breakerMs: number
   write: L2WriteMode
+  /** The coherence checker's mutation: the fill rule is off (a discarded fill is stored). Never in production. */
+  noDiscard?: boolean
 }
 
 /** What a change does in L2. Values cross only in `set`. */
@@ -84,6 +87,8 @@ export class L2Tier {
   #outageTimer: NodeJS.Timeout
   /** Stores an L2 hit locally (Operations's fill). */
   #fill: (key: string, entry: L2Entry, ttlMs: number | undefined) => void = () => {}
+  /** getOrLoad's load leases, fleet-wide (leases.ts). */
+  readonly leases: L2Leases
   hits = 0
   misses = 0
   fallbacks = 0
@@ -98,6 +103,7 @@ export class L2Tier {
       trouble: (what, err) => log.warn({ err: redactSecrets(err instanceof Error ? err.message : String(err)) }, what),
     })
     this.#client.onBack(() => void this.#flushOutage())
+    this.leases = new L2Leases(this.#client, options.prefix, options.maxTtlMs, (err) => this.#fellBack(err, 1))
     // A quiet daemon still repairs L2 soon after it returns.
     this.#outageTimer = setInterval(() => {
       if (!this.#outage.empty && this.#client.breaker.allows) void this.#flushOutage()
@@ -168,12 +174,13 @@ export class L2Tier {
     const live = entry !== undefined && (ttlMs === undefined || ttlMs > 0) ? entry : undefined
     if (live) this.hits++
     else if (!failed) this.misses++
-    if (live && !pending.discarded) this.#fill(key, live, ttlMs)
+    if (live && (!pending.discarded || this.options.noDiscard === true)) this.#fill(key, live, ttlMs)
     pending.settle(live)
   }
 
-  /** A change of `key` arrived: a read of it in flight is not stored. */
+  /** A change of `key` arrived: a read (or a loader's fill) of it in flight is not stored. */
   changedKey(key: string): void {
+    this.leases.changedKey(key)
     const pending = this.#inFlight.get(key)
     if (pending === undefined) return
     pending.discarded = true
@@ -182,12 +189,14 @@ export class L2Tier {
 
   /** A scope changed: reads of keys in it are not stored. */
   changedScope(scope: InvalidationScope): void {
+    this.leases.changedScope(scope)
     const prefix = scope.scope === 'table' ? `${scope.svc}:${scope.table}:` : scope.scope === 'service' ? `${scope.svc}:` : scope.prefix
     for (const key of [...this.#inFlight.keys()]) if (key.startsWith(prefix)) this.changedKey(key)
   }
 
   /** Everything changed (clear, a bridge gap): no read in flight is stored. */
   changedAll(): void {
+    this.leases.changedAll()
     for (const pending of this.#inFlight.values()) pending.discarded = true
     this.#inFlight.clear()
   }
@@ -288,10 +297,9 @@ export class L2Tier {
       l2Errors: this.#client.errors,
       l2Fallbacks: this.fallbacks,
       l2BreakerOpen: this.#client.breaker.open ? 1 : 0,
-      // Fleet-wide single flight (leases in L2) is phase 2: these stay 0.
-      l2LeasesGranted: 0,
-      l2LeasesRefused: 0,
-      l2LeasesExpired: 0,
+      l2LeasesGranted: this.leases.granted,
+      l2LeasesRefused: this.leases.refused,
+      l2LeasesExpired: this.leases.expired,
     }
   }
 

@@ -40,7 +40,8 @@ export interface StoredForLoad {
 export interface LoadBackend {
   /** The stored value with its remaining TTL; a copy with at most `staleBelowMs` left may be re-read at the source. */
   read(key: string, staleBelowMs: number): StoredForLoad | null | Promise<StoredForLoad | null>
-  write(key: string, value: Buffer, ttlMs: number | undefined): void | Promise<void>
+  /** `leased`: this process holds the load lease (the daemon stores a leased fill only while the lease holds). */
+  write(key: string, value: Buffer, ttlMs: number | undefined, leased?: boolean): void | Promise<void>
   /** Takes the cross-process load lease; resolves false if another process holds it. */
   lease?(key: string, ttlMs: number): Promise<boolean>
   release?(key: string): Promise<void>
@@ -149,7 +150,7 @@ export class LoadCoordinator {
     }
     // Writing the value also ends the lease in the daemon, which lets the waiters see it.
     try {
-      await backend.write(key, value, options.ttlMs === undefined ? undefined : options.ttlMs + options.swrMs)
+      await backend.write(key, value, options.ttlMs === undefined ? undefined : options.ttlMs + options.swrMs, leased)
     } catch (err) {
       if (leased) await backend.release?.(key).catch(() => {})
       throw err

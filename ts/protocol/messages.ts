@@ -22,7 +22,7 @@ export type Request =
   | { type: 'Hello'; protocolVersion: number }
   | { type: 'Ping' }
   | { type: 'Get'; key: string }
-  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; version?: number; dependsOn?: string[]; publish?: boolean }
+  | { type: 'Put'; key: string; value: Uint8Array; ttlMs?: number; version?: number; dependsOn?: string[]; publish?: boolean; lease?: boolean }
   | { type: 'Del'; key: string; publish?: boolean }
   | { type: 'Invalidate'; key: string; publish?: boolean }
   | { type: 'TableChangedUpsert'; svc: string; table: string; pk: string; value: Uint8Array; ttlMs?: number; version?: number; publish?: boolean }
@@ -184,6 +184,7 @@ export function parseRequest(decoded: unknown): Request {
         version: optionalInteger(m, 'version', 0, MAX_TTL_MS),
         dependsOn: field(m, 'dependsOn') === undefined || field(m, 'dependsOn') === null ? undefined : stringList(m, 'dependsOn'),
         publish: optionalBoolean(m, 'publish'),
+        lease: optionalBoolean(m, 'lease'),
       }
     case 'Del':
       return { type: 'Del', key: string(m, 'key'), publish: optionalBoolean(m, 'publish') }

@@ -44,6 +44,8 @@ export class Connection {
   #tracking: TrackingPeer | undefined
   #tookLeases = false
   readonly #counts: CommandCounts
+  /** This connection's number (its log lines' `conn`, and its part of an L2 lease token). */
+  readonly #id: number
   /** A reply is being waited for: nothing after it is answered until it is written. */
   #waiting = false
   /** end() came while waiting: end once the reply is written. */
@@ -52,6 +54,7 @@ export class Connection {
   constructor(socket: Socket, ctx: ConnectionContext, id: number) {
     this.socket = socket
     this.#ctx = ctx
+    this.#id = id
     this.#log = ctx.log.child({ conn: id })
     this.#decoder = new FrameDecoder(ctx.limits.maxFrameBytes)
     this.#counts = ctx.daemon.commands
@@ -246,9 +249,15 @@ export class Connection {
       }
       case 'Lease':
         this.#tookLeases = true
-        return { type: 'Bool', value: daemon.ops.lease(request.key, this, request.ttlMs, isOpenConnection) }
+        return boolResponse(daemon.ops.lease(request.key, this, request.ttlMs, isOpenConnection, this.#id))
       case 'LeaseRelease':
-        return { type: 'Bool', value: daemon.ops.releaseLease(request.key, this) }
+        return boolResponse(daemon.ops.releaseLease(request.key, this))
+      case 'Put': {
+        if (!request.lease) return null
+        const { key, value, ttlMs, version, dependsOn, publish } = request
+        const done = daemon.ops.putLeased(key, value, { ttlMs, version, dependsOn, publish }, this)
+        return done instanceof Promise ? done.then((): Response => ({ type: 'Ok' })) : { type: 'Ok' }
+      }
       default:
         return null
     }
@@ -275,6 +284,10 @@ export class Connection {
     this.#state = 'ready'
     return true
   }
+}
+
+function boolResponse(value: MaybeAsync<boolean>): MaybeAsync<Response> {
+  return value instanceof Promise ? value.then((v): Response => ({ type: 'Bool', value: v })) : { type: 'Bool', value }
 }
 
 /** Whether a lease holder (a Connection) can still finish: its socket is open. */

@@ -2,6 +2,7 @@
 // the removals it causes, what near caches and load leases are told, and which event it
 // publishes. The native protocol's handlers, the RESP commands (and later doors) only parse
 // arguments and shape replies; none of them touches the store or decides what to publish.
+// It is over 500 lines on purpose: one rule, one place (STYLE.md), and these are the rules.
 //
 // The rules, once:
 // - Every change to a key (a write of any kind, a delete, an invalidation, an eviction, an
@@ -384,18 +385,53 @@ export class Operations {
 
   // --- load leases ------------------------------------------------------------------------
 
-  /** Grants `holder` the lease on `key` unless another live holder has it. */
-  lease(key: string, holder: object, ttlMs: number, holderAlive: (holder: object) => boolean): boolean {
+  /**
+   * Grants `holder` the lease on `key` unless another live holder has it: in L2 when L2 is on
+   * (fleet-wide, l2/leases.ts), else, or when L2 does not answer, here. `holderId` names the
+   * holder in the L2 token.
+   */
+  lease(key: string, holder: object, ttlMs: number, holderAlive: (holder: object) => boolean, holderId = 0): MaybeAsync<boolean> {
     this.#store.has(key) // checks the key: a lease on a key that can never be stored is a bug
-    return this.#leases.acquire(key, holder, ttlMs, holderAlive)
+    if (this.#l2 === undefined) return this.#leases.acquire(key, holder, ttlMs, holderAlive)
+    return this.#l2.leases.acquire(key, holder, holderId, ttlMs).then((granted) => (granted === 'fallback' ? this.#leases.acquire(key, holder, ttlMs, holderAlive) : granted))
   }
 
-  releaseLease(key: string, holder: object): boolean {
-    return this.#leases.release(key, holder)
+  releaseLease(key: string, holder: object): MaybeAsync<boolean> {
+    const local = this.#leases.release(key, holder)
+    const shared = this.#l2?.leases.release(key, holder)
+    return shared === undefined ? local : shared.then(() => true)
   }
 
   releaseLeases(holder: object): void {
     this.#leases.releaseAll(holder)
+    this.#l2?.leases.releaseAll(holder)
+  }
+
+  /**
+   * A loader's fill (`Put{lease}`). With L2, it is stored (in L2 and here, and announced) only
+   * while `holder` still holds the key's lease; otherwise it is a no-op, so a late loader
+   * cannot spread an old value. A lease taken here while L2 was away makes it a plain put, as
+   * does an L2 that does not answer the fill. Without L2 the flag changes nothing.
+   */
+  putLeased(key: string, value: Uint8Array, options: SetOptions & PublishOption, holder: object): MaybeAsync<void> {
+    const l2 = this.#l2
+    if (l2 === undefined || options.dependsOn !== undefined) return this.put(key, value, options)
+    const fill = l2.leases.fill(key, holder, value, options.ttlMs, options.version)
+    if (fill === undefined) {
+      if (this.#leases.release(key, holder)) this.put(key, value, options)
+      return
+    }
+    return fill.outcome.then((outcome) => {
+      if (outcome === 'fallback') {
+        this.put(key, value, options)
+        return this.takeAckWait()?.then(() => undefined)
+      }
+      if (outcome === 'refused' || fill.pending.discarded) return
+      // In L2 already: kept here and announced, with no step of its own.
+      const { ttlMs, version } = options
+      this.#write(options.publish, () => this.#store.set(key, value, ttlMs === undefined && version === undefined ? undefined : { ttlMs, version }))
+      this.#wrote(key, options.publish, version, null)
+    })
   }
 
   // --- the rules ----------------------------------------------------------------------------
@@ -426,17 +462,17 @@ export class Operations {
    * the value when the write says all of it (put, mset); other writes (incr, setIf, cas,
    * expire) delete the key in L2, and the next reader loads it.
    */
-  #wrote(key: string, publish: boolean | undefined, version?: number, step: L2Step = { op: 'delete', key }): void {
+  #wrote(key: string, publish: boolean | undefined, version?: number, step: L2Step | null = { op: 'delete', key }): void {
     this.#changed(key)
     const published = this.publishWrites && this.#publishes(publish)
     if (published) this.#publish({ type: 'invalidate', key, cause: 'write' })
     this.#announce({ kind: 'write', key, version, published }, step)
   }
 
-  /** Runs the change's L2 step (if L2 is on) and hands the change to the sink, its message waiting for that step. */
-  #announce(change: Change, step: L2Step): void {
+  /** Runs the change's L2 step (if L2 is on and it has one) and hands the change to the sink, its message waiting for that step. */
+  #announce(change: Change, step: L2Step | null): void {
     const l2 = this.#l2
-    if (l2 === undefined) {
+    if (l2 === undefined || step === null) {
       this.#sink?.(change)
       return
     }

@@ -184,6 +184,7 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'l2MaxTtlMs', flag: '--l2-max-ttl-ms <ms>', default: '86400000', description: 'no L2 entry lives longer (its PX), so nothing orphaned lives forever', ...integer('--l2-max-ttl-ms', 1) },
   { name: 'l2BreakerMs', readme: 'it opens after 5 consecutive failures', flag: '--l2-breaker-ms <ms>', default: '5000', description: 'how long L2 is not tried after its breaker opens', ...integer('--l2-breaker-ms', 1) },
   { name: 'l2Write', readme: '`through`: a write is answered once L2 has it; `behind`: answered first (see docs/tiers.md for what that gives up)', flag: '--l2-write <mode>', default: 'through', description: L2_WRITE_MODES.join(' or '), ...choice('--l2-write', L2_WRITE_MODES) },
+  { name: 'l2NoDiscard', default: '', description: 'the coherence checker\'s L2 mutation: an L2 fill is kept even when a change of its key arrived first (never in production)', check: check.boolean },
   { name: 'logLevel', readme: 'start-up and shutdown at info, connection errors at debug, nothing per request', flag: '--log-level <level>', default: 'info', description: LOG_LEVELS.join(', '), ...choice('--log-level', LOG_LEVELS) },
   { name: 'logFormat', flag: '--log-format <format>', default: 'auto', description: 'auto (pretty on a terminal, else json), pretty or json', ...choice('--log-format', LOG_FORMATS) },
   { name: 'logDestination', default: '', description: 'where log lines go (a pino destination; JSON)', check: check.object },

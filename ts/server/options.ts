@@ -122,6 +122,8 @@ export interface ServeOptions {
   l2BreakerMs?: number
   /** 'through' (default): a write is answered once L2 has it; 'behind': first. */
   l2Write?: L2WriteMode
+  /** The coherence checker's L2 mutation: an L2 read's fill is kept even when a change of its key came first. Never in production. */
+  l2NoDiscard?: boolean
 }
 
 export interface ResolvedServeOptions {
@@ -300,7 +302,7 @@ function resolveL2(options: ServeOptions, maxValueBytes: number): Pick<ResolvedS
 
 function l2Options(options: ServeOptions, maxValueBytes: number, n: Omit<ReturnType<typeof resolveL2>, 'l2'>): L2Options | undefined {
   if (options.l2 === undefined) {
-    const stray = (['l2Prefix', 'l2TimeoutMs', 'l2MaxTtlMs', 'l2BreakerMs', 'l2Write'] as const).filter((n) => options[n] !== undefined)
+    const stray = (['l2Prefix', 'l2TimeoutMs', 'l2MaxTtlMs', 'l2BreakerMs', 'l2Write', 'l2NoDiscard'] as const).filter((n) => options[n] !== undefined)
     if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a second tier (--l2 <url>)`)
     return undefined
   }
@@ -317,6 +319,7 @@ function l2Options(options: ServeOptions, maxValueBytes: number, n: Omit<ReturnT
     maxTtlMs: n.l2MaxTtlMs,
     breakerMs: n.l2BreakerMs,
     write: options.l2Write ?? 'through',
+    ...(options.l2NoDiscard === true ? { noDiscard: true } : {}),
   }
 }
 

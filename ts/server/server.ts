@@ -248,6 +248,7 @@ async function warmStart(daemon: Daemon, resolved: ResolvedServeOptions, log: Lo
   try {
     try {
       daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }), loaded ? resume : undefined)
+      daemon.l2?.leases.setOwner(resolved.bridge.hostId, daemon.bridge.epoch)
     } catch (err) {
       throw bridgeStartError(resolved.bridge.url, err)
     }
