@@ -77,13 +77,13 @@ export interface RawStore {
   drainRemovals(): RawRemovalBatch
   statsBinary(): Buffer
   /**
-   * Writes a snapshot of the store to `path` on a background thread at idle priority (the
-   * JS thread keeps serving): through `<path>.tmp-<pid>-<n>` (mode 0600), fsynced, renamed
-   * into place. `meta` (at most 64 KiB) is kept in the header as is. A second save of the
-   * same store waits for the first. Closing the store cancels a running save. Rejects with
-   * SnapshotIo (the previous file stays) or BadArgument.
+   * Writes a snapshot of the store to `path` on a background thread (the JS thread keeps
+   * serving), at idle priority unless `idle` is false: through `<path>.tmp-<pid>-<n>` (mode
+   * 0600), fsynced, renamed into place. `meta` (at most 64 KiB) is kept in the header as is.
+   * A second save of the same store waits for the first. Closing the store cancels a running
+   * save. Rejects with SnapshotIo (the previous file stays) or BadArgument.
    */
-  saveSnapshot(path: string, meta?: Buffer | Uint8Array): Promise<RawSaveReport>
+  saveSnapshot(path: string, meta?: Buffer | Uint8Array, idle?: boolean): Promise<RawSaveReport>
   /**
    * Loads the snapshot at `path` into this store, which must be empty, on a background
    * thread, hottest entries first, within the store's budget and caps. Rejects with

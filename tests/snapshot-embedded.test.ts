@@ -41,6 +41,20 @@ describe('NativeStore snapshots', () => {
     store.close()
   })
 
+  it("saves at priority 'normal' as at 'idle': the same file", async () => {
+    const store = new NativeStore()
+    for (let i = 0; i < 100; i++) store.set(`svc:p:${i}`, `v${i}`)
+    const idle = fresh('idle.snap')
+    const normal = fresh('normal.snap')
+    expect((await store.saveSnapshot(idle, { priority: 'idle' })).entries).toBe(100)
+    expect((await store.saveSnapshot(normal, { priority: 'normal' })).entries).toBe(100)
+    store.close()
+    const back = await NativeStore.fromSnapshot(normal)
+    expect(back.snapshotLoad?.loaded).toBe(100)
+    expect(back.get('svc:p:7')?.toString()).toBe('v7')
+    back.close()
+  })
+
   it('writes the file with mode 0600', async () => {
     const path = fresh('mode.snap')
     const store = new NativeStore()
@@ -170,6 +184,7 @@ describe('NativeStore snapshots', () => {
   it('rejects unknown save options and a bad snapshotMaxAgeMs', async () => {
     const store = new NativeStore()
     expect((await rejection(store.saveSnapshot(fresh('x.snap'), { metaa: 1 } as never))).code).toBe('BadArgument')
+    expect((await rejection(store.saveSnapshot(fresh('x.snap'), { priority: 'high' } as never))).code).toBe('BadArgument')
     store.close()
     const path = fresh('y.snap')
     writeFileSync(path, 'x')

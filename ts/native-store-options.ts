@@ -31,6 +31,6 @@ export const NATIVE_CALL_OPTIONS = {
   upsert: names('ttlMs', 'version'),
   setIf: names('ttlMs', 'when', 'keepTtl', 'returnOld'),
   keys: names('svc', 'table', 'prefix', 'limit', 'cursor'),
-  saveSnapshot: names('meta'),
+  saveSnapshot: names('meta', 'priority'),
   loadSnapshot: names('maxAgeMs'),
 } as const

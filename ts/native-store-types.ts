@@ -104,6 +104,12 @@ export type Value = Buffer | Uint8Array | string
 export interface SaveSnapshotOptions {
   /** Opaque bytes kept in the snapshot's header (at most 64 KiB), handed back on load. */
   meta?: Buffer | Uint8Array
+  /**
+   * 'idle' (default): the save thread runs at the lowest CPU priority (SCHED_IDLE on Linux), so
+   * it never takes CPU from serving; on a saturated machine it waits for idle time. 'normal':
+   * an ordinary thread, for a save that must finish promptly and serves nobody meanwhile.
+   */
+  priority?: 'idle' | 'normal'
 }
 
 export interface SaveSnapshotResult {

@@ -128,7 +128,9 @@ export class NativeStore {
   async saveSnapshot(path: string, options?: SaveSnapshotOptions): Promise<SaveSnapshotResult> {
     if (options !== undefined) rejectUnknownOptions('store.saveSnapshot()', options, NATIVE_CALL_OPTIONS.saveSnapshot)
     try {
-      return await this.#native.saveSnapshot(path, options?.meta)
+      const priority = options?.priority
+      if (priority !== undefined && priority !== 'idle' && priority !== 'normal') throw new LocalCachedError('BadArgument', `store.saveSnapshot(): priority must be 'idle' or 'normal', got ${String(priority)}`)
+      return await this.#native.saveSnapshot(path, options?.meta, priority === undefined ? undefined : priority === 'idle')
     } catch (err) {
       throw fromNative(err)
     }

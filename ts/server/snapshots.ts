@@ -63,6 +63,8 @@ export class DaemonSnapshots {
   #running: Promise<SnapshotSaveResult> | undefined
   #next: Promise<SnapshotSaveResult> | undefined
   #interval: NodeJS.Timeout | undefined
+  /** Idle while the daemon serves; normal for the last save at shutdown. */
+  #priority: 'idle' | 'normal' = 'idle'
   /** Unix ms of the last save that completed (0: none yet): /metrics, LASTSAVE. */
   lastSaveUnixMs = 0
   lastSaveDurationMs = 0
@@ -123,9 +125,14 @@ export class DaemonSnapshots {
     this.#interval.unref()
   }
 
-  /** Shutdown: no more interval saves; the save in progress (if any) is waited for, then one last save. */
+  /**
+   * Shutdown: no more interval saves; the save in progress (if any) is waited for, then one
+   * last save at normal priority: nobody is served any more, and on a busy host an idle-
+   * priority save could wait past the supervisor's stop timeout.
+   */
   async saveForShutdown(): Promise<SnapshotSaveResult | undefined> {
     if (this.#interval) clearInterval(this.#interval)
+    this.#priority = 'normal'
     try {
       return await this.save()
     } catch {
@@ -147,7 +154,7 @@ export class DaemonSnapshots {
     const meta = encodeSnapshotMeta({ v: META_VERSION, bridge: this.#bridgePosition() })
     const started = performance.now()
     try {
-      const { entries, bytes } = await this.#store.saveSnapshot(this.options.path, { meta })
+      const { entries, bytes } = await this.#store.saveSnapshot(this.options.path, { meta, priority: this.#priority })
       const durationMs = performance.now() - started
       this.saves++
       this.lastSaveFailed = false

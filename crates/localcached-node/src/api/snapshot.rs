@@ -30,7 +30,9 @@ fn read_path(env: Env, value: napi_value) -> JsResult<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-/// `saveSnapshot(path, meta?)` → `Promise<{ entries, bytes }>`.
+/// `saveSnapshot(path, meta?, idle?)` → `Promise<{ entries, bytes }>`. `idle` (default true)
+/// runs the save at the lowest CPU priority; false runs it at normal priority, for a save that
+/// serves nobody meanwhile and must finish (a daemon's save at shutdown on a busy host).
 pub fn save_snapshot(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
     let path = read_path(env, args[0])?;
     let meta = if env.type_of(args[1])? == NAPI_UNDEFINED {
@@ -43,10 +45,16 @@ pub fn save_snapshot(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_va
         }
         bytes.to_vec()
     };
+    let idle = match env.type_of(args[2])? {
+        NAPI_UNDEFINED => true,
+        _ => env.bool(args[2])?.ok_or_else(|| JsError::bad_argument("idle must be a boolean"))?,
+    };
     let store = Arc::clone(&handle.store);
     let cancel = handle.snapshot_cancel();
     run_in_background(env, "localcached-snapshot-save", move || {
-        lower_current_thread();
+        if idle {
+            lower_current_thread();
+        }
         let report = snapshot::save(&store, &path, &SaveOptions { meta: &meta, now_wall_ms: None, cancel: Some(&cancel) })?;
         let settle: Settle = Box::new(move |env: Env| {
             let object = env.object()?;
