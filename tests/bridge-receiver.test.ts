@@ -104,6 +104,17 @@ describe('the gap rule', () => {
     expect(t.inUse).toHaveLength(1)
   })
 
+  it("our earlier process's messages (sent before our start) are applied as changes, never taken for another daemon; those a loaded snapshot holds are skipped", () => {
+    const t = setup()
+    t.receiver.seed([], START, { epoch: 'before', seq: 2 })
+    t.receiver.messages([1, 2, 3].map((seq) => msg('me', 'before', seq, { start: START - 500, ts: START - 100 })))
+    expect(t.applied).toEqual(['me:k3'])
+    t.receiver.messages([msg('me', 'older', 1, { start: START - 900, ts: START - 1 })])
+    expect(t.applied).toEqual(['me:k3', 'me:k1'])
+    expect(t.inUse).toEqual([])
+    expect(t.flushes()).toBe(0)
+  })
+
   it('a lost position flushes and forgets every host; ignoreGaps counts gaps and never flushes', () => {
     const t = setup()
     t.receiver.messages([msg('a', 'e', 1)])

@@ -9,6 +9,7 @@ import { LocalCachedClient } from '../ts/client/client'
 import { eventually, requireTool } from './helpers'
 import { Engine, type EngineKind } from './engines'
 import { appliedAtLeast, bridgeName, spawnDaemon, startHost, type ChildDaemon, type Host } from './bridge-hosts'
+import { L2Link } from './l2-hosts'
 import type { ServeOptions } from '../ts/server/options'
 
 const TOOLS: Record<EngineKind, 'redis-server' | 'nats-server'> = { redis: 'redis-server', nats: 'nats-server' }
@@ -122,6 +123,42 @@ for (const kind of ['redis', 'nats'] as const) {
       expect((await b.stats()).itemsCurrent).toBe(0)
       expect(lines.some((l) => l.includes('dropping the loaded snapshot: cannot replay from it'))).toBe(true)
     }, 30_000)
+
+    it('a replay that cannot reach the engine\'s end within 10 s drops what was loaded, and the bridge goes on', async () => {
+      const name = bridgeName()
+      const snapshot = snapshotPath()
+      const a = await host(name, 'A')
+      let b = await host(name, 'B', { snapshot })
+      await b.client.put('slow:t:1', 'b')
+      await stop(b)
+      for (let i = 0; i < 3000; i++) await a.client.invalidate(`slow:x:${i}`)
+      await eventually(async () => ((await a.stats()).bridgeOutboxCurrent ?? 0) === 0)
+      // B reaches the engine through a link that stops delivering replies once B is connected:
+      // its replay reads nothing more.
+      const link = await new L2Link(engine.port).listen()
+      const lines: string[] = []
+      const logDestination = {
+        write(line: string) {
+          lines.push(line)
+          if (line.includes('"bridge connected"')) link.hold = true
+        },
+      }
+      try {
+        const started = Date.now()
+        b = await startHost(kind === 'redis' ? `redis://127.0.0.1:${link.port}` : `nats://127.0.0.1:${link.port}`, name, 'B', { snapshot, logLevel: 'info', logDestination: logDestination as never })
+        hosts.push(b)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(10_000)
+        expect(lines.some((l) => l.includes('dropping the loaded snapshot: the replay did not reach the engine'))).toBe(true)
+        link.release()
+        expect(await b.client.get('slow:t:1')).toBeNull()
+        // Once the link delivers again, B follows A as usual.
+        await b.client.put('slow:t:2', 'b')
+        await a.client.put('slow:t:2', 'a')
+        await eventually(async () => (await b.client.get('slow:t:2')) === null, 10_000)
+      } finally {
+        await link.close()
+      }
+    }, 40_000)
 
     it('a snapshot from another bridge name, or from no bridge, is dropped', async () => {
       const snapshot = snapshotPath()

@@ -144,7 +144,6 @@ export class Bridge {
       if (resumeFrom !== undefined && refused !== undefined) bridge.resumeRefused = `the engine no longer holds its position: ${refused}`
       if (resumeFrom !== undefined && refused === undefined) {
         bridge.#receiver.seed(resume!.origins, Date.now(), resume!.self)
-        bridge.#receiver.replaying = true
       }
     } catch (err) {
       await transport.close().catch(() => {})
@@ -168,8 +167,7 @@ export class Bridge {
 
   /**
    * After a resumed start: resolves true once everything the engine held at start has been
-   * applied, false if that took longer than `timeoutMs` (the engine went away, say). Either
-   * way our own earlier process's messages are no longer taken as our own past after this.
+   * applied, false if that took longer than `timeoutMs` (the engine went away, say).
    */
   async replay(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined
@@ -178,7 +176,6 @@ export class Bridge {
       return await Promise.race([this.#transport.caughtUp().then(() => true), timedOut])
     } finally {
       clearTimeout(timer)
-      this.#receiver.replaying = false
     }
   }
 

@@ -59,13 +59,7 @@ export class Receiver {
   lastReadMs = 0
   /** A flush since the last applied change in this batch: another would change nothing. */
   #freshlyFlushed = false
-  /**
-   * Replaying from a snapshot's position: messages with our host id from an earlier process
-   * (an older start) are this host's own past changes, made after the snapshot was saved.
-   * The loaded store does not reflect them, so they are applied like any other origin's.
-   */
-  replaying = false
-  /** Our previous process's last change that the snapshot holds: its messages up to it are skipped. */
+  /** Our previous process's last change that a loaded snapshot holds: its messages up to it are skipped. */
   #ownPast: { epoch: string; seq: number } | undefined
 
   constructor(options: ReceiverOptions) {
@@ -132,7 +126,11 @@ export class Receiver {
     }
     if (m.hostId === this.#options.hostId) {
       if (this.#options.ownEpochs.has(m.epoch)) return
-      if (this.replaying && m.start < this.#options.startMs) {
+      // Sent before we started (one host, one clock): our own earlier process's, read back
+      // by a replay from a snapshot or just after a quick restart. Its changes are applied
+      // like any origin's unless the snapshot we loaded already holds them; it is no sign of
+      // another daemon with our host id, which would go on publishing after our start.
+      if (m.ts < this.#options.startMs) {
         const inSnapshot = this.#ownPast !== undefined && m.epoch === this.#ownPast.epoch && m.seq <= this.#ownPast.seq
         if (!inSnapshot && changeOf(m) !== undefined) this.#apply(m, now)
         return
