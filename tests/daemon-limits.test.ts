@@ -100,4 +100,31 @@ describe('reply back-pressure below the socket high-water mark', () => {
       await server.close()
     }
   })
+
+  it('answers a read whose replies pass the limit in one go, though the socket takes them at once and no drain comes', async () => {
+    const { serve } = await import('../ts/index')
+    const { RawConnection, tempSocketPath } = await import('./helpers')
+    const { connect } = await import('node:net')
+    const socket = tempSocketPath()
+    const respSocket = tempSocketPath()
+    // 300 replies of ~215 bytes: 64 KiB, answered 16 KiB at a time.
+    const server = await serve({ socket, respSocket, logLevel: 'silent', maxPendingReplyBytes: 16 * 1024 })
+    try {
+      const raw = new RawConnection(socket)
+      await raw.hello()
+      raw.send({ type: 'Put', key: 'bp:t:1', value: Buffer.alloc(200, 1) })
+      await raw.nextMessage()
+      raw.sendRaw(Buffer.concat(Array.from({ length: 300 }, () => encodeMessage({ type: 'Get', key: 'bp:t:1' }))))
+      for (let i = 0; i < 300; i++) expect((await raw.nextMessage()).type).toBe('Value')
+      raw.destroy()
+      const resp = connect(respSocket)
+      let got = ''
+      resp.on('data', (d) => (got += d.toString('latin1')))
+      resp.write(`SET bp:t:2 ${'x'.repeat(200)}\r\n` + 'GET bp:t:2\r\n'.repeat(300))
+      await eventually(() => (got.match(/\$200\r\n/g) ?? []).length === 300)
+      resp.destroy()
+    } finally {
+      await server.close()
+    }
+  })
 })

@@ -13,7 +13,7 @@ import { COMMANDS, commandName, errorReplyStatus, getReply, runCommand, setReply
 import { INVALID_COMMAND, UNKNOWN_COMMAND } from '../server/command-counts'
 import { RespSubscriber } from './pubsub'
 import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
-import { pauseAbove } from '../server/back-pressure'
+import { pauseAbove, unlessDrainComes } from '../server/back-pressure'
 import type { MaybeAsync } from '../server/operations'
 
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
@@ -174,6 +174,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
         ctx.session.quit = true
       }
       if (replies.length) socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies))
+      if (waitingForDrain) unlessDrainComes(socket, onDrain)
       if (ctx.session.quit) socket.end()
     }
     socket.on('data', (chunk: Buffer) => {
@@ -181,13 +182,14 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       parser.push(chunk)
       if (!waiting) pump()
     })
-    socket.on('drain', () => {
+    const onDrain = () => {
       if (waitingForDrain) {
         waitingForDrain = false
         socket.resume()
         if (!waiting) pump()
       }
-    })
+    }
+    socket.on('drain', onDrain)
   })
   return { server, sockets }
 }

@@ -17,7 +17,7 @@ import type { Daemon } from './daemon'
 import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
 import { INVALID_COMMAND, wireCode, type CommandCounts } from './command-counts'
-import { pauseAbove } from './back-pressure'
+import { pauseAbove, unlessDrainComes } from './back-pressure'
 
 type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
 
@@ -128,6 +128,7 @@ export class Connection {
     }
     if (this.socket.destroyed) return
     replies.writeTo(this.socket)
+    if (this.#waitingForDrain) unlessDrainComes(this.socket, () => this.#onDrain())
     if (this.#state === 'closing' && !this.#waiting) this.socket.end()
   }
 
