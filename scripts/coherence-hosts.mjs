@@ -63,7 +63,7 @@ async function startDaemon(options) {
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
-    if (/gap|lost|overflow/.test(String(d)) && process.env.COHERENCE_VERBOSE) process.stderr.write(d);
+    if (/gap|lost|overflow|L2/.test(String(d)) && process.env.COHERENCE_VERBOSE) process.stderr.write(`[${options.hostId}] ${d}`);
   });
   const deadline = Date.now() + 15_000;
   while (!stderr.includes('localcached listening')) {
