@@ -132,6 +132,26 @@ async function writeOne(rand) {
   }
 }
 
+/**
+ * The L2 mutation's writer (config.writePairsMs): each of its keys in turn is written twice,
+ * writePairsMs apart, then left alone until its next turn. The first write drops the key on the
+ * other hosts, whose readers then miss and read it from L2 (replies held back there); the second
+ * lands while such a read is in flight, and a fill that ignores the fill rule keeps the value it
+ * replaced, unchallenged for a whole round of keys (2 × writePairsMs each): longer than δ.
+ */
+let pairTurn = 0;
+async function writePair() {
+  const key = ownKeys[pairTurn++ % ownKeys.length];
+  for (let i = 0; i < 2; i++) {
+    if (i === 1) await new Promise((r) => setTimeout(r, config.writePairsMs));
+    const n = (counters.get(key) ?? 0) + 1;
+    await client.put(keyName(key), String(n), { version: n });
+    counters.set(key, n);
+    log.events.push(key, n, now(), 1);
+  }
+  await new Promise((r) => setTimeout(r, config.writePairsMs)); // the readers settle on the stale fill
+}
+
 /** Until this time, scopedOne clears no more than a table: an eviction burst is filling the store. */
 let holdClearsUntil = 0;
 
@@ -191,7 +211,8 @@ let i = 0;
 while (running) {
   try {
     if (role === 'writer') {
-      if (index === 0 && i % 200 === 199) await scopedOne();
+      if (config.writePairsMs) await writePair();
+      else if (index === 0 && i % 200 === 199) await scopedOne();
       else await writeOne(Math.random());
     } else {
       await read(Math.floor(Math.random() * config.keys));
