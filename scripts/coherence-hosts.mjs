@@ -63,7 +63,7 @@ async function startDaemon(options) {
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
-    if (/gap|lost|overflow/.test(String(d)) && process.env.COHERENCE_VERBOSE) process.stderr.write(d);
+    if (/gap|lost|overflow|L2/.test(String(d)) && process.env.COHERENCE_VERBOSE) process.stderr.write(`[${options.hostId}] ${d}`);
   });
   const deadline = Date.now() + 15_000;
   while (!stderr.includes('localcached listening')) {
@@ -73,7 +73,7 @@ async function startDaemon(options) {
   return child;
 }
 
-export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge = 'redis', ignoreGaps = false, l2 = false, l2NoDiscard = false, l2DelayMs = 150, writers = 2, readers = 3, seed = Date.now(), log = console.log } = {}) {
+export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge = 'redis', ignoreGaps = false, l2 = false, l2NoDiscard = false, l2DelayMs = 150, writers = 2, readers = 3, keys, replicaShare, writePairsMs, disturb = true, seed = Date.now(), log = console.log } = {}) {
   const engine = await startEngine(bridge);
   const l2Engine = l2 ? await startEngine('redis') : undefined;
   const l2Proxies = l2Engine ? await Promise.all(Array.from({ length: hosts }, (_, h) => cuttableProxy(l2Engine.port, h === 0 ? 0 : l2DelayMs))) : [];
@@ -99,7 +99,7 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
 
   // Writers live on host 0 .. writers-1 (mod hosts); readers on every host.
   // With L2, fewer keys: a write then often meets a reader's L2 read of its key in flight.
-  const config = { keys: l2 ? 48 : 200, tables: 3, writers, fillerKeys: 0, bigValueBytes: 0, replicaShare: l2 ? 0.1 : 0.5, replicaSockets: [] };
+  const config = { keys: keys ?? (l2 ? 48 : 200), tables: 3, writers, fillerKeys: 0, bigValueBytes: 0, replicaShare: replicaShare ?? (l2 ? 0.1 : 0.5), writePairsMs, replicaSockets: [] };
   for (let w = 0; w < writers; w++) config.replicaSockets[w] = sockets.filter((_, h) => h !== w % hosts);
   const workers = [];
   const start = (role, index, socket) => {
@@ -125,6 +125,7 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
   while (Date.now() < deadline) {
     await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
     if (Date.now() >= deadline) break;
+    if (!disturb) continue;
     // Host 0 is a writer's home; the others are disturbed in turn.
     const h = 1 + (turn % (hosts - 1));
     switch (turn++ % 4) {
@@ -165,7 +166,8 @@ export async function checkMultiHostCoherence({ seconds = 10, hosts = 3, bridge 
   for (const p of [...proxies, ...l2Proxies]) p.close();
   await engine.close();
   await l2Engine?.close();
-  const deltaMs = Math.max(OUTAGE_MS, longestOutageMs) + 3 * HEARTBEAT_MS + 100;
+  // Undisturbed (the L2 mutation's run), no outage widens δ.
+  const deltaMs = (disturb ? Math.max(OUTAGE_MS, longestOutageMs) : 0) + 3 * HEARTBEAT_MS + 100;
   const result = analyse(logs, workers, config, deltaMs, { ...disturbances, longestOutageMs }, log);
   return { ...result, hosts, bridge, ignoreGaps, l2, l2NoDiscard };
 }

@@ -154,6 +154,7 @@ export function analyse(logs, workers, config, deltaMs, disturbances, log) {
     writes: sum((l) => l.events.length / 4),
     scopedInvalidations: sum((l) => l.scopes.length),
     errorsDuringOutages: sum((l) => l.errors),
+    errorSamples: logs.flatMap((l, i) => (l.errorSamples ?? []).map((e) => `${workers[i].role}${workers[i].index}: ${e}`)).slice(0, 10),
     violations: {
       readYourWrites: sum((l) => l.violations.readYourWrites),
       monotonicReads: sum((l) => l.violations.monotonic),
@@ -161,6 +162,7 @@ export function analyse(logs, workers, config, deltaMs, disturbances, log) {
     },
     staleReadsWithinDelta: staleWithinDelta,
     violationSamples: samples,
+    readYourWritesSamples: logs.flatMap((l) => l.readYourWritesSamples ?? []).map((v) => ({ ...v, changesAround: timeline[v.key].list.filter((c) => Math.abs(c[0] - v.tRead) < 1500).map((c) => [+(c[0] - v.tRead).toFixed(1), c[1], c[2]]) })),
     maxObservedStalenessMs: Number(maxStalenessMs.toFixed(3)),
     deltaMs,
     disturbances,

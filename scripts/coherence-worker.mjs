@@ -57,7 +57,13 @@ async function replicate(name, n) {
 
 let running = true;
 let unblocking = null;
-const log = { reads: [], events: [], scopes: [], violations: { readYourWrites: 0, monotonic: 0 }, errors: 0, ops: 0, errorSamples: [] };
+const log = { reads: [], events: [], scopes: [], violations: { readYourWrites: 0, monotonic: 0 }, readYourWritesSamples: [], errors: 0, ops: 0, errorSamples: [] };
+
+/** A read-your-writes violation, with what the analysis needs to place it (times in ms, performance-clock). */
+function readYourWritesViolation(key, op, wrote, back, tWrite, tAck, tRead, near) {
+  log.violations.readYourWrites++;
+  if (log.readYourWritesSamples.length < 8) log.readYourWritesSamples.push({ writer: index, key, op, wrote, read: Number(back.toString()), tWrite, tAck, tRead, tReadEnd: now(), near });
+}
 const lastSeen = new Map(); // key -> highest value this process has read (monotonic reads)
 const counters = new Map(); // key -> last value written (writers)
 
@@ -95,25 +101,55 @@ async function writeOne(rand) {
     const n = current + 1;
     // Versioned in multi-host runs, so that a host's copy of n is not dropped by the news of n itself.
     const version = replicas.length > 0 ? { version: n } : {};
-    if (Math.random() < 0.5) await client.put(name, String(n), { publish, ...version });
+    const upsert = Math.random() >= 0.5;
+    const tWrite = now();
+    if (!upsert) await client.put(name, String(n), { publish, ...version });
     else await client.tableChangedUpsert('coh', `t${key % config.tables}`, `k${key}`, String(n), { publish, ...version });
     counters.set(key, n);
-    log.events.push(key, n, now(), 1); // a write of n: values below n are stale from here on
+    const tAck = now();
+    log.events.push(key, n, tAck, 1); // a write of n: values below n are stale from here on
     // Read your writes: the writer's own near cache must not answer an older value.
     const tStart = now();
+    const hits = client.nearCacheStats().hits;
     const back = await client.get(name);
-    if (back !== null && Number(back.toString()) !== n) log.violations.readYourWrites++;
-    record(key, back, tStart, false);
+    const near = client.nearCacheStats().hits > hits;
+    if (back !== null && Number(back.toString()) !== n) readYourWritesViolation(key, upsert ? 'upsert' : 'put', n, back, tWrite, tAck, tStart, near);
+    record(key, back, tStart, near);
     await replicate(name, n);
   } else if (op < 0.8) {
-    if (Math.random() < 0.5) await client.del(name, { publish });
+    const del = Math.random() < 0.5;
+    const tWrite = now();
+    if (del) await client.del(name, { publish });
     else await client.invalidate(name, { publish });
-    log.events.push(key, current + 1, now(), 0); // a removal: the current value is gone too
+    const tAck = now();
+    log.events.push(key, current + 1, tAck, 0); // a removal: the current value is gone too
+    const tStart = now();
+    const hits = client.nearCacheStats().hits;
     const back = await client.get(name);
-    if (back !== null && Number(back.toString()) <= current) log.violations.readYourWrites++;
+    if (back !== null && Number(back.toString()) <= current) readYourWritesViolation(key, del ? 'del' : 'invalidate', current, back, tWrite, tAck, tStart, client.nearCacheStats().hits > hits);
   } else {
     await read(key);
   }
+}
+
+/**
+ * The L2 mutation's writer (config.writePairsMs): each of its keys in turn is written twice,
+ * writePairsMs apart, then left alone until its next turn. The first write drops the key on the
+ * other hosts, whose readers then miss and read it from L2 (replies held back there); the second
+ * lands while such a read is in flight, and a fill that ignores the fill rule keeps the value it
+ * replaced, unchallenged for a whole round of keys (2 × writePairsMs each): longer than δ.
+ */
+let pairTurn = 0;
+async function writePair() {
+  const key = ownKeys[pairTurn++ % ownKeys.length];
+  for (let i = 0; i < 2; i++) {
+    if (i === 1) await new Promise((r) => setTimeout(r, config.writePairsMs));
+    const n = (counters.get(key) ?? 0) + 1;
+    await client.put(keyName(key), String(n), { version: n });
+    counters.set(key, n);
+    log.events.push(key, n, now(), 1);
+  }
+  await new Promise((r) => setTimeout(r, config.writePairsMs)); // the readers settle on the stale fill
 }
 
 /** Until this time, scopedOne clears no more than a table: an eviction burst is filling the store. */
@@ -175,7 +211,8 @@ let i = 0;
 while (running) {
   try {
     if (role === 'writer') {
-      if (index === 0 && i % 200 === 199) await scopedOne();
+      if (config.writePairsMs) await writePair();
+      else if (index === 0 && i % 200 === 199) await scopedOne();
       else await writeOne(Math.random());
     } else {
       await read(Math.floor(Math.random() * config.keys));

@@ -1,6 +1,7 @@
 // The multi-host coherence checker with L2 on (npm run check:coherence -- --hosts 3 --bridge
 // redis --l2 runs it for longer): zero violations; and its mutation (--l2-no-discard: an L2
-// fill kept although a change of its key arrived while the read was in flight) must show them.
+// fill kept although a change of its key arrived while the read was in flight) must show them,
+// in a run shaped for that race.
 import { describe, expect, it } from 'vitest'
 import { requireTool } from './helpers'
 // @ts-expect-error: a plain ESM script shared with `npm run check:coherence`
@@ -17,12 +18,18 @@ describe.skipIf(tool.skip)(tool.title('multi-host coherence with L2'), () => {
     expect(result.readsChecked).toBeGreaterThan(300)
   }, 90_000)
 
-  // Not yet CI-sized: the race it needs (a write landing inside a reader's delayed L2 read, then
-  // no later write of that key for δ) showed 360 violations in one 20 s run and none in a 16 s one.
-  // Run it with COHERENCE_L2_MUTATION=1 (or npm run check:coherence -- ... --l2-no-discard --seconds 30).
-  it.skipIf(!process.env.COHERENCE_L2_MUTATION)('the mutation (fills that ignore the fill rule) shows violations', async () => {
-    const result = await checkMultiHostCoherence({ seconds: 4 * SECONDS, hosts: 3, bridge: 'redis', l2: true, l2NoDiscard: true, log: () => {} })
-    console.log(`coherence with L2, no discard: ${result.totalViolations} violations, max staleness ${result.maxObservedStalenessMs} ms`)
-    expect(result.totalViolations).toBeGreaterThan(0)
+  // The mutation's race, tightened so that a CI-sized run shows it every time: one writer on
+  // host 0 writes each of 8 keys twice, 250 ms apart, then leaves it for a round (writePairsMs);
+  // two readers per host; L2 replies 400 ms late on hosts 1 and 2, so their reads after the first
+  // write are in flight when the second lands; no disturbances, so nothing flushes the stale fill
+  // and δ is the bridge's alone (400 ms). The same run without the mutation shows none.
+  const race = { hosts: 3, bridge: 'redis', l2: true, writers: 1, readers: 6, keys: 8, replicaShare: 0, writePairsMs: 250, l2DelayMs: 400, disturb: false, log: () => {} }
+
+  it('the mutation (fills that ignore the fill rule) shows violations, and the same race without it none', async () => {
+    const mutated = await checkMultiHostCoherence({ ...race, seconds: SECONDS, l2NoDiscard: true })
+    console.log(`coherence with L2, no discard: ${mutated.totalViolations} violations, max staleness ${mutated.maxObservedStalenessMs} ms`)
+    expect(mutated.totalViolations).toBeGreaterThan(0)
+    const kept = await checkMultiHostCoherence({ ...race, seconds: SECONDS / 2 })
+    expect(kept.violations).toEqual({ readYourWrites: 0, monotonicReads: 0, boundedStaleness: 0 })
   }, 120_000)
 })

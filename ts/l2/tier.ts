@@ -203,7 +203,9 @@ export class L2Tier {
 
   #readable(key: string): boolean {
     if (!this.#client.breaker.allows) return false
-    return this.#outage.empty && this.#repairingScopes === 0 && !this.#repairing.has(key)
+    // While a flush runs, the list is empty but its bumps and deletes have not all landed: a
+    // read sent meanwhile could reach Redis before them and refill what the outage left stale.
+    return this.#outage.empty && !this.#flushingOutage && this.#repairingScopes === 0 && !this.#repairing.has(key)
   }
 
   // --- writes -----------------------------------------------------------------------------
