@@ -9,7 +9,7 @@ import { LocalCachedClient } from '../ts/client/client'
 import { eventually, requireTool } from './helpers'
 import { Engine, type EngineKind } from './engines'
 import { appliedAtLeast, bridgeName, spawnDaemon, startHost, type ChildDaemon, type Host } from './bridge-hosts'
-import { L2Link } from './l2-hosts'
+import { CuttableTcpProxy } from './tcp-proxy'
 import type { ServeOptions } from '../ts/server/options'
 
 const TOOLS: Record<EngineKind, 'redis-server' | 'nats-server'> = { redis: 'redis-server', nats: 'nats-server' }
@@ -135,7 +135,7 @@ for (const kind of ['redis', 'nats'] as const) {
       await eventually(async () => ((await a.stats()).bridgeOutboxCurrent ?? 0) === 0)
       // B reaches the engine through a link that stops delivering replies once B is connected:
       // its replay reads nothing more.
-      const link = await new L2Link(engine.port).listen()
+      const link = await new CuttableTcpProxy(engine.port).listen()
       const lines: string[] = []
       const logDestination = {
         write(line: string) {

@@ -1,10 +1,15 @@
-// A TCP proxy between a daemon and its bridge engine that a test can cut and restore: a cut
-// breaks every connection through it and refuses new ones until restored.
+// A TCP proxy between a daemon and a server it talks to (a bridge engine, an L2 Redis) that a
+// test can cut and restore, or hold: a cut breaks every connection through it and refuses new
+// ones until restored; a hold keeps the server's replies back (a request left in flight) until
+// released.
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export class CuttableTcpProxy {
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
+  #held: Array<() => void> = []
+  /** While true, the server's replies are kept back (in order) until release(). */
+  hold = false
   #cut = false
   port = 0
 
@@ -17,8 +22,8 @@ export class CuttableTcpProxy {
         s.on('close', () => this.#sockets.delete(s))
         s.on('error', () => {})
       }
-      client.pipe(upstream)
-      upstream.pipe(client)
+      client.on('data', (d) => upstream.write(d))
+      upstream.on('data', (d) => (this.hold ? this.#held.push(() => client.write(d)) : client.write(d)))
       const end = () => (client.destroy(), upstream.destroy())
       client.on('close', end)
       upstream.on('close', end)
@@ -31,9 +36,21 @@ export class CuttableTcpProxy {
     return this
   }
 
-  /** Breaks every connection and refuses new ones. */
+  /** A redis:// URL through the proxy. */
+  url(): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  /** Delivers what was held, in order, and stops holding. */
+  release(): void {
+    this.hold = false
+    for (const deliver of this.#held.splice(0)) deliver()
+  }
+
+  /** Breaks every connection (dropping what was held) and refuses new ones. */
   cut(): void {
     this.#cut = true
+    this.#held = []
     for (const s of this.#sockets) s.destroy()
   }
 
