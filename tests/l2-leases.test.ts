@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Redis from 'ioredis'
 import { eventually, requireTool, ROOT } from './helpers'
-import { Engine } from './engines'
-import { appliedAtLeast, bridgeName, type Host } from './bridge-hosts'
-import { L2Link, startL2Host } from './l2-hosts'
+import type { Engine } from './engines'
+import { appliedAtLeast, type Host } from './bridge-hosts'
+import { startL2Fleet, type L2Fleet, type L2Link } from './l2-hosts'
 
 const tool = requireTool('redis-server')
 const CHILD = join(ROOT, 'tests', 'fixtures', 'l2-load-child.cjs')
@@ -54,30 +54,21 @@ function startChild(socket: string, key: string, redisPort: number, counter: str
 }
 
 describe.skipIf(tool.skip)(tool.title('L2 fleet-wide single flight'), () => {
-  let bridge: Engine
+  let fleet: L2Fleet
   let l2: Engine
   let redis: Redis
-  const links: L2Link[] = []
+  let links: L2Link[]
   let hosts: Host[]
   const children: ChildProcess[] = []
 
   beforeAll(async () => {
-    bridge = await Engine.start('redis')
-    l2 = await Engine.start('redis')
-    redis = new Redis(l2.port, '127.0.0.1')
-    for (let i = 0; i < 3; i++) links.push(await new L2Link(l2.port).listen())
-    const name = bridgeName()
-    hosts = []
-    for (const [i, id] of ['A', 'B', 'C'].entries()) hosts.push(await startL2Host(bridge.url(), name, id, links[i].url()))
+    fleet = await startL2Fleet([{}, {}, {}])
+    ;({ l2, redis, links, hosts } = fleet)
   }, 30_000)
 
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
-    for (const h of hosts ?? []) await h?.close()
-    for (const link of links) await link.close()
-    redis?.disconnect()
-    await l2?.close()
-    await bridge?.close()
+    await fleet?.close()
   })
 
   const spawnAll = async (key: string, counter: string, perHost: number, loadMs: number, lockTimeoutMs: number) => {

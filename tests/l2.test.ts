@@ -6,17 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Redis from 'ioredis'
 import { LocalCachedClient } from '../ts/index'
 import { eventually, requireTool, tempSocketPath } from './helpers'
-import { Engine } from './engines'
-import { appliedAtLeast, bridgeName, primeNear, type Host } from './bridge-hosts'
-import { L2Link, scriptCalls, startL2Host } from './l2-hosts'
+import type { Engine } from './engines'
+import { appliedAtLeast, primeNear, type Host } from './bridge-hosts'
+import { scriptCalls, startL2Fleet, type L2Fleet, type L2Link } from './l2-hosts'
 
 const tool = requireTool('redis-server')
 
 describe.skipIf(tool.skip)(tool.title('L2 on Redis'), () => {
-  let bridge: Engine
+  let fleet: L2Fleet
   let l2: Engine
   let redis: Redis
-  const links: L2Link[] = []
+  let links: L2Link[]
   let a: Host
   let b: Host
   let c: Host
@@ -33,15 +33,10 @@ describe.skipIf(tool.skip)(tool.title('L2 on Redis'), () => {
   const positions = () => Promise.all([a, b, c].map(applied))
 
   beforeAll(async () => {
-    bridge = await Engine.start('redis')
-    l2 = await Engine.start('redis')
-    redis = new Redis(l2.port, '127.0.0.1')
-    for (let i = 0; i < 3; i++) links.push(await new L2Link(l2.port).listen())
-    const name = bridgeName()
     const respSocket = tempSocketPath()
-    a = await startL2Host(bridge.url(), name, 'A', links[0].url())
-    b = await startL2Host(bridge.url(), name, 'B', links[1].url(), { respSocket })
-    c = await startL2Host(bridge.url(), name, 'C', links[2].url())
+    fleet = await startL2Fleet([{}, { respSocket }, {}])
+    ;({ l2, redis, links } = fleet)
+    ;[a, b, c] = fleet.hosts
     respB = new Redis({ path: respSocket })
     extraA = await LocalCachedClient.connect(a.socket)
     statsA = await LocalCachedClient.connect(a.socket)
@@ -52,11 +47,7 @@ describe.skipIf(tool.skip)(tool.title('L2 on Redis'), () => {
     respB?.disconnect()
     await extraA?.close()
     await statsA?.close()
-    for (const h of [a, b, c]) await h?.close()
-    for (const link of links) await link.close()
-    redis?.disconnect()
-    await l2?.close()
-    await bridge?.close()
+    await fleet?.close()
   })
 
   it('a value written on A is served on B from L2, with its version and remaining TTL', async () => {
