@@ -139,6 +139,23 @@ export class NativeStore {
     return this.#value(result)
   }
 
+  /**
+   * get() into a buffer the caller owns: −1 on a miss, else the value's length n, written at
+   * `target[offset..]` only if n ≤ target.length − offset (with less room, retry with a
+   * bigger target). Counted exactly as get() is; skips get()'s slab and Buffer view.
+   * BadArgument for a target not a Buffer/Uint8Array, or an offset not an integer in 0..target.length.
+   */
+  getInto(key: string, target: Uint8Array, offset = 0): number {
+    let n: number
+    try {
+      n = this.#native.getInto(key, target, offset)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    if (n === READ_MISS_EXPIRED) this.#deliverRemovals()
+    return n >= 0 ? n : READ_CODES.miss
+  }
+
   /** Turns a native read result into the caller's Buffer (or undefined for a miss). */
   #value(result: number | Buffer): Buffer | undefined {
     if (typeof result !== 'number') return result

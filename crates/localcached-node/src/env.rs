@@ -293,6 +293,23 @@ impl Env {
         }))
     }
 
+    /// The bytes of a Uint8Array (Buffers included), writable, or `None` for any other value.
+    ///
+    /// # Safety
+    /// As `uint8_array`: use the slice before returning to JS and make no call that can
+    /// run JS meanwhile; hold no other borrow of the same array.
+    pub unsafe fn uint8_array_mut<'a>(self, value: napi_value) -> JsResult<Option<&'a mut [u8]>> {
+        Ok(self.typed_array(value, NAPI_UINT8_ARRAY)?.map(|(data, len)| {
+            if len == 0 || data.is_null() {
+                &mut [][..]
+            } else {
+                // SAFETY: N-API reports `len` bytes at `data`, alive while the buffer is
+                // attached (the caller's guarantee); the caller holds no other borrow of them.
+                unsafe { std::slice::from_raw_parts_mut(data as *mut u8, len) }
+            }
+        }))
+    }
+
     /// The elements of an Int32Array, writable, or `None` for any other value.
     ///
     /// # Safety
