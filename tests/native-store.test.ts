@@ -250,6 +250,20 @@ describe('keys', () => {
     for (const k of ['a:b:c', 'Svc-1:t.v_2:PK-9', 'x:y:' + 'z'.repeat(246)]) store.set(k, 'ok')
     store.close()
   })
+
+  it('reads a key as its exact characters: none that merely shares a low byte with an ASCII one passes', () => {
+    const store = new NativeStore()
+    store.set('svc:tbl:1', 'v')
+    // U+013A's low byte is ':' and U+0131's is '1': the key must still be refused, not read as svc:tbl:1.
+    for (const k of ['svc\u013atbl\u013a1', 'svc:tbl:\u0131', 'svc:tbl:1\u00e9', 'svc:tbl:' + '1'.repeat(243)]) {
+      for (const read of [() => store.get(k), () => store.has(k), () => store.getInto(k, Buffer.alloc(4), 0), () => store.set(k, 'x')]) {
+        expect(thrown(read).code, k).toBe('InvalidKey')
+      }
+    }
+    expect(thrown(() => store.get('svc:tbl:\u00e9')).message).toContain('0xc3')
+    expect(store.stats().getCalls).toBe(0)
+    store.close()
+  })
 })
 
 describe('TTL with the manual clock', () => {

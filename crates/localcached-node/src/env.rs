@@ -3,6 +3,7 @@
 
 use crate::sys::*;
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
@@ -232,6 +233,23 @@ impl Env {
         }
         self.check(status, "napi_get_value_string_utf8")?;
         Ok(Some(len))
+    }
+
+    /// Copies a string's UTF-16 code units into `buf` (which need not be initialised) and
+    /// returns the units written, or `None` if `value` is not a string. At most
+    /// `buf.len() - 1` units are written, so a shorter result proves nothing was cut off.
+    pub fn string_utf16_into(self, value: napi_value, buf: &mut [MaybeUninit<u16>]) -> JsResult<Option<&[u16]>> {
+        let mut len = 0;
+        // SAFETY: `buf` is writable for `buf.len()` units, including the NUL N-API adds;
+        // N-API only writes through the pointer.
+        let status = unsafe { napi_get_value_string_utf16(self.0, value, buf.as_mut_ptr().cast(), buf.len(), &mut len) };
+        if status == NAPI_STRING_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_value_string_utf16")?;
+        let len = len.min(buf.len());
+        // SAFETY: N-API wrote (initialised) the first `len` units, and `len` is within `buf`.
+        Ok(Some(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u16>(), len) }))
     }
 
     /// A string's whole UTF-8, or `None` if `value` is not a string.
