@@ -33,6 +33,15 @@ export interface RawStore {
    * when it did not fit in what is left of the slab.
    */
   get(key: string): number | Buffer
+  /**
+   * A hit: the value's length n, with the value copied to `target[offset..]` only if
+   * n ≤ target.length − offset (else nothing is written). `READ_MISS` or
+   * `READ_MISS_EXPIRED` for a miss. Counted as a get. BadArgument for a target that is not
+   * a Buffer/Uint8Array or an offset that is not an integer from 0 to target.length.
+   */
+  getInto(key: string, target: Uint8Array, offset: number): number
+  /** A benchmark probe: reads the key as every keyed call does and returns; touches no store. */
+  noop(key: string): void
   /** Returns 1 when removals wait to be drained (evictions, a dependency cascade), else 0. VersionConflict if `version` is older than the stored one. */
   set(key: string, value: Uint8Array | string, ttlMs: number | undefined, version?: number, dependsOn?: string[]): number
   /** `set` of the key `svc:table:pk`, counted as an upsert; returns as `set` does. */

@@ -5,7 +5,10 @@
 // entries of 430 B JSON, in an event loop and in a plain loop, with time, RSS, JS heap and
 // the GC pause distribution. Then the micro table: ns/op for get-hit, get-miss and set, RSS
 // after loading, total wall time, and the ratio native/lru-cache (below 1.0 means NativeStore
-// is faster or smaller). Then invalidateTable.
+// is faster or smaller). The micro table opens with the per-call floor at 1k keys (every
+// key in cache): the empty call `noop(key)` (a string-key N-API call that reads its key and
+// returns, the binding's benchmark probe), then has, get and getInto, beside lru-cache's
+// has and get. Then invalidateTable.
 //
 // Flags (after `npm run bench:embedded --`):
 //   --plot <file.svg>   draw the headline (scripts/bench-plot.mjs)
@@ -15,6 +18,8 @@
 //   --iters N           phases of each setup per process (default 2)
 //   --procs N           processes per cache and size (default: 1 at 1M, 2 below)
 //   --headline-only, --micro-only
+//   --floor-only        only the 1k-key floor table (a few seconds)
+//   --ops N             micro table operations per measurement (default 2M)
 //   a | b               micro table datasets only (100k | 1M keys)
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -55,8 +60,8 @@ function openStore(kind, budget) {
   return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), mget: (ks) => ks.map((k) => c.get(k)) };
 }
 
-function child(kind, name) {
-  const { keys: n, ops } = DATASETS[name];
+function child(kind, name, ops) {
+  const { keys: n } = DATASETS[name];
   const t0 = process.hrtime.bigint();
   const budget = n * 512; // holds every entry in both stores
   const keys = makeKeys(n);
@@ -102,8 +107,81 @@ function child(kind, name) {
   process.stdout.write(JSON.stringify({ loadNs, hitNs, missNs, setNs, mgetNs, rss, storeRss, wallMs, sink }));
 }
 
-function run(kind, name) {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--child', kind, name], { encoding: 'utf8' });
+const FLOOR_KEYS = 1000;
+/** What the floor table measures: per row, the NativeStore call and lru-cache's peer. */
+const FLOOR_ROWS = [
+  ['empty call noop(key)', 'noop', 'get'],
+  ['has(key)', 'has', 'has'],
+  ['get(key)', 'get', 'get'],
+  ['getInto(key, buf, 0)', 'getInto', 'get'],
+];
+
+/**
+ * One op of the floor table in a process of its own, so each loop's call site sees one
+ * function (sharing a loop between ops makes it polymorphic and slows the later ones).
+ * The best of three rounds, to keep out time the process spent descheduled.
+ */
+function floorChild(kind, op, ops) {
+  const keys = makeKeys(FLOOR_KEYS);
+  const value = makeValue(1);
+  let call;
+  if (kind === 'native') {
+    const { NativeStore } = require('../dist/cjs/index.js');
+    const { loadBinding } = require('../dist/cjs/loader.js');
+    const s = new NativeStore({ maxBytes: 1 << 26 });
+    for (const k of keys) s.set(k, value);
+    // The probe: the raw binding's noop, called as NativeStore calls its functions.
+    const raw = { ...loadBinding().createStore({ maxBytes: 1 << 20 }, () => {}) };
+    const target = Buffer.allocUnsafe(VALUE_BYTES);
+    call = {
+      noop: (k) => raw.noop(k),
+      has: (k) => s.has(k),
+      get: (k) => s.get(k),
+      getInto: (k) => s.getInto(k, target, 0),
+    }[op];
+  } else {
+    const { LRUCache } = require('lru-cache');
+    const c = new LRUCache({ maxSize: 1 << 26, sizeCalculation: (v, k) => v.length + k.length });
+    for (const k of keys) c.set(k, value);
+    call = { has: (k) => c.has(k), get: (k) => c.get(k) }[op];
+  }
+  const stride = 7; // coprime with FLOOR_KEYS
+  let sink = 0;
+  let best = Infinity;
+  for (let round = 0; round < 4; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0, j = 0; i < ops; i++, j = (j + stride) % FLOOR_KEYS) if (call(keys[j]) !== undefined) sink++;
+    const ns = Number(process.hrtime.bigint() - start) / ops;
+    if (round > 0) best = Math.min(best, ns); // round 0 warms up
+  }
+  process.stdout.write(JSON.stringify({ ns: best, sink }));
+}
+
+function runFloor(kind, op, ops) {
+  const r = spawnSync(process.execPath, [self, '--floor', kind, op, String(ops)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`floor ${kind}/${op} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout).ns;
+}
+
+/** The per-call floor at 1k keys: what any call costs, then has, get and getInto, beside lru-cache. */
+function floor(ops) {
+  const opsFloor = Math.min(ops, 2_000_000);
+  console.log(`Per-call floor, ${FLOOR_KEYS / 1000}k keys (all hits), ${VALUE_BYTES} B values, ns/op, best of 3 rounds of ${opsFloor / 1e6}M calls; ratio to lru-cache's peer`);
+  const widths = [28, 14, 14, 8];
+  const line = (cols) => cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' ');
+  console.log(line(['', 'NativeStore', 'lru-cache', 'ratio']));
+  const peers = {};
+  for (const [label, op, peerOp] of FLOOR_ROWS) {
+    const native = runFloor('native', op, opsFloor);
+    peers[peerOp] ??= runFloor('lru', peerOp, opsFloor);
+    const peer = peers[peerOp];
+    console.log(line([`  ${label}`, native.toFixed(1), `${peer.toFixed(1)} ${peerOp}`, (native / peer).toFixed(2)]));
+  }
+  console.log('');
+}
+
+function run(kind, name, ops) {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', self, '--child', kind, name, String(ops)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${kind}/${name} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -114,16 +192,16 @@ function lruVersion() {
   return JSON.parse(readFileSync(pkg, 'utf8')).version;
 }
 
-function main(argv) {
+function main(argv, ops) {
   const only = argv.filter((a) => DATASETS[a]);
   const names = only.length ? only : Object.keys(DATASETS);
   console.log(`peer: lru-cache ${lruVersion()} (maxSize + sizeCalculation, same budget), node ${process.version}`);
-  console.log(`values: ${VALUE_BYTES} B Buffers; each store in its own process\n`);
+  console.log(`values: ${VALUE_BYTES} B Buffers; each store in its own process; ${ops / 1e6}M operations per measurement\n`);
   const rows = [];
   const fmt = (x, d = 1) => x.toFixed(d);
   for (const name of names) {
-    const native = run('native', name);
-    const lru = run('lru', name);
+    const native = run('native', name, ops);
+    const lru = run('lru', name, ops);
     const { keys } = DATASETS[name];
     rows.push([`${name}) ${keys / 1000}k keys`, '', '', '']);
     for (const [label, field, digits] of [
@@ -188,7 +266,7 @@ function scopes() {
 }
 
 function parseArgs(argv) {
-  const opts = { plot: null, json: null, sizes: [1_000_000, 100_000], requests: 30_000, iters: 2, procs: null, headline: true, micro: true, rest: [] };
+  const opts = { plot: null, json: null, sizes: [1_000_000, 100_000], requests: 30_000, iters: 2, procs: null, headline: true, micro: true, floorOnly: false, ops: 2_000_000, rest: [] };
   const count = (v) => { const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(v ?? ''); if (!m) throw new Error(`not a count: ${v}`); return Math.round(Number(m[1]) * { '': 1, k: 1e3, m: 1e6 }[m[2].toLowerCase()]); };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -200,6 +278,8 @@ function parseArgs(argv) {
     else if (a === '--procs') opts.procs = count(argv[++i]);
     else if (a === '--headline-only') opts.micro = false;
     else if (a === '--micro-only') opts.headline = false;
+    else if (a === '--floor-only') Object.assign(opts, { headline: false, floorOnly: true });
+    else if (a === '--ops') opts.ops = count(argv[++i]);
     else if (DATASETS[a]) opts.rest.push(a);
     else throw new Error(`unknown argument: ${a}`);
   }
@@ -239,13 +319,17 @@ async function top(argv) {
   }
   if (opts.micro) {
     console.log('\nMicro-operations\n');
-    main(opts.rest);
-    scopes();
+    floor(opts.ops);
+    if (!opts.floorOnly) {
+      main(opts.rest, opts.ops);
+      scopes();
+    }
   }
   console.log(`\n${new Date().toISOString()}  load average at end: ${load()}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
-if (process.argv[2] === '--child') child(process.argv[3], process.argv[4]);
+if (process.argv[2] === '--child') child(process.argv[3], process.argv[4], Number(process.argv[5]));
+else if (process.argv[2] === '--floor') floorChild(process.argv[3], process.argv[4], Number(process.argv[5]));
 else if (process.argv[2] === '--scope') scopeChild(process.argv[3], Number(process.argv[4]));
 else {
   top(process.argv.slice(2)).catch((e) => {

@@ -96,6 +96,85 @@ describe('NativeStore basics', () => {
   })
 })
 
+describe('getInto', () => {
+  it('copies a hit into the target at the offset and returns its length', () => {
+    const store = new NativeStore()
+    store.set(key(1), 'hello')
+    const target = Buffer.alloc(8, '.')
+    expect(store.getInto(key(1), target, 2)).toBe(5)
+    expect(target.toString()).toBe('..hello.')
+    expect(store.getInto(key(1), target)).toBe(5)
+    expect(target.toString()).toBe('hellolo.')
+    const view = new Uint8Array(new ArrayBuffer(16), 4, 6)
+    expect(store.getInto(key(1), view, 1)).toBe(5)
+    expect(Buffer.from(view.buffer).subarray(5, 10).toString()).toBe('hello')
+    store.close()
+  })
+
+  it('returns -1 on a miss and writes nothing', () => {
+    const store = new NativeStore()
+    const target = Buffer.alloc(4, '.')
+    expect(store.getInto(key(1), target, 0)).toBe(-1)
+    expect(target.toString()).toBe('....')
+    store.close()
+  })
+
+  it('returns the length without writing when the room is too small; a retry with room gets the value', () => {
+    const store = new NativeStore()
+    store.set(key(1), 'a longer value')
+    const small = Buffer.alloc(16, '.')
+    expect(store.getInto(key(1), small, 4)).toBe(14)
+    expect(small.toString()).toBe('.'.repeat(16))
+    const bigger = Buffer.alloc(14)
+    expect(store.getInto(key(1), bigger, 0)).toBe(14)
+    expect(bigger.toString()).toBe('a longer value')
+    store.set(key(2), '')
+    expect(store.getInto(key(2), small, 16)).toBe(0)
+    store.close()
+  })
+
+  it('rejects a target that is not a Buffer/Uint8Array and an offset out of range or not an integer', () => {
+    const store = new NativeStore()
+    store.set(key(1), 'v')
+    const target = Buffer.alloc(4)
+    for (const bad of ['text', [1, 2], new Uint16Array(4), undefined, null]) {
+      expect(thrown(() => store.getInto(key(1), bad as unknown as Uint8Array, 0)).code).toBe('BadArgument')
+    }
+    for (const offset of [-1, 5, 1.5, NaN, '1', null]) {
+      expect(thrown(() => store.getInto(key(1), target, offset as unknown as number)).code).toBe('BadArgument')
+    }
+    expect(thrown(() => store.getInto('not a key', target, 0)).code).toBe('InvalidKey')
+    expect(store.stats().getCalls).toBe(0)
+    store.close()
+  })
+
+  it('misses an expired entry and delivers its removal', () => {
+    const store = new NativeStore({ clock: 'manual', sweepIntervalMs: 0 })
+    const removed: RemovalNotice[] = []
+    store.onRemoval((n) => removed.push(n))
+    store.set(key(1), 'v', { ttlMs: 10 })
+    const target = Buffer.alloc(4)
+    expect(store.getInto(key(1), target, 0)).toBe(1)
+    store.advanceClock(10)
+    expect(store.getInto(key(1), target, 0)).toBe(-1)
+    expect(removed).toEqual([{ key: key(1), cause: 'expired' }])
+    store.close()
+  })
+
+  it('counts hits and misses exactly as get does', () => {
+    const store = new NativeStore()
+    store.set('svc:tbl:1', 'v')
+    const target = Buffer.alloc(0)
+    store.getInto('svc:tbl:1', target, 0)
+    store.getInto('svc:tbl:2', target, 0)
+    store.get('svc:tbl:1')
+    const s = store.stats()
+    expect([s.getCalls, s.getHits, s.getMisses]).toEqual([3, 2, 1])
+    expect(s.bySvc.svc).toMatchObject({ hits: 2, misses: 1 })
+    store.close()
+  })
+})
+
 describe('byte budget and LRU eviction', () => {
   it('charges key + value + the documented per-entry overhead (and each table its group), and recharges on replace', () => {
     const store = new NativeStore({ clock: 'manual' })
@@ -169,6 +248,20 @@ describe('keys', () => {
     expect(thrown(() => store.get('not a key')).message).toContain('"not a key"')
     expect(thrown(() => store.get(42 as unknown as string)).code).toBe('InvalidKey')
     for (const k of ['a:b:c', 'Svc-1:t.v_2:PK-9', 'x:y:' + 'z'.repeat(246)]) store.set(k, 'ok')
+    store.close()
+  })
+
+  it('reads a key as its exact characters: none that merely shares a low byte with an ASCII one passes', () => {
+    const store = new NativeStore()
+    store.set('svc:tbl:1', 'v')
+    // U+013A's low byte is ':' and U+0131's is '1': the key must still be refused, not read as svc:tbl:1.
+    for (const k of ['svc\u013atbl\u013a1', 'svc:tbl:\u0131', 'svc:tbl:1\u00e9', 'svc:tbl:' + '1'.repeat(243)]) {
+      for (const read of [() => store.get(k), () => store.has(k), () => store.getInto(k, Buffer.alloc(4), 0), () => store.set(k, 'x')]) {
+        expect(thrown(read).code, k).toBe('InvalidKey')
+      }
+    }
+    expect(thrown(() => store.get('svc:tbl:\u00e9')).message).toContain('0xc3')
+    expect(store.stats().getCalls).toBe(0)
     store.close()
   })
 })

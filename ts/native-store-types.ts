@@ -141,3 +141,11 @@ export interface SnapshotLoad {
   /** Where a rejected file was moved (`<file>.corrupt-<ISO time without colons>`). */
   movedTo?: string
 }
+
+/**
+ * What get(), getWithMeta() and mgetPacked() return instead of a packed slab position (and
+ * getInto() instead of a length): a miss, a miss that found the entry expired (its removal
+ * is queued), and (mgetPacked only) a value handed over in the overflow array. The binding exports the same numbers as
+ * READ_MISS, READ_MISS_EXPIRED and READ_IN_OVERFLOW; tests/limits.test.ts checks they agree.
+ */
+export const READ_CODES = { miss: -1, missExpired: -2, inOverflow: -3 } as const

@@ -1,23 +1,21 @@
 // NativeStore: the embedded cache. Values live in Rust memory, off the V8 heap, under a
 // byte budget. This class only adapts arguments and results; the store is in crates/.
 
-import { loadBinding } from './loader'
 import { fromNative, LocalCachedError } from './errors'
 import { decodeStats, type Stats } from './stats'
 import { dispatchRemovals, type RemovalListener } from './removals'
 import type { RawStore } from '../binding'
 import { LoadCoordinator, type GetOrLoadOptions, type Loader } from './load/get-or-load'
 import { typedCache, type Cache, type TypedOptions } from './typed'
-import { INT64_MAX, INT64_MIN, type EntryMeta, type FromSnapshotOptions, type KeysOptions, type KeysPage, type NativeStoreOptions, type SaveSnapshotOptions, type SaveSnapshotResult, type SetIfOptions, type SetIfResult, type SetOptions, type SnapshotLoad, type TtlOptions, type UpsertOptions, type Value } from './native-store-types'
+import { INT64_MAX, INT64_MIN, type EntryMeta, type FromSnapshotOptions, type KeysOptions, type KeysPage, type NativeStoreOptions, type SaveSnapshotOptions, type SaveSnapshotResult, type SetIfOptions, type SetIfResult, type SetOptions, type SnapshotLoad, type TtlOptions, type UpsertOptions, type Value, READ_CODES } from './native-store-types'
 import { loadSnapshotInto } from './native-store-snapshot'
-import { checkNativeStoreOptions, NATIVE_CALL_OPTIONS } from './native-store-options'
+import { checkNativeStoreOptions, NATIVE_CALL_OPTIONS, openNative } from './native-store-options'
 import { rejectUnknownOptions } from './option-check'
 
 export * from './native-store-types'
 
 /** setIf's `when`, as the binding numbers it. */
 const SET_CONDITIONS = { always: 0, absent: 1, present: 2 } as const
-
 
 /**
  * get() copies values into a slab and hands back a Buffer view of the copied region. Each
@@ -30,13 +28,6 @@ const SET_CONDITIONS = { always: 0, absent: 1, present: 2 } as const
 const SLAB_BYTES = 16 * 1024
 const SLAB_MIN_FREE = 2 * 1024
 
-/**
- * What get(), getWithMeta() and mgetPacked() return instead of a packed slab position: a
- * miss, a miss that found the entry expired (its removal is queued), and (mgetPacked only)
- * a value handed over in the overflow array. The binding exports the same numbers as
- * READ_MISS, READ_MISS_EXPIRED and READ_IN_OVERFLOW; tests/limits.test.ts checks they agree.
- */
-export const READ_CODES = { miss: -1, missExpired: -2, inOverflow: -3 } as const
 const READ_MISS_EXPIRED = READ_CODES.missExpired
 const READ_IN_OVERFLOW = READ_CODES.inOverflow
 
@@ -56,12 +47,8 @@ export class NativeStore {
 
   constructor(options: NativeStoreOptions = {}) {
     checkNativeStoreOptions(options)
-    const binding = loadBinding()
-    const listeners = this.#listeners
     try {
-      const raw = { ...options, svcCaps: options.svcCaps ? Object.entries(options.svcCaps) : undefined }
-      const onRemovals = (batch: Array<string | number>) => dispatchRemovals(listeners, batch)
-      this.#native = openingShared === undefined ? binding.createStore(raw, onRemovals) : binding.openStore(openingShared, raw, onRemovals)
+      this.#native = openNative(options, openingShared, this.#listeners)
     } catch (err) {
       throw fromNative(err)
     }
@@ -152,6 +139,23 @@ export class NativeStore {
       throw fromNative(err)
     }
     return this.#value(result)
+  }
+
+  /**
+   * get() into a buffer the caller owns: −1 on a miss, else the value's length n, written at
+   * `target[offset..]` only if n ≤ target.length − offset (with less room, retry with a
+   * bigger target). Counted exactly as get() is; skips get()'s slab and Buffer view.
+   * BadArgument for a target not a Buffer/Uint8Array, or an offset not an integer in 0..target.length.
+   */
+  getInto(key: string, target: Uint8Array, offset = 0): number {
+    let n: number
+    try {
+      n = this.#native.getInto(key, target, offset)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    if (n === READ_MISS_EXPIRED) this.#deliverRemovals()
+    return n >= 0 ? n : READ_CODES.miss
   }
 
   /** Turns a native read result into the caller's Buffer (or undefined for a miss). */

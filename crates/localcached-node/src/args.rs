@@ -2,6 +2,7 @@
 
 use crate::env::{Env, JsError, JsResult};
 use crate::sys::*;
+use std::mem::MaybeUninit;
 use localcached_core::constants::{MAX_KEY_BYTES, MAX_TTL_MS};
 use localcached_core::store::JS_SAFE_INTEGER;
 use localcached_core::{validate_key, StoreError};
@@ -33,6 +34,25 @@ fn type_name(env: Env, value: napi_value) -> &'static str {
 /// Reads a key string into `buf` without allocating. Keys are validated by the store; an
 /// overlong key is read whole here only so that its error names its real length.
 pub fn read_key(env: Env, value: napi_value, buf: &mut [u8; KEY_BUF]) -> JsResult<&[u8]> {
+    // Keys are ASCII, so read UTF-16 first: V8 copies a one-byte string's characters out
+    // with a plain widening copy, cheaper than encoding UTF-8 (docs/benchmarks.md). A key
+    // with any other character, or too long, takes the UTF-8 read below, whose bytes the
+    // error names.
+    let mut units = [MaybeUninit::<u16>::uninit(); KEY_BUF];
+    match env.string_utf16_into(value, &mut units)? {
+        Some(units) if units.len() <= MAX_KEY_BYTES => {
+            let mut any = 0u16;
+            for (byte, &unit) in buf.iter_mut().zip(units) {
+                any |= unit;
+                *byte = unit as u8;
+            }
+            if any < 0x80 {
+                return Ok(&buf[..units.len()]);
+            }
+        }
+        Some(_) => {}
+        None => return Err(not_a_key(env, value)),
+    }
     match env.string_into(value, buf)? {
         Some(len) if len <= MAX_KEY_BYTES => Ok(&buf[..len]),
         Some(_) => {
@@ -40,11 +60,12 @@ pub fn read_key(env: Env, value: napi_value, buf: &mut [u8; KEY_BUF]) -> JsResul
             let problem = validate_key(&whole).err().unwrap_or(localcached_core::KeyProblem::TooLong { len: whole.len() });
             Err(StoreError::invalid_key(&whole, problem).into())
         }
-        None => Err(JsError::new(
-            "InvalidKey",
-            format!("key must be a string of the form svc:table:pk, got {}", type_name(env, value)),
-        )),
+        None => Err(not_a_key(env, value)),
     }
+}
+
+fn not_a_key(env: Env, value: napi_value) -> JsError {
+    JsError::new("InvalidKey", format!("key must be a string of the form svc:table:pk, got {}", type_name(env, value)))
 }
 
 /// A value's bytes: borrowed from a Buffer/Uint8Array, or encoded from a string.

@@ -3,6 +3,7 @@
 
 use crate::sys::*;
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
@@ -234,6 +235,23 @@ impl Env {
         Ok(Some(len))
     }
 
+    /// Copies a string's UTF-16 code units into `buf` (which need not be initialised) and
+    /// returns the units written, or `None` if `value` is not a string. At most
+    /// `buf.len() - 1` units are written, so a shorter result proves nothing was cut off.
+    pub fn string_utf16_into(self, value: napi_value, buf: &mut [MaybeUninit<u16>]) -> JsResult<Option<&[u16]>> {
+        let mut len = 0;
+        // SAFETY: `buf` is writable for `buf.len()` units, including the NUL N-API adds;
+        // N-API only writes through the pointer.
+        let status = unsafe { napi_get_value_string_utf16(self.0, value, buf.as_mut_ptr().cast(), buf.len(), &mut len) };
+        if status == NAPI_STRING_EXPECTED {
+            return Ok(None);
+        }
+        self.check(status, "napi_get_value_string_utf16")?;
+        let len = len.min(buf.len());
+        // SAFETY: N-API wrote (initialised) the first `len` units, and `len` is within `buf`.
+        Ok(Some(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u16>(), len) }))
+    }
+
     /// A string's whole UTF-8, or `None` if `value` is not a string.
     pub fn string_owned(self, value: napi_value) -> JsResult<Option<Vec<u8>>> {
         let mut len = 0;
@@ -289,6 +307,23 @@ impl Env {
                 // SAFETY: N-API reports `len` bytes at `data`, alive while the buffer is
                 // attached, which the caller guarantees for as long as it uses the slice.
                 unsafe { std::slice::from_raw_parts(data as *const u8, len) }
+            }
+        }))
+    }
+
+    /// The bytes of a Uint8Array (Buffers included), writable, or `None` for any other value.
+    ///
+    /// # Safety
+    /// As `uint8_array`: use the slice before returning to JS and make no call that can
+    /// run JS meanwhile; hold no other borrow of the same array.
+    pub unsafe fn uint8_array_mut<'a>(self, value: napi_value) -> JsResult<Option<&'a mut [u8]>> {
+        Ok(self.typed_array(value, NAPI_UINT8_ARRAY)?.map(|(data, len)| {
+            if len == 0 || data.is_null() {
+                &mut [][..]
+            } else {
+                // SAFETY: N-API reports `len` bytes at `data`, alive while the buffer is
+                // attached (the caller's guarantee); the caller holds no other borrow of them.
+                unsafe { std::slice::from_raw_parts_mut(data as *mut u8, len) }
             }
         }))
     }

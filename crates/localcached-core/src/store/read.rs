@@ -37,23 +37,29 @@ impl Store {
 
     /// The one read path: counts the get, removes (and reports) an expired entry, and on a
     /// hit lets `read` see the entry under the lock and marks it most recently used.
+    ///
+    /// The key is checked only when it is not found: a key equal to a stored one passed the
+    /// same check when it was stored, so a hit skips that per-byte pass, and an invalid key
+    /// (never stored) still fails with InvalidKey before anything is counted.
     #[inline]
     pub(crate) fn get_locked<R>(&self, key: &[u8], read: impl FnOnce(&Shard, u32) -> R) -> Result<Lookup<R>, StoreError> {
-        Self::check_key(key)?;
         let (index, hash) = self.locate(key);
         let mut shard = lock(&self.shards[index]);
-        shard.counters.get_calls += 1;
         let Some(slot) = shard.find(hash, key) else {
+            Self::check_key(key)?;
+            shard.counters.get_calls += 1;
             shard.counters.get_misses += 1;
             shard.record_miss(key);
             return Ok(Lookup::Miss);
         };
         if self.is_expired(&shard, slot) {
+            shard.counters.get_calls += 1;
             shard.counters.get_misses += 1;
             shard.record_miss(key);
             self.remove_slot(&mut shard, slot, RemovalCause::Expired);
             return Ok(Lookup::Expired);
         }
+        shard.counters.get_calls += 1;
         shard.counters.get_hits += 1;
         shard.record_hit(slot);
         shard.touch(slot);
@@ -67,11 +73,14 @@ impl Store {
         result
     }
 
+    /// Checks the key only when it is not found, as `get_locked` does.
     fn has_locked(&self, key: &[u8]) -> Result<bool, StoreError> {
-        Self::check_key(key)?;
         let (index, hash) = self.locate(key);
         let mut shard = lock(&self.shards[index]);
-        let Some(slot) = shard.find(hash, key) else { return Ok(false) };
+        let Some(slot) = shard.find(hash, key) else {
+            Self::check_key(key)?;
+            return Ok(false);
+        };
         if self.is_expired(&shard, slot) {
             self.remove_slot(&mut shard, slot, RemovalCause::Expired);
             return Ok(false);

@@ -49,9 +49,11 @@ pub type Args = [napi_value; MAX_ARGS];
 type Op = fn(Env, &Handle, &Args) -> JsResult<napi_value>;
 
 /// The functions of a store, each throwing `Closed` once the store is closed.
-const OPS: [(&CStr, Op); 29] = [
+const OPS: [(&CStr, Op); 31] = [
     (c"setScratch", reads::set_scratch),
     (c"get", reads::get),
+    (c"getInto", reads::get_into),
+    (c"noop", reads::noop),
     (c"getWithMeta", reads::get_with_meta),
     (c"has", reads::has),
     (c"exists", reads::exists),

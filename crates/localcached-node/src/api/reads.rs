@@ -1,5 +1,6 @@
-//! Reads: `get`, `getWithMeta`, `has`, `exists`, `scan`, and `setScratch`, which registers
-//! the slab that `get`, `getWithMeta` and `mgetPacked` copy values into.
+//! Reads: `get`, `getInto`, `getWithMeta`, `has`, `exists`, `scan`, `setScratch`, which
+//! registers the slab that `get`, `getWithMeta` and `mgetPacked` copy values into, and
+//! `noop`, the benchmark probe of what any call costs before the store is reached.
 
 use super::Args;
 use crate::args::*;
@@ -77,6 +78,45 @@ pub fn get(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
     let key = read_key(env, args[0], &mut buf)?;
     let lookup = handle.store.get_with(key, |value| copy_out(handle, value))?;
     lookup_to_js(env, lookup)
+}
+
+/// `getInto(key, target, offset)`: a hit returns the value's length n and copies the value
+/// to `target[offset..]` if n fits there (n ≤ target.length − offset); a value that does not
+/// fit is left unwritten, for the caller to retry with more room. A miss returns `READ_MISS`
+/// or `READ_MISS_EXPIRED`. Counted as a get, like `get`.
+pub fn get_into(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
+    let mut buf = [0u8; KEY_BUF];
+    let key = read_key(env, args[0], &mut buf)?;
+    let offset = env.number(args[2])?;
+    // SAFETY: the bytes are used only by the store call below, before returning to JS, and
+    // nothing between here and there can run JS (reading a number or a key runs none).
+    let target = unsafe { env.uint8_array_mut(args[1]) }?.ok_or_else(|| JsError::bad_argument("target must be a Buffer or Uint8Array"))?;
+    let offset = match offset {
+        Some(n) if n.fract() == 0.0 && n >= 0.0 && n <= target.len() as f64 => n as usize,
+        Some(n) => return Err(JsError::bad_argument(format!("offset must be an integer from 0 to target.length ({}), got {n}", target.len()))),
+        None => return Err(JsError::bad_argument("offset must be an integer")),
+    };
+    let room = &mut target[offset..];
+    let lookup = handle.store.get_with(key, |value| {
+        if let Some(dest) = room.get_mut(..value.len()) {
+            dest.copy_from_slice(value);
+        }
+        value.len()
+    })?;
+    match lookup {
+        // Values are at most MAX_VALUE_BYTES_LIMIT (1 GiB), so every length is an int32.
+        Lookup::Hit(len) => env.int32(len as i32),
+        Lookup::Miss => env.int32(READ_MISS),
+        Lookup::Expired => env.int32(READ_MISS_EXPIRED),
+    }
+}
+
+/// `noop(key)`: reads the key as every keyed call does, touches no store and returns
+/// undefined. A benchmark probe (`bench:embedded`): the floor under `get` and `has`.
+pub fn noop(env: Env, _handle: &Handle, args: &Args) -> JsResult<napi_value> {
+    let mut buf = [0u8; KEY_BUF];
+    read_key(env, args[0], &mut buf)?;
+    env.undefined()
 }
 
 /// `getWithMeta(key)`: a miss as `get` returns it, else `[value as get returns it,
