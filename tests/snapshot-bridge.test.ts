@@ -80,11 +80,11 @@ for (const kind of ['redis', 'nats'] as const) {
       await appliedAtLeast(a, applied + 1)
     }, 30_000)
 
-    it("B's own writes after an interval save, then kill -9: the restart replays them, never serving the saved value", async () => {
+    it("B's own writes after a requested save, then kill -9, with --snapshot-after-crash load: the restart replays them, never serving the saved value", async () => {
       const name = bridgeName()
       const snapshot = snapshotPath()
       await host(name, 'A')
-      const start = () => spawnDaemon(engine.url(), name, 'B', ['--snapshot', snapshot])
+      const start = () => spawnDaemon(engine.url(), name, 'B', ['--snapshot', snapshot, '--snapshot-after-crash', 'load'])
       const first = await start()
       children.push(first)
       const c1 = await LocalCachedClient.connect(first.socket)
@@ -107,6 +107,34 @@ for (const kind of ['redis', 'nats'] as const) {
         await c2.close()
       }
     }, 30_000)
+
+    it('an origin that died without bye while B was down is a gap (at the replay's end when it fell silent before the save); one that lived on is not', async () => {
+      const name = bridgeName()
+      const snapshot = snapshotPath()
+      const timeouts = { bridgeOriginTimeoutMs: 1000 }
+      await host(name, 'A')
+      const c = await spawnDaemon(engine.url(), name, 'C')
+      children.push(c)
+      let b = await host(name, 'B', { snapshot, ...timeouts })
+      await eventually(async () => ((await b.stats()).bridgeReceived ?? 0) >= 10, 10_000)
+      await b.client.put('dead:t:1', 'b')
+      await stop(b)
+      // A lives on; longer than the origin timeout passes with B down.
+      await new Promise((r) => setTimeout(r, 1500))
+      b = await host(name, 'B', { snapshot, ...timeouts })
+      expect((await b.stats()).bridgeFlushes).toBe(0)
+      expect((await b.client.get('dead:t:1'))?.toString()).toBe('b')
+      await stop(b)
+      // C dies without bye while B is down.
+      c.child.kill('SIGKILL')
+      await c.exited
+      await new Promise((r) => setTimeout(r, 1500))
+      b = await host(name, 'B', { snapshot, ...timeouts })
+      // At the replay's end at the latest (or, if C's last heartbeats came after B's save,
+      // within the origin timeout of them).
+      await eventually(async () => (await b.stats()).bridgeFlushes === 1, 5000)
+      expect(await b.client.get('dead:t:1')).toBeNull()
+    }, 40_000)
 
     it('the engine no longer holds the position (trimmed): B drops what it loaded and says why', async () => {
       const name = bridgeName()

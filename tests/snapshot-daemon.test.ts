@@ -88,6 +88,46 @@ describe('warm restart: what comes back', () => {
     }
   })
 
+  it('after a crash (the file is an interval or requested save) the snapshot is dropped, unless --snapshot-after-crash load', async () => {
+    const snapshot = snapshotPath()
+    const socket = tempSocketPath()
+    const start = async (extra: string[] = []) => {
+      const child = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--snapshot', snapshot, '--log-format', 'json', ...extra], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr!.on('data', (d) => (stderr += d))
+      await eventually(() => stderr.includes('localcached listening'), 15_000)
+      return { child, stderr: () => stderr, client: await LocalCachedClient.connect(socket) }
+    }
+    const crash = async (d: Awaited<ReturnType<typeof start>>) => {
+      await d.client.close()
+      d.child.kill('SIGKILL')
+      await new Promise((r) => d.child.once('exit', r))
+    }
+    let d = await start()
+    await d.client.put(key(1), 'saved')
+    expect(await d.client.snapshot()).toBe(1)
+    await d.client.del(key(1)) // acknowledged after the save: a crash must not bring it back
+    await crash(d)
+    d = await start()
+    expect(await d.client.get(key(1))).toBeNull()
+    expect(d.stderr()).toContain('dropping the loaded snapshot: the previous process did not write it at its shutdown')
+    // Opting in keeps a crash's file.
+    await d.client.put(key(2), 'saved')
+    expect(await d.client.snapshot()).toBe(1)
+    await crash(d)
+    d = await start(['--snapshot-after-crash', 'load'])
+    expect((await d.client.get(key(2)))?.toString()).toBe('saved')
+    // A loaded file is consumed: a crash now, before any save, leaves nothing to load.
+    expect(existsSync(snapshot)).toBe(false)
+    await crash(d)
+    d = await start(['--snapshot-after-crash', 'load'])
+    expect(await d.client.get(key(2))).toBeNull()
+    expect(d.stderr()).toContain('no snapshot to load')
+    await d.client.close()
+    d.child.kill('SIGTERM')
+    await new Promise((r) => d.child.once('exit', r))
+  })
+
   it('a smaller --max-bytes keeps the hottest entries', async () => {
     const snapshot = snapshotPath()
     const a = await daemonWith({ snapshot, shards: 1, maxBytes: '4mb' })

@@ -88,6 +88,8 @@ export class Bridge {
   #offlineFlushes = 0
   #checking = false
   #stoppedAt: BridgePosition | undefined
+  /** Between a resumed start and the end of replay(). */
+  #replaying = false
   #fatal: ((err: Error) => void) | undefined
 
   private constructor(options: BridgeOptions, transport: BridgeTransport, ops: Operations, log: Logger) {
@@ -119,7 +121,7 @@ export class Bridge {
    * Connects, sets the read position (before the daemon's listeners accept anyone) and starts
    * publishing this daemon's changes.
    */
-  static async start(options: BridgeOptions, ops: Operations, log: Logger, resume?: BridgePosition): Promise<Bridge> {
+  static async start(options: BridgeOptions, ops: Operations, log: Logger, resume?: { position: BridgePosition; savedAtMs: number }): Promise<Bridge> {
     const reconnectMaxMs = Math.max(10, Math.min(500, Math.floor(options.heartbeatMs / 2)))
     const transport = await createTransport({ url: options.url, name: options.name, retention: options.retention, reconnectMaxMs })
     const bridge = new Bridge(options, transport, ops, log)
@@ -130,8 +132,9 @@ export class Bridge {
       })
       let resumeFrom: string | undefined
       if (resume !== undefined) {
-        if (resume.engine !== transport.engine || resume.name !== options.name) bridge.resumeRefused = `it was saved on another bridge (${resume.engine} '${resume.name}')`
-        else resumeFrom = resume.position
+        const at = resume.position
+        if (at.engine !== transport.engine || at.name !== options.name) bridge.resumeRefused = `it was saved on another bridge (${at.engine} '${at.name}')`
+        else resumeFrom = at.position
       }
       const refused = await Promise.race([timeout, transport.start({
         messages: (batch) => bridge.#receiver.messages(batch),
@@ -143,7 +146,10 @@ export class Bridge {
       }, resumeFrom)])
       if (resumeFrom !== undefined && refused !== undefined) bridge.resumeRefused = `the engine no longer holds its position: ${refused}`
       if (resumeFrom !== undefined && refused === undefined) {
-        bridge.#receiver.seed(resume!.origins, Date.now(), resume!.self)
+        // Each origin last heard of when the snapshot was saved: one that died while we were
+        // down without bye is a gap as soon as the replay ends (see replay()).
+        bridge.#receiver.seed(resume!.position.origins, resume!.savedAtMs, resume!.position.self)
+        bridge.#replaying = true
       }
     } catch (err) {
       await transport.close().catch(() => {})
@@ -173,8 +179,13 @@ export class Bridge {
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))
     try {
-      return await Promise.race([this.#transport.caughtUp().then(() => true), timedOut])
+      const caughtUp = await Promise.race([this.#transport.caughtUp().then(() => true), timedOut])
+      // Origins the snapshot followed that sent nothing since it was saved, and no bye, for
+      // longer than the origin timeout: gone while we were down. Flush now, before serving.
+      if (caughtUp) this.#receiver.checkSilence(Date.now())
+      return caughtUp
     } finally {
+      this.#replaying = false
       clearTimeout(timer)
     }
   }
@@ -256,7 +267,8 @@ export class Bridge {
         this.#log.info('bridge contact restored')
       } else this.#log.warn({ lastReadMsAgo: now - this.#receiver.lastReadMs }, 'bridge contact lost: nothing read for 3 heartbeats')
     }
-    if (connected) this.#receiver.checkSilence(now)
+    // While a replay runs, origins are silent only because their messages are not read yet.
+    if (connected && !this.#replaying) this.#receiver.checkSilence(now)
     if (this.options.offline === 'miss') {
       const stale = now - this.#receiver.lastReadMs > this.options.maxStalenessMs
       if (stale && !this.#offlineFlushed) this.#offlineFlushes++

@@ -70,10 +70,10 @@ export class Receiver {
     return this.#origins.size
   }
 
-  /** Resumes following the origins a snapshot recorded, as if their messages up to there were read now. */
-  seed(origins: readonly OriginPosition[], now: number, self?: { epoch: string; seq: number }): void {
+  /** Resumes following the origins a snapshot recorded, each last heard of at `lastHeardMs` (when the snapshot was saved). */
+  seed(origins: readonly OriginPosition[], lastHeardMs: number, self?: { epoch: string; seq: number }): void {
     this.#ownPast = self
-    for (const o of origins) if (o.hostId !== this.#options.hostId) this.#origins.set(o.hostId, { epoch: o.epoch, seq: o.seq, lastMs: now, ended: o.ended })
+    for (const o of origins) if (o.hostId !== this.#options.hostId) this.#origins.set(o.hostId, { epoch: o.epoch, seq: o.seq, lastMs: lastHeardMs, ended: o.ended })
   }
 
   /** Each followed host's (epoch, last seq applied, ended with bye): with the engine position, what a snapshot records. */

@@ -2,7 +2,7 @@
 // read. Two connections: one publishes (commands wait through a reconnect and are resent), one
 // reads (fails fast while Redis is away). The read position is checked on the reading
 // connection, between reads: after any read error (a reconnect, perhaps to a restarted Redis)
-// before reading again, and when the bridge asks. So no read can slip past a lost position.
+// before reading again, when the bridge asks, and after every read while replaying or behind.
 
 import Redis, { type RedisOptions } from 'ioredis'
 import { LocalCachedError } from '../errors'
@@ -163,6 +163,13 @@ export class RedisStreamTransport implements BridgeTransport {
     await this.#reading?.catch(() => {})
   }
 
+  /** Whether the stream has trimmed an entry newer than `position` (so not all after it can be read). */
+  async #trimmedAfter(position: string): Promise<boolean> {
+    const info = await this.#reader.call('XINFO', 'STREAM', this.#key)
+    const maxDeleted = streamInfoField(info, 'max-deleted-entry-id')
+    return typeof maxDeleted === 'string' && compareStreamIds(maxDeleted, position) > 0
+  }
+
   async #lastId(): Promise<string> {
     const last = (await this.#reader.call('XREVRANGE', this.#key, '+', '-', 'COUNT', '1')) as Array<[string, unknown]>
     return last.length > 0 ? last[0][0] : '0-0'
@@ -171,11 +178,13 @@ export class RedisStreamTransport implements BridgeTransport {
   async #readLoop(): Promise<void> {
     while (!this.#closed) {
       let reply: Array<[string, Array<[string, string[]]>]> | null
+      let before = this.#position
       try {
         if (this.#checkDue) {
           await this.#verifyPosition()
           this.#checkDue = false
         }
+        before = this.#position
         reply = (await this.#reader.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.#key, this.#position)) as typeof reply
       } catch (err) {
         if (this.#closed) return
@@ -189,6 +198,16 @@ export class RedisStreamTransport implements BridgeTransport {
       const entries = reply[0][1]
       if (entries.length === 0) continue
       const last = entries[entries.length - 1][0]
+      // A replay, or a reader that has fallen behind (a full batch), reads the stream's old
+      // part, where an XADD's trim can remove entries between our position and what this XREAD
+      // returned: check that none was, before applying what comes after such a hole.
+      const behind = compareStreamIds(before, this.#replayEnd) < 0 || entries.length === READ_COUNT
+      if (behind && (await this.#trimmedAfter(before).catch(() => false))) {
+        if (this.#closed) return
+        this.#moved(await this.#lastId().catch(() => last))
+        this.#sink!.positionLost(`entries after ${before} were trimmed (--bridge-retention) before being read`)
+        continue
+      }
       this.#position = last
       this.#sink!.messages(entries.map(([, fields]) => rawFromFields(fields)))
       this.#moved(last)

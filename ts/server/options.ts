@@ -88,6 +88,8 @@ export interface ServeOptions {
   snapshotIntervalMs?: number
   /** Refuse (move aside) a snapshot saved longer ago than this. Default: no limit. */
   snapshotMaxAgeMs?: number
+  /** A snapshot not written at the previous process's shutdown (it crashed after an interval or requested save): 'drop' (default) or 'load'. */
+  snapshotAfterCrash?: 'drop' | 'load'
   /** 'auto' (default): pretty lines when stderr is a terminal, JSON otherwise. A logDestination always gets JSON. */
   logFormat?: LogFormat
   /** Cross-host invalidation (docs/multi-host.md): redis://, rediss://, redis+unix:// (Redis Streams), nats://, tls:// (JetStream). */
@@ -174,6 +176,7 @@ export interface SnapshotOptions {
   path: string
   intervalMs: number | undefined
   maxAgeMs: number | undefined
+  afterCrash: 'drop' | 'load'
 }
 
 /** Redis refuses a string over 512 MiB; an L2 entry is the value plus a header of at most 64 bytes. */
@@ -325,7 +328,7 @@ function l2Options(options: ServeOptions, maxValueBytes: number, n: Omit<ReturnT
 
 function resolveSnapshot(options: ServeOptions): SnapshotOptions | undefined {
   if (options.snapshot === undefined) {
-    const stray = (['snapshotIntervalMs', 'snapshotMaxAgeMs'] as const).filter((n) => options[n] !== undefined)
+    const stray = (['snapshotIntervalMs', 'snapshotMaxAgeMs', 'snapshotAfterCrash'] as const).filter((n) => options[n] !== undefined)
     if (stray.length > 0) throw new LocalCachedError('BadArgument', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} a snapshot file (--snapshot <file>)`)
     return undefined
   }
@@ -334,6 +337,7 @@ function resolveSnapshot(options: ServeOptions): SnapshotOptions | undefined {
     path: resolvePath(options.snapshot),
     intervalMs: options.snapshotIntervalMs === undefined ? undefined : positiveInteger(options.snapshotIntervalMs, 'snapshotIntervalMs'),
     maxAgeMs: options.snapshotMaxAgeMs === undefined ? undefined : positiveInteger(options.snapshotMaxAgeMs, 'snapshotMaxAgeMs'),
+    afterCrash: options.snapshotAfterCrash ?? 'drop',
   }
 }
 

@@ -21,9 +21,10 @@ import { MAX_KEY_BYTES } from '../limits'
 import { isLoopback } from './options'
 import { createDaemonMetrics } from '../metrics/registry'
 import { startMetricsServer, type MetricsServer } from '../metrics/http'
-import { Bridge, type BridgePosition } from '../bridge/bridge'
+import { Bridge } from '../bridge/bridge'
 import { redactBridgeUrl } from '../bridge/transport'
 import { redactSecrets } from './redact'
+import type { SnapshotMeta } from './snapshots'
 import { L2Tier } from '../l2/tier'
 
 export const SERVER_VERSION = PACKAGE_VERSION
@@ -87,6 +88,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   try {
     await warmStart(daemon, resolved, log)
   } catch (err) {
+    await daemon.bridge?.close(0)
     await daemon.l2?.close()
     await metrics?.close()
     daemon.close()
@@ -223,15 +225,19 @@ export const REPLAY_TIMEOUT_MS = 10_000
 
 /** Loads --snapshot, starts the bridge (from the snapshot's position when it can) and replays. */
 async function warmStart(daemon: Daemon, resolved: ResolvedServeOptions, log: Logger): Promise<void> {
-  let resume: BridgePosition | undefined
+  let meta: SnapshotMeta | undefined
+  let savedAtMs = 0
   let loaded = false
-  if (resolved.snapshot) {
-    const snapshots = daemon.enableSnapshots(resolved.snapshot, log.child({ component: 'snapshot' }))
-    const release = daemon.readiness.hold('snapshot', `loading the snapshot ${resolved.snapshot.path}`)
+  const snapshots = resolved.snapshot ? daemon.enableSnapshots(resolved.snapshot, log.child({ component: 'snapshot' })) : undefined
+  if (snapshots) {
+    const release = daemon.readiness.hold('snapshot', `loading the snapshot ${snapshots.options.path}`)
     try {
-      const { report, meta } = await snapshots.load()
+      const { report, meta: read } = await snapshots.load()
       loaded = report.status === 'loaded' && report.loaded > 0
-      resume = meta?.bridge
+      meta = read
+      savedAtMs = report.savedAtMs
+      // From here on only this process's saves describe the cache (see consume()).
+      if (report.status === 'loaded') await snapshots.consume()
     } finally {
       release()
     }
@@ -240,14 +246,20 @@ async function warmStart(daemon: Daemon, resolved: ResolvedServeOptions, log: Lo
     if (!loaded) return
     loaded = false
     daemon.dropLoaded()
-    log.warn({ snapshot: resolved.snapshot?.path }, `dropping the loaded snapshot: ${why}; starting empty`)
+    log.warn({ snapshot: snapshots?.options.path }, `dropping the loaded snapshot: ${why}; starting empty`)
   }
-  if (!resolved.bridge) return
-  if (loaded && resume === undefined) drop('it was saved without a bridge, so what other hosts changed since cannot be replayed')
+  if (loaded && meta?.final !== true && snapshots!.options.afterCrash === 'drop') {
+    drop('the previous process did not write it at its shutdown (it is an interval or requested save, so the process stopped without saving: a crash), and what it acknowledged after that save, deletes included, is not in it (--snapshot-after-crash load keeps it)')
+  }
+  if (!resolved.bridge) {
+    if (meta?.bridge) drop('it was saved with a bridge and this daemon has none, so what other hosts changed since cannot be replayed')
+    return
+  }
+  if (loaded && meta?.bridge === undefined) drop('it holds no bridge position (saved without a bridge, or by another version), so what other hosts changed since cannot be replayed')
   const releaseReplay = loaded ? daemon.readiness.hold('replay', 'replaying the bridge from the snapshot\'s position') : () => {}
   try {
     try {
-      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }), loaded ? resume : undefined)
+      daemon.bridge = await Bridge.start(resolved.bridge, daemon.ops, log.child({ component: 'bridge' }), loaded ? { position: meta!.bridge!, savedAtMs } : undefined)
       daemon.l2?.leases.setOwner(resolved.bridge.hostId, daemon.bridge.epoch)
     } catch (err) {
       throw bridgeStartError(resolved.bridge.url, err)

@@ -2,6 +2,7 @@
 // and how requests that arrive during a save are answered. The file itself (format, checksum,
 // hottest-first order, loading at the cold end) is the Rust core's; see docs/operations.md.
 
+import { unlink } from 'node:fs/promises'
 import { LocalCachedError } from '../errors'
 import type { Logger } from '../logger'
 import type { NativeStore } from '../native-store'
@@ -15,6 +16,12 @@ export interface SnapshotMeta {
   v: 1
   /** Absent when the daemon ran without a bridge. */
   bridge?: BridgePosition
+  /**
+   * Written by the save at shutdown, after the last request. A file without it is an interval
+   * or requested save: a process that stops without saving again has crashed, and what it
+   * acknowledged after that save (deletes too) is not in the file.
+   */
+  final?: boolean
 }
 
 const META_VERSION = 1
@@ -31,7 +38,7 @@ export function decodeSnapshotMeta(bytes: Uint8Array | undefined): SnapshotMeta 
     if (meta === null || typeof meta !== 'object' || meta.v !== META_VERSION) return undefined
     const b = meta.bridge as Partial<BridgePosition> | undefined
     if (b !== undefined && !isBridgePosition(b)) return undefined
-    return { v: META_VERSION, bridge: b as BridgePosition | undefined }
+    return { v: META_VERSION, bridge: b as BridgePosition | undefined, final: meta.final === true }
   } catch {
     return undefined
   }
@@ -65,6 +72,8 @@ export class DaemonSnapshots {
   #interval: NodeJS.Timeout | undefined
   /** Idle while the daemon serves; normal for the last save at shutdown. */
   #priority: 'idle' | 'normal' = 'idle'
+  /** The save at shutdown marks its file final. */
+  #final = false
   /** Unix ms of the last save that completed (0: none yet): /metrics, LASTSAVE. */
   lastSaveUnixMs = 0
   lastSaveDurationMs = 0
@@ -92,9 +101,22 @@ export class DaemonSnapshots {
     } else if (report.status === 'missing') {
       this.#log.info(fields, 'no snapshot to load: starting empty')
     } else {
-      this.#log.warn({ ...fields, code: report.reason?.code, reason: report.reason?.message, movedTo: report.movedTo }, 'snapshot refused: moved aside, starting empty')
+      const what = report.movedTo ? 'snapshot refused: moved aside, starting empty' : 'snapshot could not be read: left in place, starting empty'
+      this.#log.warn({ ...fields, code: report.reason?.code, reason: report.reason?.message, movedTo: report.movedTo }, what)
     }
     return { report, meta }
+  }
+
+  /**
+   * Removes the file once what it held is in the store: from now on only this process's own
+   * saves describe the cache. Otherwise a crash of this process would leave an older file
+   * that looks like a clean shutdown's, and the next start would load values this process
+   * had since deleted.
+   */
+  async consume(): Promise<void> {
+    await unlink(this.options.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') this.#log.warn({ snapshot: this.options.path, err: err.message }, 'could not remove the loaded snapshot; a crash before the next save would load it again')
+    })
   }
 
   /**
@@ -133,6 +155,7 @@ export class DaemonSnapshots {
   async saveForShutdown(): Promise<SnapshotSaveResult | undefined> {
     if (this.#interval) clearInterval(this.#interval)
     this.#priority = 'normal'
+    this.#final = true
     try {
       return await this.save()
     } catch {
@@ -151,7 +174,7 @@ export class DaemonSnapshots {
   async #saveOnce(): Promise<SnapshotSaveResult> {
     // Where the bridge stands, taken before the save reads the first shard: what the store
     // holds from then on is at least as new, so a replay from here misses nothing.
-    const meta = encodeSnapshotMeta({ v: META_VERSION, bridge: this.#bridgePosition() })
+    const meta = encodeSnapshotMeta({ v: META_VERSION, bridge: this.#bridgePosition(), final: this.#final || undefined })
     const started = performance.now()
     try {
       const { entries, bytes } = await this.#store.saveSnapshot(this.options.path, { meta, priority: this.#priority })
