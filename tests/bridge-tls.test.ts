@@ -43,9 +43,9 @@ for (const kind of ['redis', 'nats'] as const) {
       rmSync(dir, { recursive: true, force: true })
     })
 
-    const daemon = async (name: string, hostId: string, env: NodeJS.ProcessEnv) => {
+    const daemon = async (name: string, hostId: string, env: NodeJS.ProcessEnv, extra: string[] = []) => {
       const socket = tempSocketPath()
-      const child = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--bridge', engine.url(), '--bridge-name', name, '--host-id', hostId, '--bridge-heartbeat-ms', '100', '--log-format', 'json'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(process.execPath, [CLI, 'serve', '--socket', socket, '--bridge', engine.url(), '--bridge-name', name, '--host-id', hostId, '--bridge-heartbeat-ms', '100', '--log-format', 'json', ...extra], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
       child.stderr!.on('data', (d) => (stderr += d))
       await eventually(() => stderr.includes('localcached listening') || child.exitCode !== null, 15_000)
@@ -64,6 +64,28 @@ for (const kind of ['redis', 'nats'] as const) {
         await a.client.put('tls:t:1', 'a')
         await eventually(async () => (await b.client.get('tls:t:1')) === null, 10_000)
         expect((await b.client.stats()).bridgeConnected).toBe(1)
+      } finally {
+        for (const d of [a, b]) {
+          await d.client.close()
+          d.child.kill('SIGTERM')
+          await new Promise((r) => d.child.once('exit', r))
+        }
+      }
+    }, 40_000)
+
+    // L2 is Redis only: its TLS case runs with the Redis engine.
+    if (kind === 'redis') it('--l2 rediss://: a value written on A is served on B from L2 over TLS', async () => {
+      const name = bridgeName()
+      const env = { NODE_EXTRA_CA_CERTS: engine.tls!.ca }
+      const l2 = ['--l2', engine.url()]
+      const a = await daemon(name, 'A', env, l2)
+      const b = await daemon(name, 'B', env, l2)
+      try {
+        await a.client.put('tls:l2:1', 'from-a')
+        await eventually(async () => (await b.client.get('tls:l2:1'))?.toString() === 'from-a', 10_000)
+        const s = await b.client.stats()
+        expect(s.l2Hits).toBeGreaterThanOrEqual(1)
+        expect(s.l2Errors).toBe(0)
       } finally {
         for (const d of [a, b]) {
           await d.client.close()
