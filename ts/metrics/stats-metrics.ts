@@ -72,9 +72,9 @@ export const STATS_METRICS: Record<NumberField, StatsMetric> = {
   l2Errors: counter('L2 commands that failed or timed out.'),
   l2Fallbacks: counter('Reads and writes served local-only because L2 failed, its breaker was open, or a repair was pending.'),
   l2BreakerOpen: gauge('1 while the L2 breaker is open (L2 is not tried).'),
-  l2LeasesGranted: counter('Fleet-wide load leases granted in L2 (phase 2; 0 for now).'),
-  l2LeasesRefused: counter('Fleet-wide load leases refused in L2 (phase 2; 0 for now).'),
-  l2LeasesExpired: counter('Fleet-wide load leases that expired in L2 (phase 2; 0 for now).'),
+  l2LeasesGranted: counter('Fleet-wide load leases granted in L2 (getOrLoad single flight across hosts).'),
+  l2LeasesRefused: counter('Fleet-wide load leases refused in L2: another host holds the key.'),
+  l2LeasesExpired: counter('Fleet-wide load leases held on this host that ran out before their holder filled or released them.'),
   hitRate: gauge('Gets that hit over all gets since the start (prefer rate() of the hit and miss counters).'),
 }
 
