@@ -115,6 +115,14 @@ describe('the gap rule', () => {
     expect(t.flushes()).toBe(0)
   })
 
+  it("the snapshot's process is known by its epochs even when the clock stepped back (its messages look newer than our start)", () => {
+    const t = setup()
+    t.receiver.seed([], START, { epoch: 'before-2', seq: 1, epochs: ['before-1', 'before-2'] })
+    t.receiver.messages([msg('me', 'before-1', 7, { start: START - 500, ts: START + 50 }), msg('me', 'before-2', 2, { start: START - 500, ts: START + 60 })])
+    expect(t.applied).toEqual(['me:k7', 'me:k2'])
+    expect(t.inUse).toEqual([])
+  })
+
   it('a lost position flushes and forgets every host; ignoreGaps counts gaps and never flushes', () => {
     const t = setup()
     t.receiver.messages([msg('a', 'e', 1)])

@@ -108,7 +108,7 @@ for (const kind of ['redis', 'nats'] as const) {
       }
     }, 30_000)
 
-    it('an origin that died without bye while B was down is a gap (at the replay's end when it fell silent before the save); one that lived on is not', async () => {
+    it("an origin that died without bye while B was down is a gap (at the replay's end when it fell silent before the save); one that lived on is not", async () => {
       const name = bridgeName()
       const snapshot = snapshotPath()
       const timeouts = { bridgeOriginTimeoutMs: 1000 }

@@ -40,7 +40,7 @@ export interface BridgePosition {
    * This daemon's own last change numbered by then (applied locally, so in the snapshot): a
    * replay skips its own earlier messages up to here, and applies the ones after.
    */
-  self?: { epoch: string; seq: number }
+  self?: { epoch: string; seq: number; epochs?: string[] }
 }
 
 export interface BridgeStats {
@@ -218,7 +218,7 @@ export class Bridge {
    * seq), taken together between two read batches. What a snapshot records, to resume from.
    */
   position(): BridgePosition {
-    return this.#stoppedAt ?? { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions(), self: { epoch: this.#publisher.epoch, seq: this.#publisher.seq } }
+    return this.#stoppedAt ?? { engine: this.#transport.engine, name: this.options.name, position: this.#transport.position(), origins: this.#receiver.originPositions(), self: { epoch: this.#publisher.epoch, seq: this.#publisher.seq, epochs: [...this.#publisher.epochs] } }
   }
 
   get connected(): boolean {

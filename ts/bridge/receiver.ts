@@ -61,6 +61,8 @@ export class Receiver {
   #freshlyFlushed = false
   /** Our previous process's last change that a loaded snapshot holds: its messages up to it are skipped. */
   #ownPast: { epoch: string; seq: number } | undefined
+  /** Every epoch of the process that saved the loaded snapshot: its messages are ours, whatever the clock says. */
+  readonly #pastEpochs = new Set<string>()
 
   constructor(options: ReceiverOptions) {
     this.#options = options
@@ -71,8 +73,9 @@ export class Receiver {
   }
 
   /** Resumes following the origins a snapshot recorded, each last heard of at `lastHeardMs` (when the snapshot was saved). */
-  seed(origins: readonly OriginPosition[], lastHeardMs: number, self?: { epoch: string; seq: number }): void {
+  seed(origins: readonly OriginPosition[], lastHeardMs: number, self?: { epoch: string; seq: number; epochs?: string[] }): void {
     this.#ownPast = self
+    for (const epoch of self?.epochs ?? [self?.epoch]) if (epoch) this.#pastEpochs.add(epoch)
     for (const o of origins) if (o.hostId !== this.#options.hostId) this.#origins.set(o.hostId, { epoch: o.epoch, seq: o.seq, lastMs: lastHeardMs, ended: o.ended })
   }
 
@@ -126,11 +129,12 @@ export class Receiver {
     }
     if (m.hostId === this.#options.hostId) {
       if (this.#options.ownEpochs.has(m.epoch)) return
-      // Sent before we started (one host, one clock): our own earlier process's, read back
-      // by a replay from a snapshot or just after a quick restart. Its changes are applied
+      // The process that saved our snapshot (by its epochs), or sent before we started (one
+      // host, one clock): our own earlier process's, read back by a replay or just after a
+      // quick restart. Its changes are applied
       // like any origin's unless the snapshot we loaded already holds them; it is no sign of
       // another daemon with our host id, which would go on publishing after our start.
-      if (m.ts < this.#options.startMs) {
+      if (this.#pastEpochs.has(m.epoch) || m.ts < this.#options.startMs) {
         const inSnapshot = this.#ownPast !== undefined && m.epoch === this.#ownPast.epoch && m.seq <= this.#ownPast.seq
         if (!inSnapshot && changeOf(m) !== undefined) this.#apply(m, now)
         return

@@ -52,7 +52,7 @@ function isBridgePosition(b: Partial<BridgePosition>): b is BridgePosition {
     typeof b.position === 'string' &&
     Array.isArray(b.origins) &&
     b.origins.every((o) => typeof o?.hostId === 'string' && typeof o.epoch === 'string' && isSeq(o.seq) && typeof o.ended === 'boolean') &&
-    (b.self === undefined || (typeof b.self?.epoch === 'string' && isSeq(b.self.seq)))
+    (b.self === undefined || (typeof b.self?.epoch === 'string' && isSeq(b.self.seq) && (b.self.epochs === undefined || (Array.isArray(b.self.epochs) && b.self.epochs.every((e) => typeof e === 'string')))))
   )
 }
 
