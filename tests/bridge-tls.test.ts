@@ -53,6 +53,14 @@ for (const kind of ['redis', 'nats'] as const) {
       return { child, socket, client: await LocalCachedClient.connect(socket) }
     }
 
+    const stopAll = async (daemons: Array<Awaited<ReturnType<typeof daemon>>>) => {
+      for (const d of daemons) {
+        await d.client.close()
+        d.child.kill('SIGTERM')
+        await new Promise((r) => d.child.once('exit', r))
+      }
+    }
+
     it(`${kind === 'redis' ? 'rediss://' : 'tls://'}: a change on A crosses to B over TLS`, async () => {
       const name = bridgeName()
       const env = { NODE_EXTRA_CA_CERTS: engine.tls!.ca }
@@ -65,11 +73,7 @@ for (const kind of ['redis', 'nats'] as const) {
         await eventually(async () => (await b.client.get('tls:t:1')) === null, 10_000)
         expect((await b.client.stats()).bridgeConnected).toBe(1)
       } finally {
-        for (const d of [a, b]) {
-          await d.client.close()
-          d.child.kill('SIGTERM')
-          await new Promise((r) => d.child.once('exit', r))
-        }
+        await stopAll([a, b])
       }
     }, 40_000)
 
@@ -87,11 +91,7 @@ for (const kind of ['redis', 'nats'] as const) {
         expect(s.l2Hits).toBeGreaterThanOrEqual(1)
         expect(s.l2Errors).toBe(0)
       } finally {
-        for (const d of [a, b]) {
-          await d.client.close()
-          d.child.kill('SIGTERM')
-          await new Promise((r) => d.child.once('exit', r))
-        }
+        await stopAll([a, b])
       }
     }, 40_000)
 

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Socket } from 'node:net'
 import { LocalCachedClient, LocalCachedError } from '../ts/index'
-import { key, startDaemon, type TestDaemon } from './helpers'
+import { key, rejectionOf, startDaemon, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
 afterEach(async () => {
@@ -28,15 +28,6 @@ function clientWrites(fail?: (nth: number) => boolean): { count: () => number } 
     return (originalWrite as (...a: unknown[]) => boolean).apply(this, args)
   })
   return { count: () => count }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('client writes', () => {
@@ -73,7 +64,7 @@ describe('client writes', () => {
     daemon = await startDaemon({ maxValueBytes: 1024 })
     const client = daemon.client
     const before = client.get(key(1))
-    const tooLarge = rejection(client.put(key(2), Buffer.alloc(client.limits.maxFrameBytes + 1)))
+    const tooLarge = rejectionOf(client.put(key(2), Buffer.alloc(client.limits.maxFrameBytes + 1)))
     const after = client.put(key(3), Buffer.from('kept'))
     expect(((await tooLarge) as LocalCachedError).code).toBe('ValueTooLarge')
     expect(await before).toBeNull()
@@ -86,14 +77,14 @@ describe('client writes', () => {
     const client = await LocalCachedClient.connect(daemon.socket, { reconnect: { enabled: false } })
     clientWrites((nth) => nth === 2) // the first call goes out alone; the batch after it fails
     const first = client.get(key(0)).catch((err: unknown) => err)
-    const batched = Array.from({ length: 50 }, (_, i) => rejection(client.get(key(i + 1))))
+    const batched = Array.from({ length: 50 }, (_, i) => rejectionOf(client.get(key(i + 1))))
     const errors = (await Promise.all(batched)) as LocalCachedError[]
     for (const err of errors) {
       expect(err).toBeInstanceOf(LocalCachedError)
       expect(err.code).toBe('ConnectionLost')
     }
     await first
-    expect(((await rejection(client.get(key(0)))) as LocalCachedError).code).toBe('ConnectionLost')
+    expect(((await rejectionOf(client.get(key(0)))) as LocalCachedError).code).toBe('ConnectionLost')
     await client.close()
   })
 })

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { LocalCachedClient, LocalCachedError } from '../ts/index'
 import { decodePayload, encodeMessage } from '../ts/protocol/codec'
 import { FrameDecoder } from '../ts/protocol/frame'
-import { startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { rejectionOf, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
 
 let daemon: TestDaemon | undefined
 let fake: Server | undefined
@@ -27,23 +27,14 @@ async function silentDaemon(): Promise<string> {
   return path
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
-
 describe('client calls', () => {
   it('time out with Timeout when the daemon does not answer', async () => {
     const client = await LocalCachedClient.connect(await silentDaemon(), { timeoutMs: 100 })
     const started = Date.now()
-    const err = (await rejection(client.get('a:b:c'))) as LocalCachedError
+    const err = (await rejectionOf(client.get('a:b:c'))) as LocalCachedError
     expect(err.code).toBe('Timeout')
     expect(Date.now() - started).toBeGreaterThanOrEqual(90)
-    expect(((await rejection(client.ping({ timeoutMs: 20 }))) as LocalCachedError).code).toBe('Timeout')
+    expect(((await rejectionOf(client.ping({ timeoutMs: 20 }))) as LocalCachedError).code).toBe('Timeout')
     await client.close()
   })
 
@@ -52,9 +43,9 @@ describe('client calls', () => {
     const controller = new AbortController()
     const pending = client.get('a:b:c', { signal: controller.signal })
     controller.abort()
-    expect(((await rejection(pending)) as Error).name).toBe('AbortError')
+    expect(((await rejectionOf(pending)) as Error).name).toBe('AbortError')
     const reason = new Error('gave up')
-    expect(await rejection(client.ping({ signal: AbortSignal.abort(reason) }))).toBe(reason)
+    expect(await rejectionOf(client.ping({ signal: AbortSignal.abort(reason) }))).toBe(reason)
     await client.close()
   })
 
@@ -80,7 +71,7 @@ describe('client calls', () => {
     })
     await new Promise<void>((r) => fake!.listen(path, r))
     const client = await LocalCachedClient.connect(path)
-    const early = rejection(client.get('a:b:1', { timeoutMs: 20 }))
+    const early = rejectionOf(client.get('a:b:1', { timeoutMs: 20 }))
     const next = client.get('a:b:2')
     expect(((await early) as LocalCachedError).code).toBe('Timeout')
     expect((await next)?.toString()).toBe('a:b:2')
@@ -92,18 +83,18 @@ describe('client calls', () => {
     const client = await LocalCachedClient.connect(daemon.socket, { timeoutMs: 10_000, reconnect: { enabled: false } })
     await daemon.server.close()
     const started = Date.now()
-    const err = (await rejection(client.ping())) as LocalCachedError
+    const err = (await rejectionOf(client.ping())) as LocalCachedError
     expect(err.code).toBe('ConnectionLost')
     expect(Date.now() - started).toBeLessThan(1000)
-    expect(((await rejection(client.get('a:b:c'))) as LocalCachedError).code).toBe('ConnectionLost')
+    expect(((await rejectionOf(client.get('a:b:c'))) as LocalCachedError).code).toBe('ConnectionLost')
     await client.close()
   })
 
   it('fail with Closed after close(), and connect fails fast with ConnectionLost when nothing listens', async () => {
     daemon = await startDaemon()
     await daemon.client.close()
-    expect(((await rejection(daemon.client.ping())) as LocalCachedError).code).toBe('Closed')
-    const err = (await rejection(LocalCachedClient.connect(tempSocketPath()))) as LocalCachedError
+    expect(((await rejectionOf(daemon.client.ping())) as LocalCachedError).code).toBe('Closed')
+    const err = (await rejectionOf(LocalCachedClient.connect(tempSocketPath()))) as LocalCachedError
     expect(err.code).toBe('ConnectionLost')
   })
 
@@ -111,7 +102,7 @@ describe('client calls', () => {
     daemon = await startDaemon()
     const client = await LocalCachedClient.connect(daemon.socket, { reconnect: { enabled: false } })
     const sub = await client.subscribe()
-    const next = rejection(sub.next())
+    const next = rejectionOf(sub.next())
     await daemon.server.close()
     expect(((await next) as LocalCachedError).code).toBe('ConnectionLost')
     expect(client.connected).toBe(false)

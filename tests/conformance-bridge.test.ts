@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CacheEvent } from '../ts/index'
 import { eventually, requireTool } from './helpers'
 import { Engine } from './engines'
-import { ROWS, canonical, caseKeys, observe, request, type CaseKeys, type Observation, type Observed, type Push, type Row } from './conformance-table'
+import { ROWS, closeObserved, canonical, caseKeys, observe, request, type CaseKeys, type Observation, type Observed, type Push, type Row } from './conformance-table'
 
 const redisServer = requireTool('redis-server')
 
@@ -105,14 +105,7 @@ describe.skipIf(redisServer.skip)(redisServer.title('the bridge door: a change m
   }, 30_000)
 
   afterAll(async () => {
-    for (const o of [x, y]) {
-      if (!o) continue
-      o.stopEvents()
-      o.redis.disconnect()
-      for (const c of [o.native, o.tracking, o.holder, o.contender]) c.destroy()
-      await o.setup.close()
-      await o.server.close()
-    }
+    for (const o of [x, y]) await closeObserved(o)
     await engine?.close()
   })
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, requireTool } from './helpers'
 import { Engine } from './engines'
-import { ROWS, caseKeys, observe, request, type CaseKeys, type Observed, type Row } from './conformance-table'
+import { ROWS, closeObserved, caseKeys, observe, request, type CaseKeys, type Observed, type Row } from './conformance-table'
 
 const redisServer = requireTool('redis-server')
 
@@ -55,14 +55,7 @@ describe.skipIf(redisServer.skip)(redisServer.title('L2 under every door: what a
   }, 30_000)
 
   afterAll(async () => {
-    for (const o of [x, z]) {
-      if (!o) continue
-      o.stopEvents()
-      o.redis.disconnect()
-      for (const c of [o.native, o.tracking, o.holder, o.contender]) c.destroy()
-      await o.setup.close()
-      await o.server.close()
-    }
+    for (const o of [x, z]) await closeObserved(o)
     await engine?.close()
   })
 

@@ -438,6 +438,16 @@ export async function observe(publishDefault: boolean, publishWrites = false, ex
   }
 }
 
+/** Closes what observe() opened. */
+export async function closeObserved(o: Observed | undefined): Promise<void> {
+  if (!o) return
+  o.stopEvents()
+  o.redis.disconnect()
+  for (const c of [o.native, o.tracking, o.holder, o.contender]) c.destroy()
+  await o.setup.close()
+  await o.server.close()
+}
+
 /** Sends a request and returns its reply, skipping pushes that arrive before it. */
 export async function request(c: RawConnection, message: Record<string, unknown>): Promise<Record<string, unknown>> {
   const from = c.messages.length

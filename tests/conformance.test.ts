@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { NativeStore, type CacheEvent } from '../ts/index'
 import type { RemovalNotice } from '../ts/removals'
 import { ROOT } from './helpers'
-import { FILLER_BYTES, ROWS, STORE_OPTIONS, canonical, caseKeys, expectedObservation, observe, runDaemonCase, type Door, type Observed } from './conformance-table'
+import { FILLER_BYTES, ROWS, closeObserved, STORE_OPTIONS, canonical, caseKeys, expectedObservation, observe, runDaemonCase, type Door, type Observed } from './conformance-table'
 
 let on: Observed
 let off: Observed
@@ -25,13 +25,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const o of [on, off, writes]) {
-    o.stopEvents()
-    o.redis.disconnect()
-    for (const c of [o.native, o.tracking, o.holder, o.contender]) c.destroy()
-    await o.setup.close()
-    await o.server.close()
-  }
+  for (const o of [on, off, writes]) await closeObserved(o)
 })
 
 describe('every write operation means the same through every door', () => {

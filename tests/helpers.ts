@@ -143,15 +143,21 @@ export class RawConnection {
   }
 }
 
-/** The coded error `promise` rejects with; throws if it resolves, or rejects with anything else. */
-export async function rejection(promise: Promise<unknown>): Promise<LocalCachedError> {
+/** Whatever `promise` rejects with; throws if it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise
   } catch (err) {
-    if (err instanceof LocalCachedError) return err
-    throw new Error(`expected a LocalCachedError, got ${String(err)}`)
+    return err
   }
   throw new Error('expected a rejection')
+}
+
+/** The coded error `promise` rejects with; throws if it resolves, or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<LocalCachedError> {
+  const err = await rejectionOf(promise)
+  if (err instanceof LocalCachedError) return err
+  throw new Error(`expected a LocalCachedError, got ${String(err)}`)
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

@@ -83,15 +83,19 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
     daemon.l2 = await L2Tier.start(resolved.l2, log.child({ component: 'l2' }))
     daemon.ops.setL2(daemon.l2)
   }
+  /** A start that fails from here on closes what it opened, in reverse order. */
+  const abandonStart = async () => {
+    await daemon.bridge?.close(0)
+    await daemon.l2?.close()
+    await metrics?.close()
+    daemon.close()
+  }
   // A warm start: the snapshot is loaded, and the bridge replays what changed since, before any
   // listener accepts a client, so no client reads a value changed while the daemon was down.
   try {
     await warmStart(daemon, resolved, log)
   } catch (err) {
-    await daemon.bridge?.close(0)
-    await daemon.l2?.close()
-    await metrics?.close()
-    daemon.close()
+    await abandonStart()
     throw err
   }
   const limits: ServerLimits = { maxFrameBytes: resolved.maxFrameBytes, maxValueBytes: resolved.maxValueBytes, maxKeyBytes: MAX_KEY_BYTES, heartbeatMs: resolved.heartbeatMs }
@@ -116,10 +120,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
   try {
     if (resolved.socket !== null) bound = await listenWithMode(server, resolved.socket, resolved.socketMode)
   } catch (err) {
-    await daemon.bridge?.close(0)
-    await daemon.l2?.close()
-    await metrics?.close()
-    daemon.close()
+    await abandonStart()
     throw err
   }
   // Only after binding: a failure to bind is the caller's error to report, not a log line.
@@ -156,10 +157,7 @@ export async function serve(options: ServeOptions = {}): Promise<DaemonServer> {
       r.server.close()
       r.close()
     }
-    await daemon.bridge?.close(0)
-    await daemon.l2?.close()
-    await metrics?.close()
-    daemon.close()
+    await abandonStart()
     throw err
   }
   const heartbeat = setInterval(() => {
