@@ -25,11 +25,17 @@ describe.skipIf(tool.skip)(tool.title('multi-host coherence with L2'), () => {
   // and δ is the bridge's alone (400 ms). The same run without the mutation shows none.
   const race = { hosts: 3, bridge: 'redis', l2: true, writers: 1, readers: 6, keys: 8, replicaShare: 0, writePairsMs: 250, l2DelayMs: 400, disturb: false, log: () => {} }
 
+  // The race is timing: a run of SECONDS showed 0 to 2433 violations. The mutation runs up to
+  // three such runs, stopping at the first that shows any: a longer run, not a looser check.
   it('the mutation (fills that ignore the fill rule) shows violations, and the same race without it none', async () => {
-    const mutated = await checkMultiHostCoherence({ ...race, seconds: SECONDS, l2NoDiscard: true })
-    console.log(`coherence with L2, no discard: ${mutated.totalViolations} violations, max staleness ${mutated.maxObservedStalenessMs} ms`)
-    expect(mutated.totalViolations).toBeGreaterThan(0)
+    let violations = 0
+    for (let run = 1; run <= 3 && violations === 0; run++) {
+      const mutated = await checkMultiHostCoherence({ ...race, seconds: SECONDS, l2NoDiscard: true })
+      violations = mutated.totalViolations
+      console.log(`coherence with L2, no discard, run ${run}: ${mutated.totalViolations} violations, max staleness ${mutated.maxObservedStalenessMs} ms`)
+    }
+    expect(violations).toBeGreaterThan(0)
     const kept = await checkMultiHostCoherence({ ...race, seconds: SECONDS / 2 })
     expect(kept.violations).toEqual({ readYourWrites: 0, monotonicReads: 0, boundedStaleness: 0 })
-  }, 120_000)
+  }, 180_000)
 })
