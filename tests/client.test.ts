@@ -38,6 +38,22 @@ describe('client calls', () => {
     await client.close()
   })
 
+  it('time out each on its own deadline: a short call queued behind a long one is not held to the long one', async () => {
+    const client = await LocalCachedClient.connect(await silentDaemon(), { timeoutMs: 10_000 })
+    const started = Date.now()
+    const long = rejectionOf(client.get('a:b:long'))
+    const short = (await rejectionOf(client.get('a:b:short', { timeoutMs: 50 }))) as LocalCachedError
+    expect(short.code).toBe('Timeout')
+    expect(short.message).toContain('within 50 ms')
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45)
+    expect(Date.now() - started).toBeLessThan(2000)
+    // Later calls still time out, on their own deadlines, after earlier ones did.
+    const again = (await rejectionOf(client.ping({ timeoutMs: 30 }))) as LocalCachedError
+    expect(again.code).toBe('Timeout')
+    await client.close()
+    expect(((await long) as LocalCachedError).code).toBe('Closed')
+  })
+
   it('reject with the abort reason when their AbortSignal fires, or at once if it already has', async () => {
     const client = await LocalCachedClient.connect(await silentDaemon())
     const controller = new AbortController()

@@ -10,6 +10,8 @@ import { decodeStats, type Stats } from '../stats'
 import { defaultSocketPath } from '../server/options'
 import { connectionLost, openWire, wireError } from './wire'
 import { RequestWriter } from './request-writer'
+import { PendingCalls, type PendingCall } from './pending-calls'
+import { performance } from 'node:perf_hooks'
 import { Subscription, type SubscribeOptions } from './subscription'
 import { backoffDelay, resolveReconnect, type ResolvedReconnect } from './backoff'
 import { NearCache, type NearCacheStats } from './near-cache'
@@ -20,14 +22,6 @@ import { checkOptions } from '../option-check'
 import { MAX_KEY_BYTES } from '../limits'
 
 export type { ConnectOptions, CallOptions, WriteOptions, PutOptions, TtlWriteOptions, ClientEntryMeta, ClientKeysOptions, ClientValue } from './call-options'
-
-interface Pending {
-  resolve: (response: Response) => void
-  reject: (err: unknown) => void
-  /** Settled early (timeout or abort); its reply is still consumed, in order, and dropped. */
-  settled: boolean
-  cleanup: () => void
-}
 
 /** A Snapshot request's default wait: saving a large store takes seconds, not the usual milliseconds. */
 const SNAPSHOT_TIMEOUT_MS = 10 * 60 * 1000
@@ -43,7 +37,7 @@ export class LocalCachedClient {
   /** The current connection's requests go out through it (written at once, or coalesced). */
   #writer: RequestWriter | undefined
   /** Replies owed on the current connection, in request order. */
-  #pending: Pending[] = []
+  #pending = new PendingCalls()
   /** Why calls fail right now: Closed (for good), or ConnectionLost (until reconnected). */
   #failure: LocalCachedError | undefined
   #reconnectTimer: NodeJS.Timeout | undefined
@@ -94,7 +88,7 @@ export class LocalCachedClient {
 
   async #open(): Promise<void> {
     let socket: Socket | undefined
-    const pending: Pending[] = []
+    const pending = new PendingCalls()
     const opened = await openWire(
       this.socketPath,
       this.#timeoutMs,
@@ -148,8 +142,8 @@ export class LocalCachedClient {
       return fetch
     }
     const reply = await this.#call({ type: 'Get', key }, 'Value', options)
-    // Copy: the decoded bytes are a view of a socket read buffer we should not pin.
-    return reply.value === null ? null : Buffer.from(reply.value)
+    // A Buffer of its own, not a view of a socket read (decodeReply copies Value replies).
+    return reply.value as Buffer | null
   }
 
   /** A near miss: fetch with tracking, and fill unless the key changed meanwhile. */
@@ -387,7 +381,7 @@ export class LocalCachedClient {
     if (this.#failure?.code === 'Closed') return
     this.#failure = new LocalCachedError('Closed', 'the client was closed')
     clearTimeout(this.#reconnectTimer)
-    this.#rejectAll(this.#pending, this.#failure)
+    this.#pending.rejectAll(this.#failure)
     for (const subscription of this.#subscriptions) subscription.close()
     this.#near?.close()
     this.#writer?.flush()
@@ -412,62 +406,47 @@ export class LocalCachedClient {
         return reject(err)
       }
       const timeoutMs = options.timeoutMs ?? this.#timeoutMs
-      const entry: Pending = {
-        settled: false,
+      const call: PendingCall = {
         resolve: (response) => {
           if (response.type === 'Err') reject(wireError(response))
           else if (response.type !== expected) reject(new LocalCachedError('Internal', `expected ${expected}, got ${response.type}`))
           else resolve(response as Extract<Response, { type: T }>)
         },
         reject,
-        cleanup: () => {
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-        },
+        deadline: performance.now() + timeoutMs,
+        timeoutMs,
+        settled: false,
+        signal,
+        onAbort: undefined,
       }
-      const settleEarly = (err: unknown) => {
-        if (entry.settled) return
-        entry.settled = true
-        entry.cleanup()
-        reject(err)
+      if (signal) {
+        call.onAbort = () => {
+          if (PendingCalls.settle(call)) reject(signal.reason)
+        }
+        signal.addEventListener('abort', call.onAbort, { once: true })
       }
-      const timer = setTimeout(() => settleEarly(new LocalCachedError('Timeout', `no reply within ${timeoutMs} ms`)), timeoutMs)
-      const onAbort = () => settleEarly(signal!.reason)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#pending.push(entry)
+      this.#pending.add(call)
     })
   }
 
-  #onReply(pending: Pending[], response: Response | Push): void {
+  #onReply(pending: PendingCalls, response: Response | Push): void {
     if (this.#near) {
       if (pending !== this.#pending) return // an older connection's last bytes
       this.#near.onMessage(response)
     }
     if (response.type === 'Invalidated' || response.type === 'Heartbeat' || response.type === 'Event') return
-    const entry = pending.shift()
-    if (!entry) {
+    const call = pending.next()
+    if (!call) {
       this.#socket?.destroy(new Error(`unexpected ${response.type} with no call pending`))
       return
     }
-    if (entry.settled) return
-    entry.settled = true
-    entry.cleanup()
-    entry.resolve(response)
-  }
-
-  #rejectAll(pending: Pending[], failure: LocalCachedError): void {
-    for (const entry of pending.splice(0)) {
-      if (entry.settled) continue
-      entry.settled = true
-      entry.cleanup()
-      entry.reject(new LocalCachedError(failure.code, failure.message))
-    }
+    if (PendingCalls.settle(call)) call.resolve(response)
   }
 
   /** A connection ended without close(): fail what was in flight, then reconnect or give up. */
-  #onLost(socket: Socket | undefined, pending: Pending[], reason: LocalCachedError): void {
+  #onLost(socket: Socket | undefined, pending: PendingCalls, reason: LocalCachedError): void {
     const failure = reason.code === 'ConnectionLost' ? reason : connectionLost(this.socketPath, reason)
-    this.#rejectAll(pending, failure)
+    pending.rejectAll(failure)
     if (socket !== undefined && socket !== this.#socket) return // an older connection
     this.#near?.disconnected()
     this.#socket = undefined

@@ -4,7 +4,8 @@
 import { connect, type Socket } from 'node:net'
 import { LocalCachedError, isErrorCode } from '../errors'
 import { FrameDecoder } from '../protocol/frame'
-import { decodePayload, encodeMessage } from '../protocol/codec'
+import { encodeMessage } from '../protocol/codec'
+import { decodeReply } from '../protocol/reply-frames'
 import { isResponse, PROTOCOL_VERSION, type Response, type ServerLimits } from '../protocol/messages'
 
 /** Frames from the daemon are never larger than this unless it says so in HelloOk. */
@@ -71,7 +72,7 @@ export function openWire(
       decoder.push(chunk)
       try {
         for (let payload = decoder.tryRead(); payload !== null; payload = decoder.tryRead()) {
-          const message = decodePayload(payload)
+          const message = decodeReply(payload)
           if (!isResponse(message)) throw new LocalCachedError('Internal', 'the daemon sent a message without a type')
           if (handshake) {
             onMessage(message)
