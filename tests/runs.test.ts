@@ -109,7 +109,7 @@ describe('getRun', () => {
     const run = new RunOutcome()
     expect(s.runs.getRun(source, spans, 3, Buffer.alloc(8), run)).toBe(1)
     expect(run.failure?.code).toBe('InvalidKey')
-    expect(run.failure?.message).toBe(messageOf(() => s.get("nocolons")))
+    expect(run.failure?.message).toBe(messageOf(() => s.get('nocolons')))
     expect(s.stats().getCalls).toBe(1)
   })
 
