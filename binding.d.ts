@@ -58,12 +58,12 @@ export interface RawStore {
    * `READ_MISS_EXPIRED` (its removal is queued), or `READ_IN_OVERFLOW` when it did not fit
    * in what is left of `target` and is in `overflow[i]`. Returns how many keys were read:
    * fewer than `count` after a value in overflow, before a key that broke the key rule (then
-   * `failure` holds `[code, message]`; nothing was counted) or before a non-ASCII key left to
-   * `get` (`failure` untouched). Each key is counted as `get` counts it. BadArgument for an
+   * `failure` holds `[code, message]`; nothing was counted), before a non-ASCII key left to
+   * `get` (`failure` untouched), or with `stopAtMiss` after a miss. Each key is counted as `get` counts it. BadArgument for an
    * argument of the wrong type, a span outside `source`, `results` shorter than `count`, or a
    * `target`/`results` sharing bytes with another argument.
    */
-  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, results: Int32Array, overflow: Buffer[], failure: unknown[]): number
+  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, results: Int32Array, overflow: Buffer[], failure: unknown[], stopAtMiss?: boolean): number
   /**
    * A run of plain puts (`set(key, value)` without options) in one call: put i stores
    * `source[spans[4i+2]..spans[4i+3]]` under the key `source[spans[4i]..spans[4i+1]]`.

@@ -10,7 +10,8 @@ import { RunOutcome } from '../ts/native-store-runs'
 import { loadBinding } from '../ts/loader'
 import { READ_CODES } from '../ts/native-store-types'
 import { encodeMessage } from '../ts/protocol/codec'
-import { RawConnection, eventually, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { RawConnection, eventually, requireTool, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { Engine } from './engines'
 
 /** `keys` (and values) joined into one source with their spans: [start, end] per key, or [key start, key end, value start, value end] per entry. */
 function spansOf(parts: Array<string | [string, string | Buffer]>): { source: Buffer; spans: Int32Array } {
@@ -66,6 +67,19 @@ describe('getRun', () => {
     expect(target.toString('latin1', 0, 8)).toBe('onethree')
     expect(run.failure).toBeUndefined()
     expect(s.stats()).toMatchObject({ getCalls: 4, getHits: 3, getMisses: 1 })
+  })
+
+  it('with stopAtMiss, stops after each miss (for the door to ask a second tier before the next key)', () => {
+    const s = store()
+    s.set('a:b:1', 'one')
+    const { source, spans } = spansOf(['a:b:1', 'a:b:9', 'a:b:1', 'a:b:8'])
+    const run = new RunOutcome()
+    const target = Buffer.alloc(16)
+    expect(s.runs.getRun(source, spans, 4, target, run, true)).toBe(2)
+    expect([...run.results.subarray(0, 2)]).toEqual([3, READ_CODES.miss])
+    expect(s.runs.getRun(source, spans.subarray(4), 2, target, run, true)).toBe(2)
+    expect(s.stats()).toMatchObject({ getCalls: 4, getHits: 2, getMisses: 2 })
+    expect(code(() => (rawStore().getRun as (...a: unknown[]) => unknown)(source, spans, 1, target, new Int32Array(4), [], [], 'yes'))).toBe('BadArgument')
   })
 
   it('reports an expired entry as missExpired and delivers its removal', () => {
@@ -331,4 +345,46 @@ describe('RESP executes a read of many GETs and SETs as runs', () => {
     await eventually(() => got.length >= want.length)
     expect(got.toString('latin1')).toBe(want.toString('latin1'))
   })
+})
+
+const redisServer = requireTool('redis-server')
+
+describe.skipIf(redisServer.skip)(redisServer.title('under L2, a run of gets asks L2 about each local miss before it reads the next key'), () => {
+  it('through the native door and RESP, replies in order', async () => {
+    const engine = await Engine.start('redis')
+    const respSocket = tempSocketPath()
+    const shared = { bridge: engine.url(), bridgeName: `runs${process.pid}`, bridgeHeartbeatMs: 100, l2: engine.url(), l2TimeoutMs: 3000 }
+    const x = await startDaemon({ ...shared, hostId: 'X' })
+    daemon = await startDaemon({ ...shared, hostId: 'Z', respSocket })
+    try {
+      // On X only (so in L2): Z's local misses that L2 answers.
+      for (let i = 0; i < 40; i++) await x.client.put(`l:t:${i}`, `x${i}`)
+      await eventually(async () => (await daemon!.client.get('l:t:39'))?.toString() === 'x39', 10_000)
+      // On Z: local hits between them.
+      await daemon.client.put('l:z:1', 'z1')
+      const key = (i: number) => (i % 4 === 0 ? 'l:z:1' : i % 4 === 1 ? `l:t:${i}` : i % 4 === 2 ? 'l:t:none' : `l:t:${i}`)
+      const want = (i: number) => (i % 4 === 0 ? 'z1' : i % 4 === 2 ? null : `x${i}`)
+      const r = await raw()
+      r.sendRaw(Buffer.concat(Array.from({ length: 20 }, (_, i) => encodeMessage({ type: 'Get', key: key(i) }))))
+      await r.message(20)
+      expect(r.messages.slice(1).map((m) => (m.value === null ? null : (m.value as Buffer).toString()))).toEqual(Array.from({ length: 20 }, (_, i) => want(i)))
+      // RESP, on keys Z has not filled yet.
+      const keyR = (i: number) => (i % 4 === 0 ? 'l:z:1' : i % 4 === 2 ? 'l:t:none' : `l:t:${20 + i}`)
+      const wantR = (i: number) => (i % 4 === 0 ? '$2\r\nz1\r\n' : i % 4 === 2 ? '$-1\r\n' : `$${`x${20 + i}`.length}\r\nx${20 + i}\r\n`)
+      const socket = connect(respSocket)
+      raws.push(socket)
+      await new Promise((resolve) => socket.once('connect', resolve))
+      let got = ''
+      socket.on('data', (chunk: Buffer) => (got += chunk.toString('latin1')))
+      socket.write(Array.from({ length: 20 }, (_, i) => `*2\r\n$3\r\nGET\r\n$${keyR(i).length}\r\n${keyR(i)}\r\n`).join(''))
+      const expected = Array.from({ length: 20 }, (_, i) => wantR(i)).join('')
+      await eventually(() => got.length >= expected.length, 10_000)
+      expect(got).toBe(expected)
+    } finally {
+      await x.close()
+      await daemon?.close()
+      daemon = undefined
+      await engine.close()
+    }
+  }, 30_000)
 })

@@ -25,12 +25,19 @@ export class RunOutcome {
   failure: LocalCachedError | undefined
   /** putRun: the last put stored left removals waiting (StoreRuns.deliverRemovals). */
   removalsPending = false
+  /**
+   * Operations.getRun under L2: the run stopped after a local miss, and this is what get()
+   * answers for that key (L2's value, now or later); the run's last result is not its answer.
+   * Undefined otherwise.
+   */
+  missAnswer: { value: Buffer | undefined | Promise<Buffer | undefined> } | undefined
 
   /** Room for `count` results; forgets the last run's overflow and failure. */
   prepare(count: number): void {
     if (this.results.length < count) this.results = new Int32Array(Math.max(count, this.results.length * 2))
     if (this.overflow.length !== 0) this.overflow = []
     this.failure = undefined
+    this.missAnswer = undefined
   }
 
   /** Takes the run's `[code, message]`, if it stopped at a failure. */
@@ -56,15 +63,15 @@ export class StoreRuns {
    * what became of key i (see RunOutcome). Returns how many keys were read: fewer than
    * `count` after a value that did not fit (in `run.overflow[i]`), before a key that broke
    * the key rule (`run.failure`; nothing counted), or before a key the caller must read with
-   * get() (not ASCII; `run.failure` undefined). Removals of expired entries are delivered
-   * before it returns, as get() delivers them.
+   * get() (not ASCII; `run.failure` undefined), or with `stopAtMiss` after a miss. Removals
+   * of expired entries are delivered before it returns, as get() delivers them.
    */
-  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, run: RunOutcome): number {
+  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, run: RunOutcome, stopAtMiss = false): number {
     run.prepare(count)
     const failure: unknown[] = []
     let done: number
     try {
-      done = this.#native().getRun(source, spans, count, target, run.results, run.overflow, failure)
+      done = this.#native().getRun(source, spans, count, target, run.results, run.overflow, failure, stopAtMiss)
     } catch (err) {
       throw fromNative(err)
     }

@@ -140,7 +140,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
      * (`single`), and when back-pressure says so (`pending`: the bytes of replies before the
      * run): what is not consumed is read again.
      */
-    const answerRun = (n: number, isSet: boolean, pending: number): { replies: Buffer[]; single: boolean } => {
+    const answerRun = (n: number, isSet: boolean, pending: number): { replies: Buffer[]; single: boolean; later?: Promise<Buffer> } => {
       const ops = options.daemon.ops
       const { spans, target, outcome } = runScratch
       const width = isSet ? 4 : 2
@@ -152,16 +152,28 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       while (i < n) {
         const at = i === 0 ? spans : spans.subarray(i * width)
         const done = isSet ? ops.putRun(source, at, n - i, outcome) : ops.getRun(source, at, n - i, target, outcome)
+        // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
+        const missAnswer = outcome.missAnswer
+        const answered = missAnswer === undefined ? done : done - 1
+        if (answered > 0) {
+          const written = isSet ? setRunReplies(answered) : getRunReplies(outcome, target, answered)
+          out.push(written)
+          bytes += written.length
+          for (let j = 0; j < answered; j++) counts.respOk(name)
+        }
         if (done > 0) {
-          const answered = isSet ? setRunReplies(done) : getRunReplies(outcome, target, done)
-          out.push(answered)
-          bytes += answered.length
-          for (let j = 0; j < done; j++) counts.respOk(name)
           i += done
           parser.consumeTo(runEnds[i - 1])
         }
-        if (i === n) break
-        if (outcome.failure !== undefined) {
+        if (missAnswer !== undefined) {
+          const { value } = missAnswer
+          if (value instanceof Promise) return { replies: out, single: false, later: value.then((v) => reply.bulk(v ?? null), respError) }
+          const answer = reply.bulk(value ?? null)
+          count(name, answer)
+          out.push(answer)
+          bytes += answer.length
+        } else if (i === n) break
+        else if (outcome.failure !== undefined) {
           // Failed, doing nothing: answered as the single path answers it.
           const failed = respError(outcome.failure)
           count(name, failed)
@@ -186,15 +198,19 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
             break
           }
           if (subscriber === undefined && authenticated) {
-            if (!singleNext && options.daemon.ops.runsServed) {
+            if (!singleNext) {
               const n = parser.scanHotRun(runScratch.spans, runEnds, MAX_RUN)
-              if (n > 0) {
+              if (n > 0 && (!parser.hotRunIsSet || options.daemon.ops.putRunsServed)) {
                 const run = answerRun(n, parser.hotRunIsSet, bytes)
                 for (const out of run.replies) {
                   replies.push(out)
                   bytes += out.length
                 }
                 singleNext = run.single
+                if (run.later !== undefined) {
+                  waitFor('GET', run.later)
+                  break
+                }
                 continue
               }
             }

@@ -18,7 +18,7 @@ import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
 import { INVALID_COMMAND, wireCode, type CommandCounts } from './command-counts'
 import { pauseAbove, unlessDrainComes } from './back-pressure'
-import { readRunRequest, RUN_GET, RUN_NONE } from '../protocol/request-frames'
+import { readRunRequest, RUN_GET, RUN_PUT } from '../protocol/request-frames'
 import { MAX_RUN, runScratch } from './runs'
 import { READ_CODES } from '../native-store'
 
@@ -121,9 +121,9 @@ export class Connection {
         }
         const payload = this.#next()
         if (payload === null) break
-        if (this.#state === 'ready' && this.#ctx.daemon.ops.runsServed) {
+        if (this.#state === 'ready') {
           const kind = readRunRequest(payload, runScratch.spans, 0)
-          if (kind !== RUN_NONE) {
+          if (kind === RUN_GET || (kind === RUN_PUT && this.#ctx.daemon.ops.putRunsServed)) {
             if (!this.#run(kind, payload, replies)) break
             continue
           }
@@ -202,12 +202,24 @@ export class Connection {
     while (i < n) {
       const at = i === 0 ? spans : spans.subarray(i * width)
       const done = kind === RUN_GET ? ops.getRun(source, at, n - i, runScratch.target, outcome) : ops.putRun(source, at, n - i, outcome)
-      if (kind === RUN_GET) this.#getReplies(done, replies)
+      // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
+      const missAnswer = outcome.missAnswer
+      const answered = missAnswer === undefined ? done : done - 1
+      if (kind === RUN_GET) this.#getReplies(answered, replies)
       else for (let j = 0; j < done; j++) replies.raw(OK_FRAME)
-      for (let j = 0; j < done; j++) this.#counts.nativeOk(type)
+      for (let j = 0; j < answered; j++) this.#counts.nativeOk(type)
       i += done
-      if (i === n) break
-      if (outcome.failure !== undefined) {
+      if (missAnswer !== undefined) {
+        const { value } = missAnswer
+        if (value instanceof Promise) {
+          this.#waitFor('Get', value.then((v): Response => ({ type: 'Value', value: v ?? null })))
+          this.#hold(payloads.slice(i))
+          return false
+        }
+        this.#counts.nativeOk(type)
+        replies.message({ type: 'Value', value: value ?? null })
+      } else if (i === n) break
+      else if (outcome.failure !== undefined) {
         // The request the run stopped before failed, doing nothing: answered as its single call would be.
         this.#counts.error('native', type, wireCode(outcome.failure))
         replies.raw(errorFrame(outcome.failure))

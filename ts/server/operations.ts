@@ -43,6 +43,7 @@ import type { L2Step, L2Tier } from '../l2/tier'
 import { completeValues, metaOf, valueOf } from '../l2/reads'
 
 const READ_MISS = READ_CODES.miss
+const READ_IN_OVERFLOW = READ_CODES.inOverflow
 
 /** An answer now, or (a local miss that asks L2) later. */
 export type MaybeAsync<T> = T | Promise<T>
@@ -175,23 +176,34 @@ export class Operations {
   // --- runs: many gets, or many plain puts, in one store call -------------------------------
 
   /**
-   * Whether the doors may execute runs (getRun, putRun): not with L2, whose reads of a miss
-   * and steps of a write are per key (each request then goes through get() and put()).
+   * Whether the doors may execute runs of puts (putRun): not with L2, whose steps of a write
+   * are per key (each put then goes through put()). Runs of gets are always served.
    */
-  get runsServed(): boolean {
+  get putRunsServed(): boolean {
     return this.#l2 === undefined
   }
 
   /**
-   * get() of many keys given as bytes (NativeStore.getRun): `run.results[i]` is key i's
-   * result, its value copied into `target` (NativeStore.runs). Returns how many keys were answered; the door
-   * answers the request at that index through get() (or with `run.failure`) and goes on.
+   * get() of many keys given as bytes (NativeStore.runs.getRun): `run.results[i]` is key i's
+   * result, its value copied into `target`. Returns how many keys were answered; the door
+   * answers the request at that index through get() (or with `run.failure`) and goes on. With
+   * L2 a run stops after a local miss, and `run.missAnswer` holds what get() answers for that
+   * key (asking L2 before any later key is read, as one get() after another would).
    */
-  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, run: RunOutcome): number {
-    if (this.#readsServed) return this.#store.runs.getRun(source, spans, count, target, run)
-    run.prepare(count)
-    run.results.fill(READ_MISS, 0, count)
-    return count
+  getRun(source: Buffer, spans: Int32Array, count: number, target: Uint8Array, run: RunOutcome): number {
+    if (!this.#readsServed) {
+      run.prepare(count)
+      run.results.fill(READ_MISS, 0, count)
+      return count
+    }
+    const l2 = this.#l2
+    const done = this.#store.runs.getRun(source, spans, count, target, run, l2 !== undefined)
+    if (l2 === undefined || done === 0 || run.results[done - 1] >= 0 || run.results[done - 1] === READ_IN_OVERFLOW) return done
+    // A miss asks L2, as get() does. A valid key (it was looked up) is ASCII.
+    const key = source.toString('latin1', spans[2 * (done - 1)], spans[2 * (done - 1) + 1])
+    const pending = l2.read([key])[0]
+    run.missAnswer = { value: pending && valueOf(pending) }
+    return done
   }
 
   /**
@@ -208,7 +220,7 @@ export class Operations {
       // The removals the last put left are delivered as set() delivers them: after the
       // puts before it have had their consequences, before its own.
       if (i === done - 1 && run.removalsPending) this.#write(undefined, () => this.#store.runs.deliverRemovals())
-      // No L2 step: runs are not used with L2 (runsServed).
+      // No L2 step: runs of puts are not used with L2 (putRunsServed).
       this.#wrote(key, undefined, undefined, null)
     }
     return done

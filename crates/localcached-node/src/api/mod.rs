@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Most arguments a store function reads; missing ones read as `undefined`.
-const MAX_ARGS: usize = 7;
+const MAX_ARGS: usize = 8;
 
 /// The arguments of a call to a store function.
 pub type Args = [napi_value; MAX_ARGS];

@@ -78,7 +78,7 @@ fn check_failure(env: Env, failure: napi_value) -> JsResult<()> {
     Ok(())
 }
 
-/// `getRun(source, spans, count, target, results, overflow, failure)`: gets the keys at
+/// `getRun(source, spans, count, target, results, overflow, failure, stopAtMiss?)`: gets the keys at
 /// `source[spans[2i]..spans[2i+1]]` in order. `results[i]` is the value's length n ≥ 0 when
 /// the value was copied into `target` (values follow each other from `target[0]`, so each
 /// starts where the previous ended), `READ_MISS`, `READ_MISS_EXPIRED` (its removal is
@@ -86,11 +86,16 @@ fn check_failure(env: Env, failure: napi_value) -> JsResult<()> {
 /// in `overflow[i]` as its own Buffer. Returns how many keys were read: all of them, or fewer
 /// when the run stopped after a value in overflow (so that one call writes at most `target`
 /// plus one value, and the door can check its back-pressure), before a key that broke the
-/// key rule (its code and message are in `failure[0..2]`, and it counted nothing), or before
-/// a non-ASCII key left to `get` (`failure` untouched).
+/// key rule (its code and message are in `failure[0..2]`, and it counted nothing), before a
+/// non-ASCII key left to `get` (`failure` untouched), or, with `stopAtMiss`, after a miss
+/// (which the door asks a second tier about before the next key is read).
 pub fn get_run(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
     let count = read_integer(env, args[2], "count", 0, MAX_BATCH_KEYS as u64)? as usize;
     check_failure(env, args[6])?;
+    let stop_at_miss = match env.type_of(args[7])? {
+        NAPI_UNDEFINED => false,
+        _ => env.bool(args[7])?.ok_or_else(|| JsError::bad_argument("stopAtMiss must be true or false"))?,
+    };
     let mut overflow: Option<(u32, Vec<u8>)> = None;
     let stop = {
         let source = env.uint8_array_parts(args[0])?.ok_or_else(|| JsError::bad_argument("source must be a Buffer or Uint8Array"))?;
@@ -138,8 +143,17 @@ pub fn get_run(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
                     }
                     break;
                 }
-                Ok(Lookup::Miss) => READ_MISS,
-                Ok(Lookup::Expired) => READ_MISS_EXPIRED,
+                Ok(lookup @ (Lookup::Miss | Lookup::Expired)) => {
+                    let code = if matches!(lookup, Lookup::Miss) { READ_MISS } else { READ_MISS_EXPIRED };
+                    if stop_at_miss {
+                        results[i] = code;
+                        if i + 1 < count {
+                            stop = Some(Stop::Single(i + 1));
+                        }
+                        break;
+                    }
+                    code
+                }
                 Err(err) => {
                     stop = Some(stop_for(i, key, err));
                     break;
