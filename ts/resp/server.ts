@@ -1,6 +1,7 @@
 // The RESP listeners (Unix socket and/or TCP on loopback) in front of the same daemon state as
-// the native socket. Each connection answers every complete command of a read in one write;
-// a protocol error answers `-ERR Protocol error: …` and closes, as Redis does. With a
+// the native socket. Each connection answers every complete command of a read in one write
+// (consecutive plain GETs, or SETs, are executed as runs: answerRun); a protocol error
+// answers `-ERR Protocol error: …` and closes, as Redis does. With a
 // password, a connection must authenticate (auth.ts) before any other command, the GET/SET
 // fast path included. A command answered later (a local miss that asks L2, a write waiting for
 // L2 under --l2-write through) holds the commands after it until its reply is written.

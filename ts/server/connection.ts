@@ -1,8 +1,10 @@
 // One client connection: frames in, replies out. It handles every complete frame of a read
 // in order and answers them with one write. States: the mandatory handshake, then requests,
-// or, after Subscribe, an event stream that accepts no further requests. A request answered
-// later (a local miss that asks L2, a write that waits for L2 under --l2-write through) holds
-// the frames after it until its reply is written, so replies keep the order of requests.
+// or, after Subscribe, an event stream that accepts no further requests. Consecutive Gets
+// (and Puts without options) of one read are executed as runs, one store call each (#run). A
+// request answered later (a local miss that asks L2, a write that waits for L2 under
+// --l2-write through) holds the frames after it until its reply is written, so replies keep
+// the order of requests.
 
 import type { Socket } from 'node:net'
 import type { Logger } from '../logger'
