@@ -51,6 +51,27 @@ export interface RawStore {
    * `READ_IN_OVERFLOW` where the value is in `overflow[i]` as its own Buffer.
    */
   mgetPacked(joinedKeys: string, count: number, out: Int32Array, overflow: Buffer[]): void
+  /**
+   * A run of gets (a daemon door's consecutive GETs) in one call: the key i is the bytes
+   * `source[spans[2i]..spans[2i+1]]`. `results[i]`: the value's length n ≥ 0 when it was
+   * copied into `target` (values follow each other from `target[0]`), `READ_MISS`,
+   * `READ_MISS_EXPIRED` (its removal is queued), or `READ_IN_OVERFLOW` when it did not fit
+   * in what is left of `target` and is in `overflow[i]`. Returns how many keys were read:
+   * fewer than `count` after a value in overflow, before a key that broke the key rule (then
+   * `failure` holds `[code, message]`; nothing was counted), before a non-ASCII key left to
+   * `get` (`failure` untouched), or with `stopAtMiss` after a miss. Each key is counted as `get` counts it. BadArgument for an
+   * argument of the wrong type, a span outside `source`, `results` shorter than `count`, or a
+   * `target`/`results` sharing bytes with another argument.
+   */
+  getRun(source: Uint8Array, spans: Int32Array, count: number, target: Uint8Array, results: Int32Array, overflow: Buffer[], failure: unknown[], stopAtMiss?: boolean): number
+  /**
+   * A run of plain puts (`set(key, value)` without options) in one call: put i stores
+   * `source[spans[4i+2]..spans[4i+3]]` under the key `source[spans[4i]..spans[4i+1]]`.
+   * Returns `2 × done + pending`: `done` puts stored; `pending` 1 when the last one left
+   * removals to drain (the run stops there). Stops before a put that failed (storing
+   * nothing; `failure` holds `[code, message]`) or before a non-ASCII key left to `set`.
+   */
+  putRun(source: Uint8Array, spans: Int32Array, count: number, failure: unknown[]): number
   /** A miss as `get` returns it, or `[value as get returns it, version | null, ttlMs remaining | null]`. */
   getWithMeta(key: string): number | [number | Buffer, number | null, number | null]
   /** All or nothing: every key and value is checked before any is stored. Returns 1 when removals wait to be drained. */

@@ -6,6 +6,9 @@ import { expect } from 'vitest'
 import Redis from 'ioredis'
 import { serve, LocalCachedClient, type CacheEvent, type DaemonServer, type NativeStore } from '../ts/index'
 import type { ServeOptions } from '../ts/server/options'
+import { connect } from 'node:net'
+import { encodeMessage } from '../ts/protocol/codec'
+import { STATS_FIELDS } from '../ts/stats'
 import { RawConnection, eventually, tempSocketPath } from './helpers'
 
 /**
@@ -397,6 +400,7 @@ export interface Observed {
   holder: RawConnection
   contender: RawConnection
   redis: Redis
+  respSocket: string
   events: CacheEvent[]
   stopEvents: () => void
 }
@@ -430,6 +434,7 @@ export async function observe(publishDefault: boolean, publishWrites = false, ex
     holder,
     contender,
     redis,
+    respSocket,
     events,
     stopEvents: () => {
       stopped = true
@@ -486,7 +491,156 @@ export interface Observation {
 
 /** Runs one operation through one door of a daemon and records everything it caused. */
 export async function runDaemonCase(o: Observed, row: Row, door: Exclude<Door, 'store'>, publish: boolean, k: CaseKeys, evicting: boolean): Promise<Observation> {
+  return runCase(o, k, evicting, async () => {
+    if (door === 'resp') {
+      const [command, ...args] = row.resp!(k)
+      try {
+        return row.respResult!(await o.redis.call(command, ...args))
+      } catch (err) {
+        return `error: ${(err as Error).message}`
+      }
+    }
+    const message = row.native!(k)
+    const reply = await request(o.native, door === 'native-explicit' ? { ...message, publish } : message)
+    return reply.type === 'Err' ? `error: ${reply.code} ${reply.message}` : row.nativeResult!(reply)
+  })
+}
+
+/** The keys a pipelined case adds around a row's request: written by plain puts, and one that has expired. */
+export function pipelineKeys(k: CaseKeys): { extra: string[]; expired: string; missing: string } {
+  return { extra: [`${k.svc}:xtra:1`, `${k.svc}:xtra:2`, `${k.svc}:xtra:3`], expired: `${k.svc}:xtra:gone`, missing: `${k.svc}:xtra:none` }
+}
+
+/**
+ * The requests of a pipelined case, in order: runs of gets (hits, a miss, an expired entry)
+ * and of plain puts, other requests between them, and the row's request in the middle.
+ * Each is [native request, RESP command]; the row's is marked by `row: true`.
+ */
+function pipeline(row: Row, k: CaseKeys): Array<{ native: Record<string, unknown>; resp: string[]; row?: true }> {
+  const p = pipelineKeys(k)
+  const get = (key: string) => ({ native: { type: 'Get', key }, resp: ['GET', key] })
+  const put = (key: string, value: string) => ({ native: { type: 'Put', key, value: Buffer.from(value) }, resp: ['SET', key, value] })
+  return [
+    get(k.target), get(k.sibling), get(p.missing), get(p.expired), get('not.a.key'),
+    put(p.extra[0], 'x1'), put(p.extra[1], 'x2'), put('badkey', 'x'), put(p.extra[2], 'x3'),
+    { native: { type: 'Ping' }, resp: ['PING'] },
+    get(p.extra[0]), get(k.target),
+    { native: row.native?.(k) ?? {}, resp: row.resp?.(k) ?? [], row: true },
+    get(k.target), get(k.dependent), get(k.sibling), put(p.extra[0], 'x4'), get(p.extra[0]), get(p.extra[1]),
+    { native: { type: 'Exists', keys: [k.target, k.dependent] }, resp: ['EXISTS', k.target, k.dependent] },
+    get(k.target), put(k.sibling, 's5'), get(k.sibling),
+  ]
+}
+
+/** Stats fields that are not counters of what requests did. */
+const GAUGES = new Set<string>(['startUnixMs', 'bytesCurrent', 'itemsCurrent', 'subscribersCurrent', 'bytesMax', 'shards', 'maxKeys'])
+
+/** A native request encoded with its fields in another order than the client's: the daemon's general decoder reads it, never a run. */
+function singlePathFrame(message: Record<string, unknown>): Buffer {
+  const { type, ...rest } = message
+  return encodeMessage({ ...rest, type })
+}
+
+/** A RESP command as an inline command (the arguments here hold no spaces): the daemon's general parser reads it, never a run. */
+function inlineCommand(args: string[]): Buffer {
+  return Buffer.from(`${args.join(' ')}\r\n`)
+}
+
+/**
+ * Runs a row's request inside pipeline() through the native door or RESP: `runs` sends every
+ * request in one socket write, in the layout the daemon executes as runs (raw RESP arrays,
+ * client-layout frames); otherwise each request is sent alone in a form the daemon reads
+ * through its single path, waiting for each reply. Records everything the case caused, with
+ * every reply (keys spelled relative to the case's service) as its result.
+ */
+export async function runPipelinedCase(o: Observed, row: Row, door: 'native' | 'resp', k: CaseKeys, runs: boolean): Promise<Observation> {
+  const p = pipelineKeys(k)
   await o.setup.clear({ publish: false })
+  await o.setup.put(p.expired, 'e', { ttlMs: 1, publish: false })
+  await new Promise((r) => setTimeout(r, 5))
+  const steps = pipeline(row, k)
+  return runCase(o, k, false, async () => {
+    const before = await o.setup.stats()
+    const replies: unknown[] = []
+    if (door === 'native') {
+      const c = o.native
+      const from = c.messages.length
+      if (runs) c.sendRaw(Buffer.concat(steps.map((s) => encodeMessage(s.native))))
+      for (let i = 0; i < steps.length; i++) {
+        if (!runs) c.sendRaw(singlePathFrame(steps[i].native))
+        const reply = await c.message(from + i)
+        replies.push(steps[i].row ? (reply.type === 'Err' ? `error: ${reply.code}` : row.nativeResult!(reply)) : reply)
+      }
+    } else {
+      const c = await rawResp(o)
+      try {
+        if (runs) c.write(Buffer.concat(steps.map((s) => respCommand(s.resp))))
+        for (let i = 0; i < steps.length; i++) {
+          if (!runs) c.write(inlineCommand(steps[i].resp))
+          replies.push(await c.reply())
+        }
+      } finally {
+        c.close()
+      }
+    }
+    // What the requests counted: the same counters must move by the same amounts either way.
+    const after = await o.setup.stats()
+    const counted = Object.fromEntries(STATS_FIELDS.filter((f) => !GAUGES.has(f)).map((f) => [f, after[f] - before[f]]))
+    return { replies: spelledForCase(replies, k), counted }
+  }, false)
+}
+
+/** `value` with the case's keys spelled relative to its service, to compare cases of different keys. */
+export function spelledForCase<T>(value: T, k: CaseKeys): T {
+  return JSON.parse(JSON.stringify(value).replaceAll(`"${k.svc}:`, '"<svc>:').replaceAll(`'${k.svc}:`, "'<svc>:").replaceAll(`"${k.svc}"`, '"<svc>"'))
+}
+
+/** A RESP command as an array of bulk strings, as clients send it. */
+function respCommand(args: string[]): Buffer {
+  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`))])
+}
+
+/** A raw RESP connection to o's daemon that reads replies one by one, as text. */
+async function rawResp(o: Observed): Promise<{ write(b: Buffer): void; reply(): Promise<string>; close(): void }> {
+  const socket = connect(o.respSocket)
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  let buf = Buffer.alloc(0)
+  let wake: (() => void) | undefined
+  socket.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk])
+    wake?.()
+  })
+  /** One reply's length in buf (simple, error, integer, bulk or nil), or -1 until it is complete. */
+  const complete = (): number => {
+    const eol = buf.indexOf('\r\n')
+    if (eol < 0) return -1
+    if (buf[0] !== 0x24) return eol + 2
+    const n = Number(buf.toString('latin1', 1, eol))
+    if (n < 0) return eol + 2
+    return buf.length >= eol + 2 + n + 2 ? eol + 2 + n + 2 : -1
+  }
+  return {
+    write: (b) => socket.write(b),
+    async reply() {
+      for (let n = complete(); ; n = complete()) {
+        if (n >= 0) {
+          const text = buf.toString('latin1', 0, n)
+          buf = buf.subarray(n)
+          return text
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, 50)
+        })
+      }
+    },
+    close: () => socket.destroy(),
+  }
+}
+
+/** Prepares a case's keys, runs `act` (the operation, returning its result) and records everything it caused. */
+async function runCase(o: Observed, k: CaseKeys, evicting: boolean, act: () => Promise<unknown>, clear = true): Promise<Observation> {
+  if (clear) await o.setup.clear({ publish: false })
   if (evicting) await o.setup.put(k.filler, 'f'.repeat(FILLER_BYTES), { publish: false })
   await o.setup.put(k.target, '5', { ttlMs: 60_000, publish: false })
   await o.setup.put(k.sibling, 's', { publish: false })
@@ -498,19 +652,7 @@ export async function runDaemonCase(o: Observed, row: Row, door: Exclude<Door, '
   const eventsFrom = o.events.length
   const pushesFrom = o.tracking.messages.length
 
-  let result: unknown
-  if (door === 'resp') {
-    const [command, ...args] = row.resp!(k)
-    try {
-      result = row.respResult!(await o.redis.call(command, ...args))
-    } catch (err) {
-      result = `error: ${(err as Error).message}`
-    }
-  } else {
-    const message = row.native!(k)
-    const reply = await request(o.native, door === 'native-explicit' ? { ...message, publish } : message)
-    result = reply.type === 'Err' ? `error: ${reply.code} ${reply.message}` : row.nativeResult!(reply)
-  }
+  const result = await act()
 
   // Everything the operation published precedes this fence on the event stream.
   const fence = `fence:x:${caseNumber}`

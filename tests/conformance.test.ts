@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { NativeStore, type CacheEvent } from '../ts/index'
 import type { RemovalNotice } from '../ts/removals'
 import { ROOT } from './helpers'
-import { FILLER_BYTES, ROWS, closeObserved, STORE_OPTIONS, canonical, caseKeys, expectedObservation, observe, runDaemonCase, type Door, type Observed } from './conformance-table'
+import { FILLER_BYTES, ROWS, closeObserved, STORE_OPTIONS, canonical, caseKeys, expectedObservation, observe, runDaemonCase, runPipelinedCase, spelledForCase, type Door, type Observed } from './conformance-table'
 
 let on: Observed
 let off: Observed
@@ -64,6 +64,31 @@ describe('with --publish-writes, every write that publishes also announces each 
           const observed = canonical(await runDaemonCase(writes, row, door, publishes, k, false))
           expect(observed, door).toEqual(canonical(expectedObservation(row, k, publishes, false, true)))
         }
+      })
+    }
+  }
+})
+
+describe('pipelined runs of gets and plain puts mean what the same requests mean one by one', () => {
+  // Each row's request sits among runs of gets (hits, a miss, an expired entry, a bad key)
+  // and of plain puts, sent in one socket write, which the daemon executes as runs; the same
+  // requests sent one at a time in a form it reads through its single path must give the
+  // same replies, events (in the same order), pushes, lease endings and dependent's fate.
+  let piped: Observed
+  beforeAll(async () => {
+    // No sweeper: the expired entry is found expired by the get, in both cases.
+    piped = await observe(true, false, { sweepIntervalMs: 0 })
+  })
+  afterAll(async () => closeObserved(piped))
+  for (const row of ROWS) {
+    for (const door of ['native', 'resp'] as const) {
+      if (!(door === 'native' ? row.native : row.resp)) continue
+      it(`${row.name}: ${door}`, async () => {
+        const ks = caseKeys(false)
+        const single = spelledForCase(await runPipelinedCase(piped, row, door, ks, false), ks)
+        const kr = caseKeys(false)
+        const runs = spelledForCase(await runPipelinedCase(piped, row, door, kr, true), kr)
+        expect(runs).toEqual(single)
       })
     }
   }

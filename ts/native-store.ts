@@ -11,6 +11,7 @@ import { INT64_MAX, INT64_MIN, type EntryMeta, type FromSnapshotOptions, type Ke
 import { loadSnapshotInto } from './native-store-snapshot'
 import { checkNativeStoreOptions, NATIVE_CALL_OPTIONS, openNative } from './native-store-options'
 import { rejectUnknownOptions } from './option-check'
+import { StoreRuns } from './native-store-runs'
 
 export * from './native-store-types'
 
@@ -44,6 +45,8 @@ export class NativeStore {
   // callback must not keep the store alive, or an unclosed store could never be collected.
   readonly #listeners = new Set<RemovalListener>()
   #snapshotLoad: SnapshotLoad | undefined
+  /** Runs of gets and of plain puts, one call into the store each, for the daemon's doors. */
+  readonly runs = new StoreRuns(() => this.#native, () => this.#deliverRemovals())
 
   constructor(options: NativeStoreOptions = {}) {
     checkNativeStoreOptions(options)
@@ -449,7 +452,6 @@ export class NativeStore {
     })
     return this.#loads.getOrLoad(key, loader, options)
   }
-
   #loads: LoadCoordinator | undefined
 
   /** A Cache<T> over this store that encodes values with one codec ('raw', 'json', 'cbor' or yours). */

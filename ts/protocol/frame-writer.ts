@@ -47,6 +47,27 @@ export class FrameWriter {
     else this.frame(encodePayload(response))
   }
 
+  /**
+   * Appends a `Value` frame whose value is `source[start..end]`, copied: the bytes a run of
+   * gets wrote into its target, which the next run overwrites. The same bytes as
+   * `message({ type: 'Value', value })`.
+   */
+  valueBytes(source: Buffer, start: number, end: number): void {
+    const n = end - start
+    this.#header(VALUE_PREFIX.length + byteStringHeaderBytes(n) + n)
+    this.#copy(VALUE_PREFIX)
+    this.#typeAndLength(0x40, n)
+    this.#room(n)
+    source.copy(this.#buf, this.#used, start, end)
+    this.#used += n
+    this.#bytes += n
+  }
+
+  /** Appends the `Value` frame of a miss: `message({ type: 'Value', value: null })`. */
+  noValue(): void {
+    this.#valueFrame(null)
+  }
+
   /** Appends an already encoded frame (header included). */
   raw(frame: Uint8Array): void {
     this.#copy(frame)

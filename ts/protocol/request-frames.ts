@@ -129,3 +129,79 @@ function cborPrefix(pairs: number, type: string, field: string): Buffer {
   const text = (s: string) => [TEXT | s.length, ...Buffer.from(s)]
   return Buffer.from([0xb9, 0, pairs, ...text('type'), ...text(type), ...text(field)])
 }
+
+// --- the daemon's side: recognizing the same frames -------------------------------------------
+
+/** readRunRequest's answers. */
+export const RUN_NONE = 0
+export const RUN_GET = 1
+export const RUN_PUT = 2
+
+// The payloads after their map head: "type": "Get", then the key "key" (and for a Put, the
+// key's text is followed by "value").
+const GET_BODY = cborPrefix(2, 'Get', 'key').subarray(3)
+const PUT_BODY = cborPrefix(3, 'Put', 'key').subarray(3)
+const MAP = 0xa0
+
+/**
+ * Recognizes the payload of a `Get` or a `Put` without options in the layout
+ * writeFixedRequest writes (or with a one-byte map head, as other encoders write it), and
+ * writes its spans at `spans[at..]` as offsets in `payload.buffer`: the key's start and end,
+ * and for a Put the value's. RUN_NONE for any other payload, which the general decoder
+ * handles: a payload recognized here decodes to the same request there.
+ */
+export function readRunRequest(payload: Buffer, spans: Int32Array, at: number): number {
+  const n = payload.length
+  if (n < 12) return RUN_NONE
+  let i = payload[0] === 0xb9 && payload[1] === 0 ? 3 : 1
+  const pairs = i === 3 ? payload[2] : payload[0] - MAP
+  if (pairs !== 2 && pairs !== 3) return RUN_NONE
+  const body = pairs === 2 ? GET_BODY : PUT_BODY
+  if (n < i + body.length + 1) return RUN_NONE
+  for (let j = 0; j < body.length; j++) if (payload[i + j] !== body[j]) return RUN_NONE
+  i += body.length
+  const base = payload.byteOffset
+  const key = headLength(payload, i, TEXT)
+  if (key < 0) return RUN_NONE
+  i += headBytes(payload[i])
+  const keyEnd = i + key
+  if (pairs === 2) {
+    if (keyEnd !== n) return RUN_NONE
+    spans[at] = base + i
+    spans[at + 1] = base + keyEnd
+    return RUN_GET
+  }
+  i = keyEnd
+  if (n < i + VALUE_LABEL.length + 1) return RUN_NONE
+  for (let j = 0; j < VALUE_LABEL.length; j++) if (payload[i + j] !== VALUE_LABEL[j]) return RUN_NONE
+  i += VALUE_LABEL.length
+  const value = headLength(payload, i, BYTES)
+  if (value < 0) return RUN_NONE
+  const valueStart = i + headBytes(payload[i])
+  if (valueStart + value !== n) return RUN_NONE
+  spans[at] = base + keyEnd - key
+  spans[at + 1] = base + keyEnd
+  spans[at + 2] = base + valueStart
+  spans[at + 3] = base + n
+  return RUN_PUT
+}
+
+/** The length a definite text or byte-string head at `at` declares, or -1 for another item or a head past the end. */
+function headLength(buf: Buffer, at: number, major: number): number {
+  if (at >= buf.length) return -1
+  const b = buf[at]
+  if ((b & 0xe0) !== major) return -1
+  const info = b & 0x1f
+  if (info < 24) return info
+  const bytes = headBytes(b) - 1
+  if (bytes > 4 || at + bytes >= buf.length) return -1
+  if (info === 24) return buf[at + 1]
+  if (info === 25) return buf.readUInt16BE(at + 1)
+  return buf.readUInt32BE(at + 1)
+}
+
+/** How many bytes a head with this initial byte takes (9 for 64-bit and indefinite ones: never accepted). */
+function headBytes(initial: number): number {
+  const info = initial & 0x1f
+  return info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : 9
+}

@@ -46,26 +46,82 @@ export class RespParser {
    */
   tryReadHot(): HotCommand | undefined {
     const buf = this.#buf
-    const at = this.#offset
-    if (buf.length - at < 16 || buf[at] !== 0x2a || buf[at + 2] !== 0x0d || buf[at + 3] !== 0x0a) return undefined
-    const argc = buf[at + 1] - 0x30
-    if (argc !== 2 && argc !== 3) return undefined
-    if (buf[at + 4] !== 0x24 || buf[at + 5] !== 0x33 || buf[at + 6] !== 0x0d || buf[at + 7] !== 0x0a) return undefined
-    const first = buf[at + 8] & 0xdf
-    if ((buf[at + 9] & 0xdf) !== 0x45 || (buf[at + 10] & 0xdf) !== 0x54 || buf[at + 11] !== 0x0d || buf[at + 12] !== 0x0a) return undefined
-    const isGet = first === 0x47 && argc === 2
-    const isSet = first === 0x53 && argc === 3
-    if (!isGet && !isSet) return undefined
-    const key = this.#bulkAt(at + 13)
-    if (key === undefined) return undefined
-    if (isGet) {
+    const kind = this.#hotAt(this.#offset)
+    if (kind === 0) return undefined
+    const key = this.#hotKey
+    if (kind === 1) {
       this.#offset = key.end
       return { name: 'GET', key: buf.toString('utf8', key.start, key.end - 2), value: undefined }
     }
-    const value = this.#bulkAt(key.end)
-    if (value === undefined) return undefined
+    const value = this.#hotValue
     this.#offset = value.end
     return { name: 'SET', key: buf.toString('utf8', key.start, key.end - 2), value: buf.subarray(value.start, value.end - 2) }
+  }
+
+  /** The bytes the spans of scanHotRun index. */
+  get source(): Buffer {
+    return this.#buf
+  }
+
+  /**
+   * Scans the commands from the next one on while each is a plain GET (or, when the first is
+   * a SET, a plain SET) as tryReadHot reads them, at most `max`, consuming nothing: writes
+   * each one's spans at `spans[i * width..]` as offsets in `source` (the key's start and end,
+   * and for a SET the value's; width 2 for GET, 4 for SET) and the offset after it at
+   * `ends[i]`. Returns how many it found; `hotRunIsSet` says which kind.
+   */
+  scanHotRun(spans: Int32Array, ends: Int32Array, max: number): number {
+    let at = this.#offset
+    let n = 0
+    while (n < max) {
+      const kind = this.#hotAt(at)
+      if (kind === 0 || (n > 0 && (kind === 2) !== this.hotRunIsSet)) break
+      if (n === 0) this.hotRunIsSet = kind === 2
+      const key = this.#hotKey
+      const s = kind === 2 ? 4 * n : 2 * n
+      spans[s] = key.start
+      spans[s + 1] = key.end - 2
+      if (kind === 2) {
+        spans[s + 2] = this.#hotValue.start
+        spans[s + 3] = this.#hotValue.end - 2
+        at = this.#hotValue.end
+      } else at = key.end
+      ends[n++] = at
+    }
+    return n
+  }
+
+  /** Whether the run scanHotRun found last is of SETs (else GETs). */
+  hotRunIsSet = false
+
+  /** Consumes the commands before `end` (an offset scanHotRun returned). */
+  consumeTo(end: number): void {
+    this.#offset = end
+  }
+
+  #hotKey: { start: number; end: number } = { start: 0, end: 0 }
+  #hotValue: { start: number; end: number } = { start: 0, end: 0 }
+
+  /** 1 for a plain GET at `at`, 2 for a plain SET (its bulks in #hotKey, #hotValue), 0 for anything else. */
+  #hotAt(at: number): number {
+    const buf = this.#buf
+    if (buf.length - at < 16 || buf[at] !== 0x2a || buf[at + 2] !== 0x0d || buf[at + 3] !== 0x0a) return 0
+    const argc = buf[at + 1] - 0x30
+    if (argc !== 2 && argc !== 3) return 0
+    if (buf[at + 4] !== 0x24 || buf[at + 5] !== 0x33 || buf[at + 6] !== 0x0d || buf[at + 7] !== 0x0a) return 0
+    const first = buf[at + 8] & 0xdf
+    if ((buf[at + 9] & 0xdf) !== 0x45 || (buf[at + 10] & 0xdf) !== 0x54 || buf[at + 11] !== 0x0d || buf[at + 12] !== 0x0a) return 0
+    const isGet = first === 0x47 && argc === 2
+    const isSet = first === 0x53 && argc === 3
+    if (!isGet && !isSet) return 0
+    const key = this.#bulkAt(at + 13)
+    if (key === undefined) return 0
+    this.#hotKey = key
+    if (isGet) return 1
+    const value = this.#bulkAt(key.end)
+    if (value === undefined) return 0
+    this.#hotValue = value
+    return 2
   }
 
   /** A complete, well-formed bulk string at `at`: where its bytes start, and the end after its CRLF. */

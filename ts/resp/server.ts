@@ -1,6 +1,7 @@
 // The RESP listeners (Unix socket and/or TCP on loopback) in front of the same daemon state as
-// the native socket. Each connection answers every complete command of a read in one write;
-// a protocol error answers `-ERR Protocol error: …` and closes, as Redis does. With a
+// the native socket. Each connection answers every complete command of a read in one write
+// (consecutive plain GETs, or SETs, are executed as runs: answerRun); a protocol error
+// answers `-ERR Protocol error: …` and closes, as Redis does. With a
 // password, a connection must authenticate (auth.ts) before any other command, the GET/SET
 // fast path included. A command answered later (a local miss that asks L2, a write waiting for
 // L2 under --l2-write through) holds the commands after it until its reply is written.
@@ -9,13 +10,18 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
-import { COMMANDS, commandName, errorReplyStatus, getReply, runCommand, setReply, type RespContext } from './commands'
+import { COMMANDS, commandName, errorReplyStatus, getReply, respError, runCommand, setReply, type RespContext } from './commands'
 import { INVALID_COMMAND, UNKNOWN_COMMAND } from '../server/command-counts'
 import { RespSubscriber } from './pubsub'
 import { ALLOWED_BEFORE_AUTH, authCommand, helloAuth, NOAUTH, type RespPassword } from './auth'
 import { pauseAbove, unlessDrainComes } from '../server/back-pressure'
 import type { MaybeAsync } from '../server/operations'
+import { MAX_RUN, runScratch } from '../server/runs'
+import { getRunReplies, setRunReplies } from './runs'
+import { READ_CODES } from '../native-store'
 
+/** Where each command of a run ends (RespParser.scanHotRun). */
+const runEnds = new Int32Array(MAX_RUN)
 const PUBSUB_COMMANDS = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE'])
 /** What a connection in subscribed mode may still send, as in Redis. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set([...PUBSUB_COMMANDS, 'PING', 'QUIT', 'RESET'])
@@ -127,6 +133,61 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       waitFor(name, ack === undefined ? (out as Promise<Buffer>) : ack.then(() => out))
       return false
     }
+    /** The next plain GET or SET goes through the single path (a run stopped before it). */
+    let singleNext = false
+    /**
+     * Answers the `n` plain GETs (or SETs) parser.scanHotRun found, as runs (Operations.getRun,
+     * putRun), consuming what it answers. Stops before a command left to the single path
+     * (`single`), and when back-pressure says so (`pending`: the bytes of replies before the
+     * run): what is not consumed is read again.
+     */
+    const answerRun = (n: number, isSet: boolean, pending: number): { replies: Buffer[]; single: boolean; later?: Promise<Buffer> } => {
+      const ops = options.daemon.ops
+      const { spans, target, outcome } = runScratch
+      const width = isSet ? 4 : 2
+      const name = isSet ? 'SET' : 'GET'
+      const source = parser.source
+      const out: Buffer[] = []
+      let bytes = pending
+      let i = 0
+      while (i < n) {
+        const at = i === 0 ? spans : spans.subarray(i * width)
+        const done = isSet ? ops.putRun(source, at, n - i, outcome) : ops.getRun(source, at, n - i, target, outcome)
+        // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
+        const missAnswer = outcome.missAnswer
+        const answered = missAnswer === undefined ? done : done - 1
+        if (answered > 0) {
+          const written = isSet ? setRunReplies(answered) : getRunReplies(outcome, target, answered)
+          out.push(written)
+          bytes += written.length
+          for (let j = 0; j < answered; j++) counts.respOk(name)
+        }
+        if (done > 0) {
+          i += done
+          parser.consumeTo(runEnds[i - 1])
+        }
+        if (missAnswer !== undefined) {
+          const { value } = missAnswer
+          if (value instanceof Promise) return { replies: out, single: false, later: value.then((v) => reply.bulk(v ?? null), respError) }
+          const answer = reply.bulk(value ?? null)
+          count(name, answer)
+          out.push(answer)
+          bytes += answer.length
+        } else if (i === n) break
+        else if (outcome.failure !== undefined) {
+          // Failed, doing nothing: answered as the single path answers it.
+          const failed = respError(outcome.failure)
+          count(name, failed)
+          out.push(failed)
+          bytes += failed.length
+          parser.consumeTo(runEnds[i++])
+        } else if (!(isSet ? outcome.removalsPending : done > 0 && outcome.results[done - 1] === READ_CODES.inOverflow)) {
+          return { replies: out, single: true }
+        }
+        if (i < n && socket.writableLength + bytes > pauseAbove(socket, options.maxPendingReplyBytes)) break
+      }
+      return { replies: out, single: false }
+    }
     const pump = (first?: Buffer) => {
       const replies: Buffer[] = first ? [first] : []
       let bytes = first?.length ?? 0
@@ -138,6 +199,23 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
             break
           }
           if (subscriber === undefined && authenticated) {
+            if (!singleNext) {
+              const n = parser.scanHotRun(runScratch.spans, runEnds, MAX_RUN)
+              if (n > 0 && (!parser.hotRunIsSet || options.daemon.ops.putRunsServed)) {
+                const run = answerRun(n, parser.hotRunIsSet, bytes)
+                for (const out of run.replies) {
+                  replies.push(out)
+                  bytes += out.length
+                }
+                singleNext = run.single
+                if (run.later !== undefined) {
+                  waitFor('GET', run.later)
+                  break
+                }
+                continue
+              }
+            }
+            singleNext = false
             const hot = parser.tryReadHot()
             if (hot !== undefined) {
               const out = settle(hot.name, hot.name === 'GET' ? getReply(options.daemon, hot.key) : setReply(options.daemon, hot.key, hot.value))

@@ -1,8 +1,10 @@
 // One client connection: frames in, replies out. It handles every complete frame of a read
 // in order and answers them with one write. States: the mandatory handshake, then requests,
-// or, after Subscribe, an event stream that accepts no further requests. A request answered
-// later (a local miss that asks L2, a write that waits for L2 under --l2-write through) holds
-// the frames after it until its reply is written, so replies keep the order of requests.
+// or, after Subscribe, an event stream that accepts no further requests. Consecutive Gets
+// (and Puts without options) of one read are executed as runs, one store call each (#run). A
+// request answered later (a local miss that asks L2, a write that waits for L2 under
+// --l2-write through) holds the frames after it until its reply is written, so replies keep
+// the order of requests.
 
 import type { Socket } from 'node:net'
 import type { Logger } from '../logger'
@@ -18,6 +20,9 @@ import type { Subscriber } from './pubsub'
 import type { TrackingPeer } from './tracking'
 import { INVALID_COMMAND, wireCode, type CommandCounts } from './command-counts'
 import { pauseAbove, unlessDrainComes } from './back-pressure'
+import { readRunRequest, RUN_GET, RUN_PUT } from '../protocol/request-frames'
+import { MAX_RUN, runScratch } from './runs'
+import { READ_CODES } from '../native-store'
 
 type State = 'handshake' | 'ready' | 'subscribed' | 'closing'
 
@@ -116,8 +121,15 @@ export class Connection {
           this.socket.pause()
           break
         }
-        const payload = this.#decoder.tryRead()
+        const payload = this.#next()
         if (payload === null) break
+        if (this.#state === 'ready') {
+          const kind = readRunRequest(payload, runScratch.spans, 0)
+          if (kind === RUN_GET || (kind === RUN_PUT && this.#ctx.daemon.ops.putRunsServed)) {
+            if (!this.#run(kind, payload, replies)) break
+            continue
+          }
+        }
         if (!this.#handleFrame(payload, replies)) break
       }
     } catch (err) {
@@ -130,6 +142,119 @@ export class Connection {
     replies.writeTo(this.socket)
     if (this.#waitingForDrain) unlessDrainComes(this.socket, () => this.#onDrain())
     if (this.#state === 'closing' && !this.#waiting) this.socket.end()
+  }
+
+  /** The next frame to answer: one held back, else the next one received; null until one has fully arrived. */
+  #next(): Buffer | null {
+    if (this.#heldAt < this.#held.length) return this.#held[this.#heldAt++]
+    if (this.#held.length !== 0) {
+      this.#held = []
+      this.#heldAt = 0
+    }
+    return this.#decoder.tryRead()
+  }
+
+  /** Puts back the frame #next() just returned. */
+  #unread(payload: Buffer): void {
+    if (this.#heldAt > 0) this.#held[--this.#heldAt] = payload
+    else this.#held.unshift(payload)
+  }
+
+  /** Holds `payloads` (a run's unanswered frames, in order) ahead of every other frame. */
+  #hold(payloads: Buffer[]): void {
+    this.#held = payloads.concat(this.#held.slice(this.#heldAt))
+    this.#heldAt = 0
+  }
+
+  /** Frames taken from the decoder and not answered yet (a run stopped by back-pressure or a wait). */
+  #held: Buffer[] = []
+  #heldAt = 0
+
+  /**
+   * Answers `first` (a Get or a Put without options, `kind`) and the frames of the same kind
+   * that follow it in the same received buffer, executed as runs (Operations.getRun, putRun).
+   * A request the run stops before is answered with its error, or through #handleFrame as any
+   * frame is. Returns false when no further frame may be read (a request answered later).
+   */
+  #run(kind: number, first: Buffer, replies: FrameWriter): boolean {
+    const { spans } = runScratch
+    const width = kind === RUN_GET ? 2 : 4
+    const payloads = [first]
+    while (payloads.length < MAX_RUN) {
+      let next: Buffer | null
+      try {
+        next = this.#next()
+      } catch {
+        // FrameTooLarge: the frames so far are answered first; the pump meets it again.
+        break
+      }
+      if (next === null) break
+      if (next.buffer !== first.buffer || readRunRequest(next, spans, payloads.length * width) !== kind) {
+        this.#unread(next)
+        break
+      }
+      payloads.push(next)
+    }
+    const source = Buffer.from(first.buffer)
+    const type = kind === RUN_GET ? 'Get' : 'Put'
+    const ops = this.#ctx.daemon.ops
+    const outcome = runScratch.outcome
+    const n = payloads.length
+    let i = 0
+    while (i < n) {
+      const at = i === 0 ? spans : spans.subarray(i * width)
+      const done = kind === RUN_GET ? ops.getRun(source, at, n - i, runScratch.target, outcome) : ops.putRun(source, at, n - i, outcome)
+      // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
+      const missAnswer = outcome.missAnswer
+      const answered = missAnswer === undefined ? done : done - 1
+      if (kind === RUN_GET) this.#getReplies(answered, replies)
+      else for (let j = 0; j < done; j++) replies.raw(OK_FRAME)
+      for (let j = 0; j < answered; j++) this.#counts.nativeOk(type)
+      i += done
+      if (missAnswer !== undefined) {
+        const { value } = missAnswer
+        if (value instanceof Promise) {
+          this.#waitFor('Get', value.then((v): Response => ({ type: 'Value', value: v ?? null })))
+          this.#hold(payloads.slice(i))
+          return false
+        }
+        this.#counts.nativeOk(type)
+        replies.message({ type: 'Value', value: value ?? null })
+      } else if (i === n) break
+      else if (outcome.failure !== undefined) {
+        // The request the run stopped before failed, doing nothing: answered as its single call would be.
+        this.#counts.error('native', type, wireCode(outcome.failure))
+        replies.raw(errorFrame(outcome.failure))
+        i++
+      } else if (!(kind === RUN_GET ? done > 0 && outcome.results[done - 1] === READ_CODES.inOverflow : outcome.removalsPending)) {
+        // Left to the single call.
+        if (!this.#handleFrame(payloads[i++], replies)) {
+          this.#hold(payloads.slice(i))
+          return false
+        }
+      }
+      if (i < n && this.socket.writableLength + replies.bytes > pauseAbove(this.socket, this.#ctx.maxPendingReplyBytes)) {
+        // The pump's check pauses the connection; the rest of the run waits for the drain.
+        this.#hold(payloads.slice(i))
+        return true
+      }
+    }
+    return true
+  }
+
+  /** The replies of the first `done` gets of a run, from its outcome and target. */
+  #getReplies(done: number, replies: FrameWriter): void {
+    const { results, overflow } = runScratch.outcome
+    const target = runScratch.target
+    let at = 0
+    for (let j = 0; j < done; j++) {
+      const r = results[j]
+      if (r >= 0) {
+        replies.valueBytes(target, at, at + r)
+        at += r
+      } else if (r === READ_CODES.inOverflow) replies.message({ type: 'Value', value: overflow[j] })
+      else replies.noValue()
+    }
   }
 
   /** Writes `later`'s reply when it settles, then answers what arrived meanwhile. */
@@ -303,6 +428,9 @@ function decode(payload: Buffer): unknown {
     throw new LocalCachedError('BadRequest', `payload is not one valid CBOR item: ${(err as Error).message}`)
   }
 }
+
+/** The reply of a Put, as FrameWriter.message({ type: 'Ok' }) writes it. */
+const OK_FRAME = encodeMessage({ type: 'Ok' } satisfies Response)
 
 export function errorFrame(err: unknown): Buffer {
   const wire =

@@ -30,7 +30,8 @@
 //   --l2-write through the doors also hold the request's reply until that step settled
 //   (takeAckWait). Any change of a key discards an L2 read of it in flight (the fill rule).
 
-import type { EntryMeta, KeysOptions, KeysPage, NativeStore, SetIfOptions, SetIfResult, SetOptions, TtlOptions } from '../native-store'
+import { READ_CODES, type EntryMeta, type KeysOptions, type KeysPage, type NativeStore, type SetIfOptions, type SetIfResult, type SetOptions, type TtlOptions } from '../native-store'
+import type { RunOutcome } from '../native-store-runs'
 import type { CacheEvent } from '../protocol/events'
 import type { InvalidationScope } from '../protocol/messages'
 import type { RemovalNotice } from '../removals'
@@ -40,6 +41,9 @@ import type { PubSub } from './pubsub'
 import type { Tracker, TrackingPeer } from './tracking'
 import type { L2Step, L2Tier } from '../l2/tier'
 import { completeValues, metaOf, valueOf } from '../l2/reads'
+
+const READ_MISS = READ_CODES.miss
+const READ_IN_OVERFLOW = READ_CODES.inOverflow
 
 /** An answer now, or (a local miss that asks L2) later. */
 export type MaybeAsync<T> = T | Promise<T>
@@ -167,6 +171,59 @@ export class Operations {
 
   keys(options: KeysOptions): KeysPage {
     return this.#store.keys(options)
+  }
+
+  // --- runs: many gets, or many plain puts, in one store call -------------------------------
+
+  /**
+   * Whether the doors may execute runs of puts (putRun): not with L2, whose steps of a write
+   * are per key (each put then goes through put()). Runs of gets are always served.
+   */
+  get putRunsServed(): boolean {
+    return this.#l2 === undefined
+  }
+
+  /**
+   * get() of many keys given as bytes (NativeStore.runs.getRun): `run.results[i]` is key i's
+   * result, its value copied into `target`. Returns how many keys were answered; the door
+   * answers the request at that index through get() (or with `run.failure`) and goes on. With
+   * L2 a run stops after a local miss, and `run.missAnswer` holds what get() answers for that
+   * key (asking L2 before any later key is read, as one get() after another would).
+   */
+  getRun(source: Buffer, spans: Int32Array, count: number, target: Uint8Array, run: RunOutcome): number {
+    if (!this.#readsServed) {
+      run.prepare(count)
+      run.results.fill(READ_MISS, 0, count)
+      return count
+    }
+    const l2 = this.#l2
+    const done = this.#store.runs.getRun(source, spans, count, target, run, l2 !== undefined)
+    if (l2 === undefined || done === 0 || run.results[done - 1] >= 0 || run.results[done - 1] === READ_IN_OVERFLOW) return done
+    // A miss asks L2, as get() does. A valid key (it was looked up) is ASCII.
+    const key = source.toString('latin1', spans[2 * (done - 1)], spans[2 * (done - 1) + 1])
+    const pending = l2.read([key])[0]
+    run.missAnswer = { value: pending && valueOf(pending) }
+    return done
+  }
+
+  /**
+   * put() without options of many entries given as bytes (NativeStore.putRun), each with
+   * all of put()'s consequences, in the same order as one put() after another. Returns how
+   * many were stored; the door answers the request at that index with `run.failure`, or
+   * through put(), and goes on.
+   */
+  putRun(source: Buffer, spans: Int32Array, count: number, run: RunOutcome): number {
+    const done = this.#write(undefined, () => this.#store.runs.putRun(source, spans, count, run))
+    for (let i = 0; i < done; i++) {
+      // A stored key is valid, so ASCII: latin1 decodes it as put() received it.
+      const key = source.toString('latin1', spans[4 * i], spans[4 * i + 1])
+      // The removals the last put left are delivered as set() delivers them: after the
+      // puts before it have had their consequences, before its own.
+      if (i === done - 1 && run.removalsPending) this.#write(undefined, () => this.#store.runs.deliverRemovals())
+      // No L2 step: runs of puts are not used with L2 (putRunsServed).
+      this.#wrote(key, undefined, undefined, null)
+    }
+    return done
   }
 
   // --- writes -----------------------------------------------------------------------------

@@ -286,6 +286,12 @@ impl Env {
         Ok(Some((data, len)))
     }
 
+    /// The data pointer and element count of an Int32Array, or `None` for any other value;
+    /// for a caller that checks where arrays lie before borrowing them.
+    pub fn int32_array_parts(self, value: napi_value) -> JsResult<Option<(*mut i32, usize)>> {
+        Ok(self.typed_array(value, NAPI_INT32_ARRAY)?.map(|(data, len)| (data.cast::<i32>(), len)))
+    }
+
     /// The data pointer and byte length of a Uint8Array (Buffers included), or `None` for
     /// any other value; for a caller that keeps the pointer, not a borrow.
     pub fn uint8_array_parts(self, value: napi_value) -> JsResult<Option<(*mut u8, usize)>> {

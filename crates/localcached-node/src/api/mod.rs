@@ -5,7 +5,7 @@
 //! Every store function enters through one native callback, `call_store_function`, which
 //! recovers the function's handle and operation, checks the handle is open, and runs the
 //! operation under `guard`. The operations (`reads`, `writes`, `batches`, `scopes`,
-//! `maintenance`, `snapshot`) are safe functions that read their arguments, call the core and convert
+//! `maintenance`, `snapshot`, `runs`) are safe functions that read their arguments, call the core and convert
 //! the result; `binding.d.ts` types them all.
 //!
 //! The rule for bytes borrowed from JS (value arguments, `mgetPacked`'s `out`): no call
@@ -17,6 +17,7 @@ mod batches;
 mod maintenance;
 mod options;
 mod reads;
+mod runs;
 mod scopes;
 mod snapshot;
 mod writes;
@@ -40,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Most arguments a store function reads; missing ones read as `undefined`.
-const MAX_ARGS: usize = 6;
+const MAX_ARGS: usize = 8;
 
 /// The arguments of a call to a store function.
 pub type Args = [napi_value; MAX_ARGS];
@@ -49,7 +50,7 @@ pub type Args = [napi_value; MAX_ARGS];
 type Op = fn(Env, &Handle, &Args) -> JsResult<napi_value>;
 
 /// The functions of a store, each throwing `Closed` once the store is closed.
-const OPS: [(&CStr, Op); 31] = [
+const OPS: [(&CStr, Op); 33] = [
     (c"setScratch", reads::set_scratch),
     (c"get", reads::get),
     (c"getInto", reads::get_into),
@@ -69,6 +70,8 @@ const OPS: [(&CStr, Op); 31] = [
     (c"invalidate", writes::invalidate),
     (c"mgetPacked", batches::mget_packed),
     (c"mset", batches::mset),
+    (c"getRun", runs::get_run),
+    (c"putRun", runs::put_run),
     (c"mdel", batches::mdel),
     (c"invalidateTable", scopes::invalidate_table),
     (c"invalidateService", scopes::invalidate_service),
