@@ -11,7 +11,8 @@ import { DAEMON_STATS_FIELDS, STATS_FIELDS, type Stats } from '../ts/stats'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
-import { eventually, key, ROOT, runNode, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { eventually, key, RawConnection, ROOT, runNode, startDaemon, tempSocketPath, type TestDaemon } from './helpers'
+import { encodeMessage } from '../ts/protocol/codec'
 
 const silent = { logLevel: 'silent' as const }
 
@@ -61,6 +62,42 @@ describe('the metrics port', () => {
   it('is off unless asked for', async () => {
     daemon = await startDaemon()
     expect(daemon.server.metricsPort).toBeUndefined()
+  })
+
+  it('counts each request of a pipelined run of gets and puts as one command, at both doors', async () => {
+    daemon = await startDaemon({ metricsPort: 0, respPort: 0 })
+    // Native: 40 puts then 40 gets (every tenth key malformed) in one write, so they run together.
+    const native = new RawConnection(daemon.socket)
+    await native.hello()
+    const frames: Buffer[] = []
+    for (let i = 0; i < 40; i++) frames.push(encodeMessage({ type: 'Put', key: i % 10 === 9 ? `bad${i}` : key(i), value: Buffer.from('v') }))
+    for (let i = 0; i < 40; i++) frames.push(encodeMessage({ type: 'Get', key: i % 10 === 9 ? `bad${i}` : key(i) }))
+    native.sendRaw(Buffer.concat(frames))
+    await native.message(80)
+    native.destroy()
+    // RESP: 30 SETs then 30 GETs (every tenth key malformed) in one write.
+    const r = connect(daemon.server.respPort!, '127.0.0.1')
+    await new Promise((resolve) => r.once('connect', resolve))
+    const cmd = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
+    let pipeline = ''
+    for (let i = 0; i < 30; i++) pipeline += cmd('SET', i % 10 === 9 ? `bad${i}` : key(i), 'w')
+    for (let i = 0; i < 30; i++) pipeline += cmd('GET', i % 10 === 9 ? `bad${i}` : key(i))
+    let replies = ''
+    r.on('data', (chunk: Buffer) => (replies += chunk.toString('latin1')))
+    r.write(pipeline)
+    await eventually(() => (replies.match(/\r\n/g) ?? []).length >= 27 + 3 + 27 * 2 + 3)
+    r.destroy()
+
+    const text = (await http(daemon.server.metricsPort!, '/metrics')).body
+    const c = (command: string, protocol: string, status: string) => sample(text, `localcached_commands_total{command="${command}",protocol="${protocol}",status="${status}"}`)
+    expect(c('put', 'native', 'ok')).toBe(36)
+    expect(c('put', 'native', 'InvalidKey')).toBe(4)
+    expect(c('get', 'native', 'ok')).toBe(36)
+    expect(c('get', 'native', 'InvalidKey')).toBe(4)
+    expect(c('set', 'resp', 'ok')).toBe(27)
+    expect(c('set', 'resp', 'InvalidKey')).toBe(3)
+    expect(c('get', 'resp', 'ok')).toBe(27)
+    expect(c('get', 'resp', 'InvalidKey')).toBe(3)
   })
 
   it('counts commands at both doors by operation, protocol and status', async () => {

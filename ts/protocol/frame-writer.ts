@@ -18,8 +18,8 @@ const INITIAL_BYTES = 1024
 /** Where a writer starts: nothing is allocated until a frame is written. */
 const NO_BYTES = Buffer.alloc(0)
 
-// CBOR: a map of two pairs, "type": "Value", then the key "value".
-const VALUE_PREFIX = Buffer.from([0xa2, 0x64, ...Buffer.from('type'), 0x65, ...Buffer.from('Value'), 0x65, ...Buffer.from('value')])
+// CBOR: a map of two pairs, "type": "Value", then the key "value" (the client reads this layout by hand: reply-frames.ts).
+export const VALUE_PREFIX = Buffer.from([0xa2, 0x64, ...Buffer.from('type'), 0x65, ...Buffer.from('Value'), 0x65, ...Buffer.from('value')])
 // CBOR: a map of two pairs, "type": "Values", then the key "values".
 const VALUES_PREFIX = Buffer.from([0xa2, 0x64, ...Buffer.from('type'), 0x66, ...Buffer.from('Values'), 0x66, ...Buffer.from('values')])
 const CBOR_NULL = 0xf6

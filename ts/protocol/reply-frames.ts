@@ -5,9 +5,8 @@
 // `Value` in another valid encoding, goes through the general decoder.
 
 import { decodePayload } from './codec'
+import { VALUE_PREFIX } from './frame-writer'
 
-// CBOR: a map of two pairs, "type": "Value", then the key "value"; a byte string or null follows.
-export const VALUE_PREFIX = Buffer.from([0xa2, 0x64, ...Buffer.from('type'), 0x65, ...Buffer.from('Value'), 0x65, ...Buffer.from('value')])
 const CBOR_NULL = 0xf6
 const BYTES = 0x40
 
