@@ -1,5 +1,6 @@
 //! Seeded model tests: long random operation sequences replayed against the store and a
-//! simple reference model, with every invariant re-checked after every step.
+//! simple reference model (an exact SIEVE for eviction), with every invariant re-checked
+//! after every step.
 
 mod common;
 #[path = "model/write_model.rs"]
@@ -13,11 +14,19 @@ use write_model::{Cond, Edges, Failure, ModelWrite, Removals, Value, Version, Wr
 
 type ModelEntry = (Vec<u8>, Vec<u8>, Option<u64>, Option<u64>); // key, value, deadline, version
 
-/// The obvious implementation: one recency-ordered list, a byte total, deadlines, versions.
+/// The obvious SIEVE: one queue in insertion order, a visited flag per entry, a hand; plus
+/// a byte total, deadlines and versions.
 struct Model {
-    entries: Vec<ModelEntry>, // least recently used first
+    /// Oldest (the queue's tail) first; each entry with its visited flag.
+    entries: Vec<(ModelEntry, bool)>,
+    /// The key under the hand; `None`: the next search starts at the oldest entry.
+    hand: Option<Vec<u8>>,
     now: u64,
     max_bytes: u64,
+    /// Evictions, and visited bits the hand cleared (entries spared once): checked at the
+    /// end, so a change of the mix cannot quietly stop exercising SIEVE.
+    evictions: u64,
+    spared: u64,
 }
 
 impl Model {
@@ -30,18 +39,29 @@ impl Model {
     /// Entries, plus each table that has entries (the test keys are all in `svc:tbl`).
     fn bytes(&self) -> u64 {
         let tables = if self.entries.is_empty() { 0 } else { GROUP_OVERHEAD_BYTES + 7 };
-        self.entries.iter().map(Model::charge).sum::<u64>() + tables
+        self.entries.iter().map(|(e, _)| Model::charge(e)).sum::<u64>() + tables
     }
     fn pos(&self, key: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|e| e.0 == key)
+        self.entries.iter().position(|(e, _)| e.0 == key)
+    }
+    fn entry(&self, i: usize) -> &ModelEntry {
+        &self.entries[i].0
     }
     fn expired(&self, i: usize) -> bool {
-        self.entries[i].2.is_some_and(|d| d <= self.now)
+        self.entries[i].0 .2.is_some_and(|d| d <= self.now)
+    }
+    /// Removes the entry at `i`; the hand, if on it, moves to its newer neighbour (none past
+    /// the newest).
+    fn take(&mut self, i: usize) -> ModelEntry {
+        if self.hand.as_deref() == Some(&self.entries[i].0 .0[..]) {
+            self.hand = self.entries.get(i + 1).map(|(e, _)| e.0.clone());
+        }
+        self.entries.remove(i).0
     }
     /// Drops the entry if it has expired, returning its removal.
     fn expire(&mut self, key: &[u8]) -> Vec<(Vec<u8>, RemovalCause)> {
         match self.pos(key) {
-            Some(i) if self.expired(i) => vec![(self.entries.remove(i).0, RemovalCause::Expired)],
+            Some(i) if self.expired(i) => vec![(self.take(i).0, RemovalCause::Expired)],
             _ => vec![],
         }
     }
@@ -55,14 +75,30 @@ impl Model {
         out
     }
 
+    /// An overwrite keeps the entry's place and marks it visited; a new key goes in newest,
+    /// unvisited. Then SIEVE evicts until within budget, the hand passing over the written key.
     fn store_entry(&mut self, entry: ModelEntry) -> Vec<(Vec<u8>, RemovalCause)> {
-        if let Some(i) = self.pos(&entry.0) {
-            self.entries.remove(i);
+        let written = entry.0.clone();
+        match self.pos(&entry.0) {
+            Some(i) => self.entries[i] = (entry, true),
+            None => self.entries.push((entry, false)),
         }
-        self.entries.push(entry);
         let mut out = vec![];
         while self.bytes() > self.max_bytes && self.entries.len() > 1 {
-            let victim = self.entries.remove(0);
+            let mut i = self.hand.as_ref().and_then(|k| self.pos(k)).unwrap_or(0);
+            loop {
+                if self.entries[i].0 .0 != written {
+                    if !self.entries[i].1 {
+                        break;
+                    }
+                    self.entries[i].1 = false;
+                    self.spared += 1;
+                }
+                i = (i + 1) % self.entries.len();
+            }
+            self.hand = Some(self.entries[i].0 .0.clone());
+            let victim = self.take(i);
+            self.evictions += 1;
             out.push((victim.0, RemovalCause::Evicted));
         }
         out
@@ -71,14 +107,12 @@ impl Model {
         match self.pos(key) {
             None => (None, vec![]),
             Some(i) if self.expired(i) => {
-                let e = self.entries.remove(i);
+                let e = self.take(i);
                 (None, vec![(e.0, RemovalCause::Expired)])
             }
             Some(i) => {
-                let e = self.entries.remove(i);
-                let v = e.1.clone();
-                self.entries.push(e);
-                (Some(v), vec![])
+                self.entries[i].1 = true;
+                (Some(self.entries[i].0 .1.clone()), vec![])
             }
         }
     }
@@ -86,20 +120,36 @@ impl Model {
         match self.pos(key) {
             None => (false, vec![]),
             Some(i) if self.expired(i) => {
-                let e = self.entries.remove(i);
+                let e = self.take(i);
                 (false, vec![(e.0, RemovalCause::Expired)])
             }
             Some(i) => {
-                self.entries.remove(i);
+                self.take(i);
                 (true, vec![])
             }
         }
     }
+    /// Removes every entry matching `gone` (the hand moving past each as it goes).
+    fn remove_where(&mut self, gone: impl Fn(&ModelEntry) -> bool) -> Vec<Vec<u8>> {
+        let mut out = vec![];
+        let mut i = 0;
+        while i < self.entries.len() {
+            if gone(&self.entries[i].0) {
+                out.push(self.take(i).0);
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
     fn sweep(&mut self) -> Vec<(Vec<u8>, RemovalCause)> {
         let now = self.now;
-        let (gone, kept): (Vec<_>, Vec<_>) = self.entries.drain(..).partition(|e| e.2.is_some_and(|d| d <= now));
-        self.entries = kept;
-        gone.into_iter().map(|e| (e.0, RemovalCause::Expired)).collect()
+        self.remove_where(|e| e.2.is_some_and(|d| d <= now)).into_iter().map(|k| (k, RemovalCause::Expired)).collect()
+    }
+    /// The queue newest first with visited flags, and the hand: what `Store::shard_queue`
+    /// reports for the store's single shard.
+    fn queue(&self) -> (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>) {
+        (self.entries.iter().rev().map(|(e, v)| (e.0.clone(), *v)).collect(), self.hand.clone())
     }
 }
 
@@ -116,11 +166,11 @@ fn random_value(rng: &mut Rng) -> Vec<u8> {
 }
 
 #[test]
-fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
+fn single_shard_store_matches_an_exact_sieve_model_over_200k_ops() {
     let max_bytes = 24_000;
     let store = manual_store(max_bytes, 1);
     store.set_recording(true);
-    let mut model = Model { entries: vec![], now: 0, max_bytes };
+    let mut model = Model { entries: vec![], hand: None, now: 0, max_bytes, evictions: 0, spared: 0 };
     let mut rng = Rng::new(0x5eed_0001);
     for step in 0..200_000u32 {
         let k = key(rng.below(200));
@@ -149,7 +199,7 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 let version = rng.below(8);
                 let result = store.set_versioned(&k, &value, None, Some(version));
                 let mut removals = model.expire(&k);
-                let stored = model.pos(&k).and_then(|i| model.entries[i].3);
+                let stored = model.pos(&k).and_then(|i| model.entry(i).3);
                 match stored {
                     Some(s) if version < s => assert!(matches!(result, Err(StoreError::VersionConflict { .. })), "step {step}"),
                     _ => {
@@ -166,11 +216,11 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 let result = store.incr(&k, delta, None, i64::MAX);
                 let mut removals = model.expire(&k);
                 match model.pos(&k) {
-                    Some(i) => match parse_integer(&model.entries[i].1) {
+                    Some(i) => match parse_integer(&model.entry(i).1) {
                         Some(current) => {
                             let (next, evicted) = result.unwrap();
                             assert_eq!(next, current + delta, "step {step}");
-                            let (deadline, version) = (model.entries[i].2, model.entries[i].3);
+                            let (deadline, version) = (model.entry(i).2, model.entry(i).3);
                             let more = model.store_entry((k.clone(), next.to_string().into_bytes(), deadline, version));
                             assert_eq!(evicted as usize, more.len(), "step {step}");
                             removals.extend(more);
@@ -186,15 +236,15 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 expected_removals = removals;
             }
             74 => {
-                let expected_value = if rng.below(2) == 0 { model.pos(&k).map(|i| model.entries[i].1.clone()) } else { Some(b"nope".to_vec()) };
+                let expected_value = if rng.below(2) == 0 { model.pos(&k).map(|i| model.entry(i).1.clone()) } else { Some(b"nope".to_vec()) };
                 let next = random_value(&mut rng);
                 let (swapped, _) = store.cas(&k, expected_value.as_deref(), &next).unwrap();
                 let mut removals = model.expire(&k);
-                let current = model.pos(&k).map(|i| model.entries[i].1.clone());
+                let current = model.pos(&k).map(|i| model.entry(i).1.clone());
                 let should = current == expected_value;
                 assert_eq!(swapped, should, "step {step}");
                 if should {
-                    let (deadline, version) = model.pos(&k).map_or((None, None), |i| (model.entries[i].2, model.entries[i].3));
+                    let (deadline, version) = model.pos(&k).map_or((None, None), |i| (model.entry(i).2, model.entry(i).3));
                     removals.extend(model.store_entry((k.clone(), next, deadline, version)));
                 }
                 expected_removals = removals;
@@ -222,9 +272,8 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 // Scoped invalidation by a pk prefix: svc:tbl:1 takes 1, 10..19, 100..199.
                 let prefix = format!("svc:tbl:{}", 1 + rng.below(9)).into_bytes();
                 let removed = store.invalidate_prefix(&prefix).unwrap();
-                let before = model.entries.len();
-                model.entries.retain(|e| !e.0.starts_with(&prefix));
-                assert_eq!(removed as usize, before - model.entries.len(), "step {step}");
+                let gone = model.remove_where(|e| e.0.starts_with(&prefix));
+                assert_eq!(removed as usize, gone.len(), "step {step}");
             }
             _ => {
                 let swept = store.sweep();
@@ -242,7 +291,11 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
         store.validate().unwrap_or_else(|e| panic!("step {step}: {e}"));
         assert_eq!(store.bytes_current(), model.bytes(), "step {step}");
         assert_eq!(store.stats().items_current as usize, model.entries.len(), "step {step}");
+        // The whole SIEVE state: queue order, every visited bit, the hand.
+        assert_eq!(store.shard_queue(0), model.queue(), "step {step} (op {op})");
     }
+    assert!(model.evictions >= 5_000 && model.spared >= 5_000, "evictions {}, spared {}", model.evictions, model.spared);
+    assert_eq!(store.stats().evictions, model.evictions);
 }
 
 #[test]
@@ -522,7 +575,7 @@ fn every_kind_of_write_matches_a_model_of_values_ttls_versions_and_edges_over_60
         assert_eq!(got, want, "step {step}: removals reported (op {op})");
         store.validate().unwrap_or_else(|e| panic!("step {step}: {e}"));
         let placement: HashMap<Vec<u8>, usize> =
-            (0..store.shard_count()).flat_map(|i| store.shard_keys_by_recency(i).into_iter().map(move |k| (k, i))).collect();
+            (0..store.shard_count()).flat_map(|i| store.shard_keys(i).into_iter().map(move |k| (k, i))).collect();
         assert_eq!(store.bytes_current(), m.bytes(|k| placement[k]), "step {step}: bytes (op {op})");
         let stats = store.stats();
         assert_eq!(stats.items_current as usize, m.entries.len(), "step {step}");
