@@ -25,15 +25,15 @@ pub const DEFAULT_MAX_VALUE_BYTES: u64 = 1024 * 1024;
 pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
 
 /// What one entry costs beyond its key and value bytes, measured on x86-64 glibc by
-/// `crates/localcached-node/tests/entry_overhead.rs` (mean 75.9, worst 78.4 over 16 store
+/// `crates/localcached-node/tests/entry_overhead.rs` (mean 73.5, worst 80.0 over 16 store
 /// sizes; the test fails if this constant drifts more than 6 bytes from the measured mean):
 /// - 40 bytes: the slab slot (`Box<[u8]>` 16, SIEVE queue links 8, expiry-heap position 4,
 ///   table group id with the visited bit, and group links 12);
-/// - ~5 bytes: the slab's spare capacity (it grows by a quarter at a time);
+/// - ~2.5 bytes: the slab's spare capacity (it grows by an eighth at a time);
 /// - ~14 bytes: the 8-byte hash-index slot at the index's average load (it doubles at 3/4);
 /// - ~17 bytes: the allocator's 8-byte chunk header, its 16-byte rounding, and the two
 ///   header bytes (key length, flags) stored in front of the key.
-pub const ENTRY_OVERHEAD_BYTES: u64 = 76;
+pub const ENTRY_OVERHEAD_BYTES: u64 = 74;
 
 /// What a table's group costs while it has entries (its `Group` record, its slot in the
 /// name map at the map's average load, and the allocator's share of its name), charged on
