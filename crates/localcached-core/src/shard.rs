@@ -167,8 +167,9 @@ impl Shard {
                 if self.entries.len() == self.entries.capacity() {
                     // Grow by an eighth, not double: the slab's spare capacity is part of
                     // every entry's real cost, and this keeps it near 6% on average (about
-                    // 2.5 of an entry's 40 slot bytes). Growth stays amortised O(1): each
-                    // step copies the slab at most once (large ones are remapped, not copied).
+                    // 2.5 of an entry's 40 slot bytes). Growth stays amortised O(1): the
+                    // copies add up to about eight times the final slab, fewer where the
+                    // allocator remaps a large block instead of copying it.
                     self.entries.reserve_exact((self.entries.len() / 8).max(16));
                 }
                 self.entries.push(entry);
@@ -236,8 +237,9 @@ impl Shard {
     }
 
     /// Stores a new value, deadline and version for an existing entry and counts it as an
-    /// access (`touch`: visited, its queue position kept). A value of the same length (and the same versioning) is copied over the
-    /// old one: overwrites allocate nothing. Returns (old charge, new charge).
+    /// access (`touch`: visited, its queue position kept). A value of the same length (and
+    /// the same versioning) is copied over the old one: overwrites allocate nothing. Returns
+    /// (old charge, new charge).
     pub fn replace(&mut self, slot: u32, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u64, u64) {
         let old_charge = self.entries[slot as usize].charge();
         let entry = &mut self.entries[slot as usize];
