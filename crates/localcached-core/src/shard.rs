@@ -11,6 +11,7 @@ mod group_list;
 mod queue;
 mod validate;
 pub use entry::{entry_charge, entry_data};
+pub use queue::QueueView;
 
 use crate::expiry::{ExpiryHeap, NOT_SCHEDULED};
 use crate::groups::Groups;

@@ -28,6 +28,7 @@ mod stats;
 mod validate;
 mod write;
 mod write_ops;
+pub use crate::shard::QueueView;
 pub use crate::stats::ServiceStats;
 pub use read::Meta;
 pub use scan::{ScanCursor, ScanFilter};

@@ -1,6 +1,7 @@
 mod common;
 use common::*;
 use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES};
+use localcached_core::store::QueueView;
 use localcached_core::{RemovalCause, Store, StoreError, StoreOptions};
 
 fn charge(key: &[u8], value_len: usize) -> u64 {
@@ -11,7 +12,7 @@ fn charge(key: &[u8], value_len: usize) -> u64 {
 const TABLE: u64 = GROUP_OVERHEAD_BYTES + 7;
 
 /// The store's single shard as (key, visited) newest first, and the key under the hand.
-fn queue(store: &Store) -> (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>) {
+fn queue(store: &Store) -> QueueView {
     store.shard_queue(0)
 }
 

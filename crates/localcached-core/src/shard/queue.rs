@@ -9,6 +9,10 @@
 
 use super::{opt, Shard, NIL};
 
+/// A shard's queue as tests see it: keys head (newest) to tail (oldest), each with its
+/// visited bit, and the key under the hand.
+pub type QueueView = (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>);
+
 impl Shard {
     /// Marks an entry as accessed (a hit or an overwrite): its visited bit, and for a capped
     /// service its place at the front of its service list, which stays exact LRU within the
@@ -116,7 +120,7 @@ impl Shard {
 
     /// The keys in queue order, head (newest) to tail (oldest), each with its visited bit,
     /// and the key under the hand (tests and diagnostics).
-    pub fn queue_keys(&self) -> (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>) {
+    pub fn queue_keys(&self) -> QueueView {
         let mut out = Vec::with_capacity(self.len);
         let mut at = self.head;
         while let Some(slot) = at {

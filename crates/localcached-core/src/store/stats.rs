@@ -1,7 +1,7 @@
 //! The store's statistics: cumulative counters summed over the shards, and the per-service
 //! view. The binary form is `crate::stats`'s.
 
-use super::{lock, Store};
+use super::{lock, QueueView, Store};
 use crate::stats::{ServiceStats, Stats};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -73,7 +73,7 @@ impl Store {
 
     /// One shard's SIEVE queue, head (newest) to tail (oldest), each key with its visited
     /// bit, and the key under the hand (tests and diagnostics).
-    pub fn shard_queue(&self, shard: usize) -> (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>) {
+    pub fn shard_queue(&self, shard: usize) -> QueueView {
         lock(&self.shards[shard]).queue_keys()
     }
 

@@ -4,6 +4,7 @@
 //! it and a single-shard store and compares the whole SIEVE state after every step.
 
 use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
+use localcached_core::store::QueueView;
 use localcached_core::RemovalCause;
 
 pub type ModelEntry = (Vec<u8>, Vec<u8>, Option<u64>, Option<u64>); // key, value, deadline, version
@@ -142,7 +143,7 @@ impl Model {
     }
     /// The queue newest first with visited flags, and the hand: what `Store::shard_queue`
     /// reports for the store's single shard.
-    pub fn queue(&self) -> (Vec<(Vec<u8>, bool)>, Option<Vec<u8>>) {
+    pub fn queue(&self) -> QueueView {
         (self.entries.iter().rev().map(|(e, v)| (e.0.clone(), *v)).collect(), self.hand.clone())
     }
 }
