@@ -8,7 +8,8 @@
 // is faster or smaller). The micro table opens with the per-call floor at 1k keys (every
 // key in cache): the empty call `noop(key)` (a string-key N-API call that reads its key and
 // returns, the binding's benchmark probe), then has, get and getInto, beside lru-cache's
-// has and get. Then invalidateTable.
+// has and get. Then invalidateTable. Last, hit ratios of NativeStore (SIEVE) against
+// lru-cache (exact LRU) on Zipf traces, with and without scans (scripts/bench-hit-ratio.mjs).
 //
 // Flags (after `npm run bench:embedded --`):
 //   --plot <file.svg>   draw the headline (scripts/bench-plot.mjs)
@@ -17,7 +18,7 @@
 //   --requests N        requests per phase (default 30000)
 //   --iters N           phases of each setup per process (default 2)
 //   --procs N           processes per cache and size (default: 1 at 1M, 2 below)
-//   --headline-only, --micro-only
+//   --headline-only, --micro-only, --hit-ratio-only
 //   --floor-only        only the 1k-key floor table (a few seconds)
 //   --ops N             micro table operations per measurement (default 2M)
 //   a | b               micro table datasets only (100k | 1M keys)
@@ -266,7 +267,7 @@ function scopes() {
 }
 
 function parseArgs(argv) {
-  const opts = { plot: null, json: null, sizes: [1_000_000, 100_000], requests: 30_000, iters: 2, procs: null, headline: true, micro: true, floorOnly: false, ops: 2_000_000, rest: [] };
+  const opts = { plot: null, json: null, sizes: [1_000_000, 100_000], requests: 30_000, iters: 2, procs: null, headline: true, micro: true, hitRatio: true, floorOnly: false, ops: 2_000_000, rest: [] };
   const count = (v) => { const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(v ?? ''); if (!m) throw new Error(`not a count: ${v}`); return Math.round(Number(m[1]) * { '': 1, k: 1e3, m: 1e6 }[m[2].toLowerCase()]); };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -276,14 +277,15 @@ function parseArgs(argv) {
     else if (a === '--requests') opts.requests = count(argv[++i]);
     else if (a === '--iters') opts.iters = count(argv[++i]);
     else if (a === '--procs') opts.procs = count(argv[++i]);
-    else if (a === '--headline-only') opts.micro = false;
-    else if (a === '--micro-only') opts.headline = false;
-    else if (a === '--floor-only') Object.assign(opts, { headline: false, floorOnly: true });
+    else if (a === '--headline-only') Object.assign(opts, { micro: false, hitRatio: false });
+    else if (a === '--micro-only') Object.assign(opts, { headline: false, hitRatio: false });
+    else if (a === '--floor-only') Object.assign(opts, { headline: false, hitRatio: false, floorOnly: true });
+    else if (a === '--hit-ratio-only') Object.assign(opts, { headline: false, micro: false });
     else if (a === '--ops') opts.ops = count(argv[++i]);
     else if (DATASETS[a]) opts.rest.push(a);
     else throw new Error(`unknown argument: ${a}`);
   }
-  if ((opts.plot || opts.json) && !opts.headline) throw new Error('--plot and --json are about the headline: drop --micro-only');
+  if ((opts.plot || opts.json) && !opts.headline) throw new Error('--plot and --json are about the headline: drop --micro-only, --floor-only or --hit-ratio-only');
   return opts;
 }
 
@@ -324,6 +326,10 @@ async function top(argv) {
       main(opts.rest, opts.ops);
       scopes();
     }
+  }
+  if (opts.hitRatio) {
+    const { hitRatios } = await import('./bench-hit-ratio.mjs');
+    hitRatios();
   }
   console.log(`\n${new Date().toISOString()}  load average at end: ${load()}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }

@@ -48,7 +48,11 @@ describe.skipIf(redisServer.skip)(redisServer.title('L2 under every door: what a
 
   beforeAll(async () => {
     engine = await Engine.start('redis')
-    const shared = { bridge: engine.url(), bridgeName: name, bridgeHeartbeatMs: 100, l2: engine.url(), l2TimeoutMs: 3000 }
+    // A roomy store (the table's 4 KiB one would evict): the rule is about what writes leave
+    // in L2, and an eviction on X has no L2 step (L2, the larger tier, may keep a value a host
+    // evicted, still current), so an evicted key would be one "X does not hold" that L2 serves
+    // rightly. With the cases' keys piling up in 4 KiB, SIEVE evicts keys a case just wrote.
+    const shared = { bridge: engine.url(), bridgeName: name, bridgeHeartbeatMs: 100, l2: engine.url(), l2TimeoutMs: 3000, maxBytes: 1 << 20 }
     x = await observe(false, false, { ...shared, hostId: 'X' })
     z = await observe(false, false, { ...shared, hostId: 'Z' })
     await sync()

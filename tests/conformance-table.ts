@@ -13,8 +13,9 @@ import { RawConnection, eventually, tempSocketPath } from './helpers'
 
 /**
  * The byte budget of every store here: a case's keys fit in it, and a big write on top of the
- * filler does not, so it evicts the filler (the least recently used entry) and only it. One
- * shard makes LRU order exact, and every case starts from an empty store.
+ * filler does not, so it evicts the filler (the oldest entry: SIEVE's hand clears the visited
+ * bits of the keys read and takes it first) and only it. One shard makes the victim exact, and
+ * every case starts from an empty store.
  */
 export const BUDGET = 4096
 export const FILLER_BYTES = 2500
@@ -645,7 +646,8 @@ async function runCase(o: Observed, k: CaseKeys, evicting: boolean, act: () => P
   await o.setup.put(k.target, '5', { ttlMs: 60_000, publish: false })
   await o.setup.put(k.sibling, 's', { publish: false })
   await o.setup.put(k.dependent, 'd', { dependsOn: [k.target], publish: false })
-  // The near cache holds every key; the filler is read first so that it stays least recent.
+  // The near cache holds every key. The filler, written first, is the oldest: reads mark keys
+  // visited, which spares each for one pass of the SIEVE hand, and the filler is its first stop.
   for (const key of [k.filler, k.target, k.sibling, k.dependent]) if (key !== k.filler || evicting) await request(o.tracking, { type: 'GetWithMeta', key, track: true })
   expect((await request(o.holder, { type: 'Lease', key: k.target, ttlMs: 60_000 })).value).toBe(true)
   expect((await request(o.holder, { type: 'Lease', key: k.bystander, ttlMs: 60_000 })).value).toBe(true)

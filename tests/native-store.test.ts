@@ -175,7 +175,7 @@ describe('getInto', () => {
   })
 })
 
-describe('byte budget and LRU eviction', () => {
+describe('byte budget and SIEVE eviction', () => {
   it('charges key + value + the documented per-entry overhead (and each table its group), and recharges on replace', () => {
     const store = new NativeStore({ clock: 'manual' })
     store.set(key(1), Buffer.alloc(100))
@@ -189,12 +189,13 @@ describe('byte budget and LRU eviction', () => {
     store.close()
   })
 
-  it('evicts least recently used entry when over budget and reports it', () => {
+  it('evicts the oldest entry not read since the hand passed when over budget and reports it', () => {
     const per = charge(key(1), 100)
     const store = new NativeStore({ maxBytes: per * 3 + TABLE, shards: 1 })
     const notices: RemovalNotice[] = []
     store.onRemoval((n) => notices.push(n))
     for (let i = 1; i <= 3; i++) store.set(key(i), Buffer.alloc(100))
+    // 1 is the oldest but was read: the hand spares it once and takes 2.
     store.get(key(1))
     store.set(key(4), Buffer.alloc(100))
     expect(notices).toEqual([{ key: key(2), cause: 'evicted' }])

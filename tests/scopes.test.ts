@@ -45,7 +45,7 @@ describe('scoped invalidation (NativeStore)', () => {
 })
 
 describe('quotas (NativeStore)', () => {
-  it('maxKeys evicts the least recently used past the count', () => {
+  it('maxKeys evicts the oldest unread entries past the count', () => {
     const s = new NativeStore({ maxKeys: 10, shards: 1 })
     for (let i = 0; i < 15; i++) s.set(`q:k:${i}`, 'v')
     expect(s.stats()).toMatchObject({ itemsCurrent: 10, evictions: 5, maxKeys: 10 })

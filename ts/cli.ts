@@ -16,7 +16,7 @@ export function buildProgram(setExitCode: (code: number) => void, out: Out = { s
   const program = new Command()
   program
     .name('localcached-native')
-    .description('A host-local cache for Node.js services: a Rust byte-bounded LRU store, embedded or shared over a Unix socket.')
+    .description('A host-local cache for Node.js services: a Rust byte-bounded store (SIEVE eviction), embedded or shared over a Unix socket.')
     .version(PACKAGE_VERSION)
     .exitOverride()
     .showHelpAfterError()

@@ -11,7 +11,7 @@ export interface NativeStoreOptions {
   sweepIntervalMs?: number
   /** 'manual' makes time move only through advanceClock(), for tests. Default 'system'. */
   clock?: 'system' | 'manual'
-  /** At most this many entries; past it, least recently used entries are evicted. */
+  /** At most this many entries; past it, entries are evicted as for maxBytes (SIEVE per shard). */
   maxKeys?: number
   /**
    * Byte caps per service, e.g. `{ orders: 64 * 1024 * 1024 }`: a service over its cap
@@ -19,8 +19,9 @@ export interface NativeStoreOptions {
    * takes it over evicts first from its key's own shard, exactly the service's least
    * recently used entries there (across all its tables, never the entry just written),
    * then if still over, from the other shards one at a time in shard order (next index,
-   * wrapping), each exact LRU: exact within a shard, across shards the same approximation
-   * as the global LRU. "Used" means stored or read by a hit (`has` and scans do not count).
+   * wrapping), each exact LRU within the service (its own list, apart from the shard's
+   * SIEVE queue), across shards an approximation. "Used" means stored or read by a hit
+   * (`has` and scans do not count).
    * Each entry of a capped service is charged 8 bytes more (its service recency links).
    */
   svcCaps?: Record<string, number>

@@ -367,7 +367,7 @@ export class NativeStore {
     return this.#call(() => this.#native.clear())
   }
 
-  /** Whether a live entry exists; not counted as a get and does not refresh recency. */
+  /** Whether a live entry exists; not counted as a get and does not mark the entry visited. */
   has(key: string): boolean {
     return this.#keyCall(key, 'has')
   }

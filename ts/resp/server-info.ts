@@ -56,7 +56,8 @@ export const info: Handler = (ctx, args) => {
     memory: [
       ['used_memory', s.bytesCurrent],
       ['maxmemory', s.bytesMax],
-      ['maxmemory_policy', 'allkeys-lru'],
+      // Not a Redis value (Redis has no SIEVE policy): what runs, in Redis's allkeys-* form.
+      ['maxmemory_policy', 'allkeys-sieve'],
       ['used_memory_rss', process.memoryUsage().rss],
     ],
     stats: [

@@ -124,7 +124,7 @@ export const SERVE_OPTIONS: readonly ServeOptionDef[] = [
   { name: 'shards', flag: '--shards <n>', default: '4 × cores', description: 'store shards, rounded up to a power of two', ...integer('--shards', 1) },
   { name: 'maxValueBytes', flag: '--max-value-bytes <size>', default: '1mb', description: 'largest value accepted', ...size('--max-value-bytes') },
   { name: 'maxFrameBytes', readme: 'larger gets `FrameTooLarge` and the connection is closed', flag: '--max-frame-bytes <size>', default: 'max value + 64kb', description: 'largest frame accepted', ...size('--max-frame-bytes') },
-  { name: 'maxKeys', flag: '--max-keys <n>', default: 'no limit', description: 'at most this many entries (LRU eviction past it)', ...integer('--max-keys', 1) },
+  { name: 'maxKeys', flag: '--max-keys <n>', default: 'no limit', description: 'at most this many entries (SIEVE eviction past it)', ...integer('--max-keys', 1) },
   {
     name: 'svcCaps',
     flag: '--svc-cap <svc=size>',

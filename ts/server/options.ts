@@ -60,7 +60,7 @@ export interface ServeOptions {
   maxSubscribers?: number
   /** Unsent reply bytes per connection past which the daemon stops reading it. Default 4 MiB. */
   maxPendingReplyBytes?: Size
-  /** At most this many entries; past it, LRU eviction. Default: no limit. */
+  /** At most this many entries; past it, SIEVE eviction. Default: no limit. */
   maxKeys?: number
   /** Byte caps per service: a service over its cap evicts its own LRU entries. */
   svcCaps?: Record<string, Size>

@@ -1,7 +1,11 @@
 //! `cargo run --release --example probe`: raw core lookup cost, no N-API, for comparing
 //! against the JS-level figures of `npm run bench:embedded`. The `capped` lines run the
 //! same loop with the service under a `svcCaps` cap large enough never to evict, to show
-//! what keeping a capped service's recency list costs.
+//! what keeping a capped service's recency list costs. `get` walks the keys in a fixed
+//! stride, as the micro table of `bench:embedded` does; `get rnd` reads them in a seeded
+//! random order. The stride repeats one cycle, so an LRU's relink on a hit touched the entry
+//! read next (its list neighbour from the last cycle) and prefetched it: random order shows
+//! a hit's cost without that help.
 use localcached_core::{Lookup, Store, StoreOptions};
 use std::time::Instant;
 
@@ -28,6 +32,25 @@ fn main() {
             }
         }
         let get_ns = start.elapsed().as_nanos() as f64 / ops as f64;
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let order: Vec<usize> = (0..ops)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % n as u64) as usize
+            })
+            .collect();
+        let start = Instant::now();
+        for &j in &order {
+            if let Ok(Lookup::Hit(len)) = store.get_with(&keys[j], |v| {
+                out[..v.len()].copy_from_slice(v);
+                v.len()
+            }) {
+                sink += len;
+            }
+        }
+        let random_ns = start.elapsed().as_nanos() as f64 / ops as f64;
         let start = Instant::now();
         for _ in 0..ops {
             j = (j + 7919) % n;
@@ -35,6 +58,6 @@ fn main() {
         }
         let set_ns = start.elapsed().as_nanos() as f64 / ops as f64;
         let label = if capped { "capped" } else { "" };
-        println!("{n:>8} keys{label:>7}: get {get_ns:6.1} ns/op, set {set_ns:6.1} ns/op ({sink})");
+        println!("{n:>8} keys{label:>7}: get {get_ns:6.1} ns/op, get rnd {random_ns:6.1} ns/op, set {set_ns:6.1} ns/op ({sink})");
     }
 }

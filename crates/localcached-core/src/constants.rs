@@ -25,15 +25,15 @@ pub const DEFAULT_MAX_VALUE_BYTES: u64 = 1024 * 1024;
 pub const MAX_VALUE_BYTES_LIMIT: u64 = 1 << 30;
 
 /// What one entry costs beyond its key and value bytes, measured on x86-64 glibc by
-/// `crates/localcached-node/tests/entry_overhead.rs` (mean 75.9, worst 78.4 over 16 store
+/// `crates/localcached-node/tests/entry_overhead.rs` (mean 73.5, worst 80.0 over 16 store
 /// sizes; the test fails if this constant drifts more than 6 bytes from the measured mean):
-/// - 40 bytes: the slab slot (`Box<[u8]>` 16, LRU links 8, expiry-heap position 4, table
-///   group id and links 12);
-/// - ~5 bytes: the slab's spare capacity (it grows by a quarter at a time);
+/// - 40 bytes: the slab slot (`Box<[u8]>` 16, SIEVE queue links 8, expiry-heap position 4,
+///   table group id with the visited bit, and group links 12);
+/// - ~2.5 bytes: the slab's spare capacity (it grows by an eighth at a time);
 /// - ~14 bytes: the 8-byte hash-index slot at the index's average load (it doubles at 3/4);
 /// - ~17 bytes: the allocator's 8-byte chunk header, its 16-byte rounding, and the two
 ///   header bytes (key length, flags) stored in front of the key.
-pub const ENTRY_OVERHEAD_BYTES: u64 = 76;
+pub const ENTRY_OVERHEAD_BYTES: u64 = 74;
 
 /// What a table's group costs while it has entries (its `Group` record, its slot in the
 /// name map at the map's average load, and the allocator's share of its name), charged on
@@ -65,8 +65,8 @@ pub const SCAN_EXAMINE_PER_KEY: usize = 10;
 pub const TTL_OVERHEAD_BYTES: u64 = 16;
 
 /// Shards per available core when the caller does not choose. More shards than cores keep
-/// two threads from colliding on one lock; a small multiple keeps per-shard LRU order close
-/// to global LRU order (see `store.rs`).
+/// two threads from colliding on one lock; a small multiple keeps each shard a fair sample
+/// of the whole store, so per-shard eviction stays close to global eviction (see `store.rs`).
 pub const SHARDS_PER_CORE: usize = 4;
 
 /// Upper bound on shards: beyond this, empty shards cost more than contention saves.
@@ -106,7 +106,7 @@ pub const SNAPSHOT_BATCH_ENTRIES: usize = 256;
 
 /// A snapshot save interleaves shards by rank in at least this many steps per shard (a
 /// batch is at most 1/64 of its shard's entries), so the file's order is within ~1.5% of
-/// global recency order and a smaller budget on load keeps the hottest of every shard.
+/// global insertion order and a smaller budget on load keeps the newest of every shard.
 pub const SNAPSHOT_INTERLEAVE_STEPS: usize = 64;
 
 /// Most value and key bytes a snapshot save copies per shard-lock hold (one larger entry is

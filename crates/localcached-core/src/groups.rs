@@ -6,7 +6,9 @@
 use crate::constants::{GROUP_OVERHEAD_BYTES, MAX_TRACKED_SERVICES};
 use std::collections::HashMap;
 
-pub const NO_GROUP: u32 = u32::MAX;
+/// The group of a free slab slot. Below 2^31: an entry keeps its SIEVE visited bit above
+/// its group id (`shard/entry.rs`).
+pub const NO_GROUP: u32 = u32::MAX >> 1;
 
 /// The name under which services past MAX_TRACKED_SERVICES are counted together.
 pub const OTHER_SERVICES: &[u8] = b"(other)";

@@ -1,4 +1,4 @@
-//! localcached-core: a sharded, byte-bounded LRU store with TTLs, typed removal causes,
+//! localcached-core: a sharded, byte-bounded cache store (SIEVE eviction) with TTLs, typed removal causes,
 //! a bounded removal hand-off and binary stats. Pure `std`; knows nothing of Node.
 
 #![forbid(unsafe_code)]

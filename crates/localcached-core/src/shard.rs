@@ -1,5 +1,5 @@
-//! One shard: a slab of entries (`shard/entry.rs`), a hash index into it, an intrusive LRU
-//! list through it (`shard/lru.rs`), per-table lists through it (`shard/group_list.rs`),
+//! One shard: a slab of entries (`shard/entry.rs`), a hash index into it, an intrusive SIEVE
+//! queue through it (`shard/queue.rs`), per-table lists through it (`shard/group_list.rs`),
 //! per-capped-service recency lists through it (`shard/cap_list.rs`) and an expiry heap
 //! over it. Everything here runs under the shard's mutex, so nothing here is
 //! concurrent; the store decides what to do, the shard keeps its structures true (checked
@@ -8,9 +8,10 @@
 mod cap_list;
 mod entry;
 mod group_list;
-mod lru;
+mod queue;
 mod validate;
 pub use entry::{entry_charge, entry_data};
+pub use queue::QueueView;
 
 use crate::expiry::{ExpiryHeap, NOT_SCHEDULED};
 use crate::groups::Groups;
@@ -56,10 +57,12 @@ pub struct Shard {
     entries: Vec<Entry>,
     free_head: Option<u32>,
     index: HashIndex,
-    /// Most recently used.
+    /// The SIEVE queue's newest entry.
     head: Option<u32>,
-    /// Least recently used: the next eviction victim.
+    /// The SIEVE queue's oldest entry.
     tail: Option<u32>,
+    /// The SIEVE hand: where the next victim search starts (`None`: at the tail).
+    hand: Option<u32>,
     expiry: ExpiryHeap,
     len: usize,
     /// Charged bytes: entries plus the groups that have entries.
@@ -91,6 +94,7 @@ impl Shard {
             index: HashIndex::default(),
             head: None,
             tail: None,
+            hand: None,
             expiry: ExpiryHeap::default(),
             len: 0,
             bytes: 0,
@@ -153,7 +157,7 @@ impl Shard {
         let group_charge = if created { self.groups.get(group).charge() } else { 0 };
         // The one allocation of a new entry: key and value side by side, sized exactly.
         let svc_links = cap.map(|_| [NIL, NIL]);
-        let entry = Entry { data: entry_data(key, value, version, svc_links), prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group, gprev: NIL, gnext: NIL };
+        let entry = Entry::new(entry_data(key, value, version, svc_links), group);
         let slot = match self.free_head {
             Some(slot) => {
                 self.free_head = opt(self.entries[slot as usize].next);
@@ -162,9 +166,12 @@ impl Shard {
             }
             None => {
                 if self.entries.len() == self.entries.capacity() {
-                    // Grow by a quarter, not double: the slab's spare capacity is part of
-                    // every entry's real cost, and this keeps it near 12% on average.
-                    self.entries.reserve_exact((self.entries.len() / 4).max(16));
+                    // Grow by an eighth, not double: the slab's spare capacity is part of
+                    // every entry's real cost, and this keeps it near 6% on average (about
+                    // 2.5 of an entry's 40 slot bytes). Growth stays amortised O(1): the
+                    // copies add up to about eight times the final slab, fewer where the
+                    // allocator remaps a large block instead of copying it.
+                    self.entries.reserve_exact((self.entries.len() / 8).max(16));
                 }
                 self.entries.push(entry);
                 (self.entries.len() - 1) as u32
@@ -186,10 +193,11 @@ impl Shard {
         (slot, charge + group_charge)
     }
 
-    /// Stores a new entry (the key must not be present) as the least recently used one, in
-    /// the shard's list and its service's: a snapshot load inserts a shard's entries hottest
-    /// first, so each goes behind the ones before it. Returns what `insert` returns.
-    pub fn insert_coldest(&mut self, hash: u32, key: &[u8], parts: KeyParts, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u32, u64) {
+    /// Stores a new entry (the key must not be present) at the tail of the shard's queue and
+    /// of its service's list: a snapshot load inserts a shard's entries in the order it saved
+    /// them (queue head first), so each goes behind the ones before it. Returns what `insert`
+    /// returns.
+    pub fn insert_at_tail(&mut self, hash: u32, key: &[u8], parts: KeyParts, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u32, u64) {
         let (slot, charge) = self.insert(hash, key, parts, value, deadline, version);
         self.unlink(slot);
         self.link_back(slot);
@@ -218,7 +226,7 @@ impl Shard {
     /// Counts a hit for the entry's service.
     #[inline]
     pub fn record_hit(&mut self, slot: u32) {
-        let service = self.groups.get(self.entries[slot as usize].group).service;
+        let service = self.groups.get(self.entries[slot as usize].group()).service;
         self.groups.service_mut(service).hits += 1;
     }
 
@@ -229,9 +237,10 @@ impl Shard {
         self.groups.service_mut(service).misses += 1;
     }
 
-    /// Stores a new value, deadline and version for an existing entry and marks it most
-    /// recently used. A value of the same length (and the same versioning) is copied over the
-    /// old one: overwrites allocate nothing. Returns (old charge, new charge).
+    /// Stores a new value, deadline and version for an existing entry and counts it as an
+    /// access (`touch`: visited, its queue position kept). A value of the same length (and
+    /// the same versioning) is copied over the old one: overwrites allocate nothing. Returns
+    /// (old charge, new charge).
     pub fn replace(&mut self, slot: u32, value: &[u8], deadline: Option<u64>, version: Option<u64>) -> (u64, u64) {
         let old_charge = self.entries[slot as usize].charge();
         let entry = &mut self.entries[slot as usize];
@@ -242,7 +251,8 @@ impl Shard {
                 entry.data[2..10].copy_from_slice(&v.to_le_bytes());
             }
         } else {
-            // The service links move with the entry; `touch` below brings it to the front.
+            // The service links move with the entry; `touch` below brings it to the front of
+            // its service list.
             let svc_links = entry.is_capped().then(|| entry.svc_links());
             let data = entry_data(entry.key(), value, version, svc_links);
             entry.data = data;
@@ -260,7 +270,7 @@ impl Shard {
         self.touch(slot);
         let new_charge = self.entries[slot as usize].charge();
         self.bytes = self.bytes - old_charge + new_charge;
-        let group_id = self.entries[slot as usize].group;
+        let group_id = self.entries[slot as usize].group();
         let group = self.groups.get_mut(group_id);
         group.bytes = group.bytes - old_charge + new_charge;
         self.charge_cap(group_id, new_charge as i64 - old_charge as i64);
@@ -277,7 +287,7 @@ impl Shard {
         self.index.remove(hash, slot);
         self.unlink(slot);
         self.unschedule(slot);
-        let group_id = self.entries[slot as usize].group;
+        let group_id = self.entries[slot as usize].group();
         self.charge_cap(group_id, -(charge as i64));
         let cap = self.groups.get(group_id).cap;
         if let Some(cap) = cap {

@@ -1,10 +1,11 @@
 //! The store: power-of-two shards behind mutexes, one global byte budget, TTLs, the
 //! removal hand-off and the stats.
 //!
-//! How eviction approximates global LRU: every shard keeps an exact LRU list, and keys
-//! spread over shards by a seeded hash, so each shard's least recently used entry is
-//! among the oldest entries of the whole store. A write that takes the store over budget
-//! evicts from its own shard's tail first (no second lock), and only if that shard has
+//! Eviction is SIEVE per shard (`shard/queue.rs`): each shard keeps its entries in a queue
+//! in insertion order, a hit only sets the entry's visited bit, and a hand evicts the oldest
+//! entry not visited since it last passed. Keys spread over shards by a seeded hash, so each
+//! shard's victim is a fair pick for the whole store. A write that takes the store over
+//! budget evicts from its own shard first (no second lock), and only if that shard has
 //! nothing left to give does it walk the other shards in order. The budget itself is
 //! global (one atomic), so a hot shard may hold more than 1/N of the bytes.
 //!
@@ -27,6 +28,7 @@ mod stats;
 mod validate;
 mod write;
 mod write_ops;
+pub use crate::shard::QueueView;
 pub use crate::stats::ServiceStats;
 pub use read::Meta;
 pub use scan::{ScanCursor, ScanFilter};
@@ -53,10 +55,11 @@ pub struct StoreOptions {
     pub shards: Option<usize>,
     pub max_value_bytes: u64,
     pub clock: Clock,
-    /// At most this many entries; past it, LRU eviction as for bytes.
+    /// At most this many entries; past it, SIEVE eviction as for bytes.
     pub max_keys: Option<u64>,
     /// Per-service byte caps: a service over its cap evicts its own least recently used
-    /// entries, never another service's: exact LRU (across all its tables) within a shard,
+    /// entries, never another service's: exact LRU (across all its tables) within a shard
+    /// (its own list, apart from the shard's SIEVE queue),
     /// the written key's shard first, then the others in shard order (`store/evict.rs`).
     /// An entry of a capped service is charged `CAPPED_OVERHEAD_BYTES` more.
     pub service_caps: Vec<(Vec<u8>, u64)>,

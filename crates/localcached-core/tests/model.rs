@@ -1,107 +1,18 @@
 //! Seeded model tests: long random operation sequences replayed against the store and a
-//! simple reference model, with every invariant re-checked after every step.
+//! simple reference model (an exact SIEVE for eviction), with every invariant re-checked
+//! after every step.
 
 mod common;
+#[path = "model/sieve_model.rs"]
+mod sieve_model;
 #[path = "model/write_model.rs"]
 mod write_model;
 use common::*;
-use localcached_core::constants::{ENTRY_OVERHEAD_BYTES, GROUP_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
 use localcached_core::store::{parse_integer, SetCondition};
 use localcached_core::{Lookup, RemovalCause, Store, StoreError};
 use std::collections::HashMap;
+use sieve_model::Model;
 use write_model::{Cond, Edges, Failure, ModelWrite, Removals, Value, Version, WriteModel};
-
-type ModelEntry = (Vec<u8>, Vec<u8>, Option<u64>, Option<u64>); // key, value, deadline, version
-
-/// The obvious implementation: one recency-ordered list, a byte total, deadlines, versions.
-struct Model {
-    entries: Vec<ModelEntry>, // least recently used first
-    now: u64,
-    max_bytes: u64,
-}
-
-impl Model {
-    fn charge(e: &ModelEntry) -> u64 {
-        (e.0.len() + e.1.len()) as u64
-            + ENTRY_OVERHEAD_BYTES
-            + if e.2.is_some() { TTL_OVERHEAD_BYTES } else { 0 }
-            + if e.3.is_some() { VERSION_OVERHEAD_BYTES } else { 0 }
-    }
-    /// Entries, plus each table that has entries (the test keys are all in `svc:tbl`).
-    fn bytes(&self) -> u64 {
-        let tables = if self.entries.is_empty() { 0 } else { GROUP_OVERHEAD_BYTES + 7 };
-        self.entries.iter().map(Model::charge).sum::<u64>() + tables
-    }
-    fn pos(&self, key: &[u8]) -> Option<usize> {
-        self.entries.iter().position(|e| e.0 == key)
-    }
-    fn expired(&self, i: usize) -> bool {
-        self.entries[i].2.is_some_and(|d| d <= self.now)
-    }
-    /// Drops the entry if it has expired, returning its removal.
-    fn expire(&mut self, key: &[u8]) -> Vec<(Vec<u8>, RemovalCause)> {
-        match self.pos(key) {
-            Some(i) if self.expired(i) => vec![(self.entries.remove(i).0, RemovalCause::Expired)],
-            _ => vec![],
-        }
-    }
-
-    /// Returns the removals (key, cause) the store must report.
-    fn set(&mut self, key: &[u8], value: &[u8], ttl: Option<u64>) -> Vec<(Vec<u8>, RemovalCause)> {
-        let deadline = ttl.map(|t| self.now + t);
-        // A write first removes (and reports) an expired entry it replaces.
-        let mut out = self.expire(key);
-        out.extend(self.store_entry((key.to_vec(), value.to_vec(), deadline, None)));
-        out
-    }
-
-    fn store_entry(&mut self, entry: ModelEntry) -> Vec<(Vec<u8>, RemovalCause)> {
-        if let Some(i) = self.pos(&entry.0) {
-            self.entries.remove(i);
-        }
-        self.entries.push(entry);
-        let mut out = vec![];
-        while self.bytes() > self.max_bytes && self.entries.len() > 1 {
-            let victim = self.entries.remove(0);
-            out.push((victim.0, RemovalCause::Evicted));
-        }
-        out
-    }
-    fn get(&mut self, key: &[u8]) -> (Option<Vec<u8>>, Vec<(Vec<u8>, RemovalCause)>) {
-        match self.pos(key) {
-            None => (None, vec![]),
-            Some(i) if self.expired(i) => {
-                let e = self.entries.remove(i);
-                (None, vec![(e.0, RemovalCause::Expired)])
-            }
-            Some(i) => {
-                let e = self.entries.remove(i);
-                let v = e.1.clone();
-                self.entries.push(e);
-                (Some(v), vec![])
-            }
-        }
-    }
-    fn remove(&mut self, key: &[u8]) -> (bool, Vec<(Vec<u8>, RemovalCause)>) {
-        match self.pos(key) {
-            None => (false, vec![]),
-            Some(i) if self.expired(i) => {
-                let e = self.entries.remove(i);
-                (false, vec![(e.0, RemovalCause::Expired)])
-            }
-            Some(i) => {
-                self.entries.remove(i);
-                (true, vec![])
-            }
-        }
-    }
-    fn sweep(&mut self) -> Vec<(Vec<u8>, RemovalCause)> {
-        let now = self.now;
-        let (gone, kept): (Vec<_>, Vec<_>) = self.entries.drain(..).partition(|e| e.2.is_some_and(|d| d <= now));
-        self.entries = kept;
-        gone.into_iter().map(|e| (e.0, RemovalCause::Expired)).collect()
-    }
-}
 
 fn drain(store: &Store) -> Vec<(Vec<u8>, RemovalCause)> {
     let mut out = vec![];
@@ -116,11 +27,11 @@ fn random_value(rng: &mut Rng) -> Vec<u8> {
 }
 
 #[test]
-fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
+fn single_shard_store_matches_an_exact_sieve_model_over_200k_ops() {
     let max_bytes = 24_000;
     let store = manual_store(max_bytes, 1);
     store.set_recording(true);
-    let mut model = Model { entries: vec![], now: 0, max_bytes };
+    let mut model = Model { entries: vec![], hand: None, now: 0, max_bytes, evictions: 0, spared: 0 };
     let mut rng = Rng::new(0x5eed_0001);
     for step in 0..200_000u32 {
         let k = key(rng.below(200));
@@ -149,7 +60,7 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 let version = rng.below(8);
                 let result = store.set_versioned(&k, &value, None, Some(version));
                 let mut removals = model.expire(&k);
-                let stored = model.pos(&k).and_then(|i| model.entries[i].3);
+                let stored = model.pos(&k).and_then(|i| model.entry(i).3);
                 match stored {
                     Some(s) if version < s => assert!(matches!(result, Err(StoreError::VersionConflict { .. })), "step {step}"),
                     _ => {
@@ -166,11 +77,11 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 let result = store.incr(&k, delta, None, i64::MAX);
                 let mut removals = model.expire(&k);
                 match model.pos(&k) {
-                    Some(i) => match parse_integer(&model.entries[i].1) {
+                    Some(i) => match parse_integer(&model.entry(i).1) {
                         Some(current) => {
                             let (next, evicted) = result.unwrap();
                             assert_eq!(next, current + delta, "step {step}");
-                            let (deadline, version) = (model.entries[i].2, model.entries[i].3);
+                            let (deadline, version) = (model.entry(i).2, model.entry(i).3);
                             let more = model.store_entry((k.clone(), next.to_string().into_bytes(), deadline, version));
                             assert_eq!(evicted as usize, more.len(), "step {step}");
                             removals.extend(more);
@@ -186,15 +97,15 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 expected_removals = removals;
             }
             74 => {
-                let expected_value = if rng.below(2) == 0 { model.pos(&k).map(|i| model.entries[i].1.clone()) } else { Some(b"nope".to_vec()) };
+                let expected_value = if rng.below(2) == 0 { model.pos(&k).map(|i| model.entry(i).1.clone()) } else { Some(b"nope".to_vec()) };
                 let next = random_value(&mut rng);
                 let (swapped, _) = store.cas(&k, expected_value.as_deref(), &next).unwrap();
                 let mut removals = model.expire(&k);
-                let current = model.pos(&k).map(|i| model.entries[i].1.clone());
+                let current = model.pos(&k).map(|i| model.entry(i).1.clone());
                 let should = current == expected_value;
                 assert_eq!(swapped, should, "step {step}");
                 if should {
-                    let (deadline, version) = model.pos(&k).map_or((None, None), |i| (model.entries[i].2, model.entries[i].3));
+                    let (deadline, version) = model.pos(&k).map_or((None, None), |i| (model.entry(i).2, model.entry(i).3));
                     removals.extend(model.store_entry((k.clone(), next, deadline, version)));
                 }
                 expected_removals = removals;
@@ -222,9 +133,8 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
                 // Scoped invalidation by a pk prefix: svc:tbl:1 takes 1, 10..19, 100..199.
                 let prefix = format!("svc:tbl:{}", 1 + rng.below(9)).into_bytes();
                 let removed = store.invalidate_prefix(&prefix).unwrap();
-                let before = model.entries.len();
-                model.entries.retain(|e| !e.0.starts_with(&prefix));
-                assert_eq!(removed as usize, before - model.entries.len(), "step {step}");
+                let gone = model.remove_where(|e| e.0.starts_with(&prefix));
+                assert_eq!(removed as usize, gone.len(), "step {step}");
             }
             _ => {
                 let swept = store.sweep();
@@ -242,7 +152,11 @@ fn single_shard_store_matches_an_exact_lru_model_over_200k_ops() {
         store.validate().unwrap_or_else(|e| panic!("step {step}: {e}"));
         assert_eq!(store.bytes_current(), model.bytes(), "step {step}");
         assert_eq!(store.stats().items_current as usize, model.entries.len(), "step {step}");
+        // The whole SIEVE state: queue order, every visited bit, the hand.
+        assert_eq!(store.shard_queue(0), model.queue(), "step {step} (op {op})");
     }
+    assert!(model.evictions >= 5_000 && model.spared >= 5_000, "evictions {}, spared {}", model.evictions, model.spared);
+    assert_eq!(store.stats().evictions, model.evictions);
 }
 
 #[test]
@@ -522,7 +436,7 @@ fn every_kind_of_write_matches_a_model_of_values_ttls_versions_and_edges_over_60
         assert_eq!(got, want, "step {step}: removals reported (op {op})");
         store.validate().unwrap_or_else(|e| panic!("step {step}: {e}"));
         let placement: HashMap<Vec<u8>, usize> =
-            (0..store.shard_count()).flat_map(|i| store.shard_keys_by_recency(i).into_iter().map(move |k| (k, i))).collect();
+            (0..store.shard_count()).flat_map(|i| store.shard_keys(i).into_iter().map(move |k| (k, i))).collect();
         assert_eq!(store.bytes_current(), m.bytes(|k| placement[k]), "step {step}: bytes (op {op})");
         let stats = store.stats();
         assert_eq!(stats.items_current as usize, m.entries.len(), "step {step}");

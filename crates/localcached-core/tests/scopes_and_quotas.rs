@@ -48,14 +48,20 @@ fn invalidate_service_and_prefix() {
 }
 
 #[test]
-fn max_keys_evicts_lru_past_the_count() {
+fn max_keys_evicts_past_the_count_oldest_unvisited_first() {
     let store = store_with(StoreOptions { max_bytes: 1 << 24, shards: Some(1), max_keys: Some(100), ..Default::default() });
     store.set_recording(true);
-    fill(&store, "a", "t", 150, 10);
+    fill(&store, "a", "t", 100, 10);
+    // The oldest key, read, is spared by the SIEVE hand; the 50 after it go.
+    assert!(store.get_with(b"a:t:0", |_| ()).unwrap() != localcached_core::Lookup::Miss);
+    for i in 100..150 {
+        store.set(format!("a:t:{i}").as_bytes(), &[0; 10], None).unwrap();
+    }
     let s = store.stats();
     assert_eq!((s.items_current, s.evictions, s.max_keys), (100, 50, 100));
-    assert!(!store.has(b"a:t:0").unwrap());
-    assert!(store.has(b"a:t:149").unwrap());
+    assert!(store.has(b"a:t:0").unwrap());
+    assert!((1..=50).all(|i| !store.has(format!("a:t:{i}").as_bytes()).unwrap()));
+    assert!(store.has(b"a:t:51").unwrap() && store.has(b"a:t:149").unwrap());
     let mut evicted = 0;
     store.drain_removals(|r| evicted += (r.cause == RemovalCause::Evicted) as i32);
     assert_eq!(evicted, 50);
@@ -166,7 +172,7 @@ fn cap_evictions_follow_a_reference_lru_model() {
         let mut model: HashMap<Vec<u8>, (u64, usize)> = HashMap::new();
         let mut clock = 0u64;
         let mut evictions = 0;
-        let shard_of = |store: &Store, key: &[u8]| (0..shards).find(|&i| store.shard_keys_by_recency(i).iter().any(|k| k == key)).unwrap();
+        let shard_of = |store: &Store, key: &[u8]| (0..shards).find(|&i| store.shard_keys(i).iter().any(|k| k == key)).unwrap();
         for step in 0..6_000 {
             let svc = ["a", "b", "c", "u"][rng.below(4) as usize];
             let key = format!("{svc}:t{}:{}", rng.below(5), rng.below(12)).into_bytes();

@@ -1,5 +1,5 @@
 //! Snapshots: what a save keeps and a load restores (values, versions, TTLs, dependency
-//! edges, recency order), the budget rule, and that a damaged file of any kind is an error,
+//! edges, queue order), the budget rule, and that a damaged file of any kind is an error,
 //! never a panic, leaving the store empty and valid.
 
 mod common;
@@ -41,7 +41,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 /// A small store with every kind of entry: TTLs, versions, dependencies (on a stored key and
-/// on a tag), and a recency order changed by reads.
+/// on a tag), and a read (whose visited bit a snapshot does not keep).
 fn small_store() -> Store {
     let store = store_with(1 << 20, 1, Vec::new());
     store.set(b"svc:a:1", b"one", None).unwrap();
@@ -54,7 +54,7 @@ fn small_store() -> Store {
 }
 
 #[test]
-fn round_trip_keeps_values_versions_ttls_dependencies_and_recency() {
+fn round_trip_keeps_values_versions_ttls_dependencies_and_queue_order() {
     let source = small_store();
     source.advance_clock(100);
     let bytes = snapshot_bytes(&source, b"meta!", T0);
@@ -64,7 +64,7 @@ fn round_trip_keeps_values_versions_ttls_dependencies_and_recency() {
     assert_eq!((report.loaded, report.skipped_expired, report.skipped_over_budget), (5, 0, 0));
     assert_eq!((report.saved_at_ms, report.meta.as_slice()), (T0, b"meta!".as_slice()));
     loaded.validate().unwrap();
-    assert_eq!(loaded.shard_keys_by_recency(0), source.shard_keys_by_recency(0));
+    assert_eq!(loaded.shard_keys(0), source.shard_keys(0));
     assert_eq!(meta_of(&loaded, b"svc:a:2"), Some((b"two".to_vec(), Some(7), Some(10_000 - 100 - 50))));
     assert_eq!(meta_of(&loaded, b"svc:b:4"), Some((b"four".to_vec(), None, Some(500 - 100 - 50))));
     assert_eq!(meta_of(&loaded, b"other:c:5"), Some((Vec::new(), None, None)));
@@ -84,26 +84,28 @@ fn eviction_after_a_load_follows_the_saved_order() {
     for i in [3, 17, 0, 9] {
         let _ = get(&source, &key(i));
     }
-    let before = source.shard_keys_by_recency(0);
+    let before = source.shard_keys(0);
     let loaded = store_with(1 << 20, 1, Vec::new());
     load_bytes(&loaded, &snapshot_bytes(&source, b"", T0), T0).unwrap();
-    // Shrinking by writes evicts from the tail: the same keys as the source would lose.
+    // Shrinking by writes evicts from the tail (nothing loaded is visited): the oldest keys
+    // of the source's queue, whatever it read.
     loaded.set_recording(true);
     for i in 0..5 {
         let big = vec![b'y'; 1000];
         loaded.set(format!("new:t:{i}").as_bytes(), &big, None).unwrap();
     }
-    assert_eq!(loaded.shard_keys_by_recency(0)[5..], before[..before.len() - (25 - loaded.shard_keys_by_recency(0).len())]);
+    assert_eq!(loaded.shard_keys(0)[5..], before[..before.len() - (25 - loaded.shard_keys(0).len())]);
     loaded.validate().unwrap();
 }
 
 #[test]
-fn a_smaller_budget_keeps_the_hottest_entries() {
+fn a_smaller_budget_keeps_the_newest_entries_of_each_queue() {
     let source = store_with(1 << 22, 4, Vec::new());
     for i in 0..400 {
         source.set(&key(i), &[b'v'; 1000], None).unwrap();
     }
-    // Hottest: the last 100 written, then touch 0..50 so they are hotter still.
+    // Reads set visited bits, which a snapshot does not keep: the order saved is each
+    // shard's queue, newest first, so the oldest keys go first whether read or not.
     for i in 0..50 {
         let _ = get(&source, &key(i));
     }
@@ -113,11 +115,15 @@ fn a_smaller_budget_keeps_the_hottest_entries() {
     loaded.validate().unwrap();
     assert!(report.loaded >= 150 && report.loaded <= 170, "{report:?}");
     assert_eq!(report.loaded + report.skipped_over_budget, 400);
-    // Of the 50 hottest (touched) keys, all but shard-rank rounding survive; of the coldest
-    // 100 (written first and never read), none.
-    let hot = (0..50).filter(|&i| get(&loaded, &key(i)).is_some()).count();
-    let cold = (50..150).filter(|&i| get(&loaded, &key(i)).is_some()).count();
-    assert!(hot >= 45 && cold == 0, "hot {hot} cold {cold}");
+    // Of the 100 newest keys, all but shard-rank rounding survive; of the 200 oldest, none.
+    let new = (300..400).filter(|&i| get(&loaded, &key(i)).is_some()).count();
+    let old = (0..200).filter(|&i| get(&loaded, &key(i)).is_some()).count();
+    assert!(new >= 95 && old == 0, "new {new} old {old}");
+    // Loaded entries start unvisited, with the hand at the tail.
+    for shard in 0..loaded.shard_count() {
+        let (queue, hand) = loaded.shard_queue(shard);
+        assert!(queue.iter().all(|(k, visited)| !visited || (300..400).any(|i| key(i) == *k)) && hand.is_none());
+    }
 }
 
 #[test]
@@ -332,7 +338,7 @@ fn model_saves_and_loads_at_random_points_of_a_seeded_sequence() {
                 let live = source.stats().items_current;
                 assert!(report.loaded <= live && report.loaded + 2 >= live.min(report.loaded + report.skipped_over_budget), "seed {seed} step {step}");
                 for shard in 0..roomy.shard_count() {
-                    for k in roomy.shard_keys_by_recency(shard) {
+                    for k in roomy.shard_keys(shard) {
                         let (value, version, ttl) = meta_of(&roomy, &k).unwrap();
                         let (sv, sver, sttl) = meta_of(&source, &k).expect("loaded key is in the source");
                         assert_eq!((value, version, ttl), (sv, sver, sttl), "seed {seed} step {step}");

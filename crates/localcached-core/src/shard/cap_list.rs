@@ -3,11 +3,13 @@
 //! caps' byte accounting.
 //!
 //! Invariant (checked by `shard/validate.rs`): a capped service's list holds exactly its
-//! entries in this shard, in the order of the shard's LRU list. Both lists put an entry at
-//! the front when it is stored or touched and drop it when it is removed, so the service
-//! list is the shard LRU list restricted to the service, and its tail is the service's
-//! least recently used entry in the shard: the victim when the service is over its cap,
-//! found in O(1) however many tables the service has.
+//! entries in this shard. It is exact LRU within the service, kept apart from the shard's
+//! SIEVE queue (which is in insertion order): an entry goes to the front when it is stored
+//! or accessed (a hit or an overwrite, `Shard::touch`: capped entries are relinked here,
+//! uncapped ones pay one flag test) and leaves when it is removed; a snapshot load appends
+//! at the back, in the saved order. So its tail is the service's least recently used entry
+//! in the shard: the victim when the service is over its cap, found in O(1) however many
+//! tables the service has.
 
 use super::{opt, Shard, NIL};
 use std::sync::atomic::Ordering;
@@ -38,7 +40,7 @@ impl Shard {
 
     /// The cap index of the entry's service, if it has a cap.
     pub fn cap_of(&self, slot: u32) -> Option<u32> {
-        self.groups.get(self.entries[slot as usize].group).cap
+        self.groups.get(self.entries[slot as usize].group()).cap
     }
 
     /// The least recently used entry of a capped service in this shard, other than `keep`:

@@ -1,6 +1,6 @@
 //! One entry's storage: key, value, optional version and (for a capped service) its links in
 //! the service's recency list, packed into one exactly-sized allocation, plus the links that
-//! thread it through the shard's structures.
+//! thread it through the shard's structures and its SIEVE visited bit.
 
 use super::NIL;
 use crate::constants::{CAPPED_OVERHEAD_BYTES, ENTRY_OVERHEAD_BYTES, TTL_OVERHEAD_BYTES, VERSION_OVERHEAD_BYTES};
@@ -17,21 +17,30 @@ pub(super) struct Entry {
     /// The service links (`prev`, `next`: two little-endian u32 slots) thread an entry of a
     /// capped service through its service's recency list in the shard (`shard/cap_list.rs`).
     pub(super) data: Box<[u8]>,
-    /// Toward the most recently used end.
+    /// Toward the head (newest) of the shard's SIEVE queue.
     pub(super) prev: u32,
-    /// Toward the least recently used end (or the next free slot).
+    /// Toward the tail (oldest) of the shard's SIEVE queue (or the next free slot).
     pub(super) next: u32,
     pub(super) heap_pos: u32,
-    /// The entry's table group, and its neighbours in that group's list. (The key's hash is
-    /// not stored: removals recompute it, which costs less than 4 bytes on every entry.)
-    pub(super) group: u32,
+    /// The entry's table group id in the low 31 bits, and its SIEVE visited bit on top
+    /// (`VISITED`): keeping the bit in the slot lets the eviction hand read and clear it
+    /// without touching the entry's data allocation, at no cost in slot size. Group ids are
+    /// indices of live groups, each holding at least one entry, so they stay far below 2^31
+    /// (checked by a debug assertion in `Entry::new`). Read through `group()`.
+    group_visited: u32,
+    /// The entry's neighbours in its table group's list. (The key's hash is not stored:
+    /// removals recompute it, which costs less than 4 bytes on every entry.)
     pub(super) gprev: u32,
     pub(super) gnext: u32,
 }
 
-// The slot size `ENTRY_OVERHEAD_BYTES` counts on: a boxed slice (16) and six u32 links (24).
+// The slot size `ENTRY_OVERHEAD_BYTES` counts on: a boxed slice (16) and six u32 fields (24).
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+
+/// The SIEVE visited bit in `group_visited`: set by a hit or an overwrite, cleared when the
+/// eviction hand passes over the entry.
+const VISITED: u32 = 1 << 31;
 
 const FLAG_VERSIONED: u8 = 1;
 /// The entry's service has a byte cap: the header carries its service links.
@@ -50,8 +59,35 @@ fn links_at(flags: u8) -> usize {
 }
 
 impl Entry {
+    /// A new live entry of table group `group`, unlinked and unvisited.
+    pub(super) fn new(data: Box<[u8]>, group: u32) -> Entry {
+        debug_assert!(group < VISITED, "group id {group} would overlap the visited bit");
+        Entry { data, prev: NIL, next: NIL, heap_pos: NOT_SCHEDULED, group_visited: group, gprev: NIL, gnext: NIL }
+    }
+
+    /// A free slot (no group, never visited), chained to `next`.
     pub(super) fn free(next: u32) -> Entry {
-        Entry { data: Box::default(), prev: NIL, next, heap_pos: NOT_SCHEDULED, group: NO_GROUP, gprev: NIL, gnext: NIL }
+        Entry { data: Box::default(), prev: NIL, next, heap_pos: NOT_SCHEDULED, group_visited: NO_GROUP, gprev: NIL, gnext: NIL }
+    }
+
+    #[inline]
+    pub(super) fn group(&self) -> u32 {
+        self.group_visited & !VISITED
+    }
+
+    #[inline]
+    pub(super) fn is_visited(&self) -> bool {
+        self.group_visited & VISITED != 0
+    }
+
+    #[inline]
+    pub(super) fn set_visited(&mut self) {
+        self.group_visited |= VISITED;
+    }
+
+    #[inline]
+    pub(super) fn clear_visited(&mut self) {
+        self.group_visited &= !VISITED;
     }
 
     #[inline]

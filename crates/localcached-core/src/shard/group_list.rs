@@ -29,7 +29,7 @@ impl Shard {
     pub(super) fn group_unlink(&mut self, slot: u32, charge: u64) -> u64 {
         let (id, prev, next) = {
             let e = &self.entries[slot as usize];
-            (e.group, e.gprev, e.gnext)
+            (e.group(), e.gprev, e.gnext)
         };
         if prev != NIL {
             self.entries[prev as usize].gnext = next;

@@ -5,11 +5,11 @@ use crate::expiry::NOT_SCHEDULED;
 use crate::hash::hash_key;
 
 impl Shard {
-    /// Recomputes every derived fact from scratch and compares: the LRU list is a proper
-    /// doubly-linked list over exactly the live entries, the index maps exactly the live
-    /// entries, the heap positions agree both ways, the byte total adds up, each table's
-    /// list holds exactly its entries, and each capped service's list is the shard's LRU
-    /// list restricted to that service.
+    /// Recomputes every derived fact from scratch and compares: the SIEVE queue is a proper
+    /// doubly-linked list over exactly the live entries, the hand is none or on one of them,
+    /// only live entries carry a visited bit, the index maps exactly the live entries, the
+    /// heap positions agree both ways, the byte total adds up, each table's list holds
+    /// exactly its entries, and each capped service's list holds exactly its entries.
     pub fn validate(&self) -> Result<(), String> {
         let live: Vec<u32> =
             (0..self.entries.len() as u32).filter(|&s| !self.entries[s as usize].is_free()).collect();
@@ -21,27 +21,35 @@ impl Shard {
         if bytes != self.bytes {
             return Err(format!("bytes {} but entries add up to {}", self.bytes, bytes));
         }
-        // LRU walk forward, checking back links.
+        // Queue walk forward, checking back links, and that the hand is on it.
         let mut seen = 0usize;
+        let mut hand_seen = false;
         let mut prev: Option<u32> = None;
         let mut at = self.head;
         while let Some(slot) = at {
             let entry = &self.entries[slot as usize];
             if entry.is_free() {
-                return Err(format!("free slot {slot} on the LRU list"));
+                return Err(format!("free slot {slot} on the queue"));
             }
             if opt(entry.prev) != prev {
                 return Err(format!("slot {slot} prev link broken"));
             }
             seen += 1;
             if seen > self.len {
-                return Err("LRU list has a cycle".into());
+                return Err("queue has a cycle".into());
             }
+            hand_seen |= self.hand == Some(slot);
             prev = Some(slot);
             at = opt(entry.next);
         }
         if seen != self.len || self.tail != prev {
-            return Err(format!("LRU list has {seen} entries (len {}), tail mismatch {:?} vs {:?}", self.len, self.tail, prev));
+            return Err(format!("queue has {seen} entries (len {}), tail mismatch {:?} vs {:?}", self.len, self.tail, prev));
+        }
+        if self.hand.is_some() && !hand_seen {
+            return Err(format!("hand {:?} is not on the queue", self.hand));
+        }
+        if let Some(slot) = (0..self.entries.len()).find(|&s| self.entries[s].is_free() && self.entries[s].is_visited()) {
+            return Err(format!("free slot {slot} is marked visited"));
         }
         // Index maps exactly the live entries, with the right hashes.
         self.index.validate()?;
@@ -76,7 +84,7 @@ impl Shard {
             let (mut n, mut bytes, mut prev, mut at) = (0u32, 0u64, NIL, group.head);
             while at != NIL {
                 let entry = &self.entries[at as usize];
-                if entry.is_free() || entry.group != id || entry.gprev != prev {
+                if entry.is_free() || entry.group() != id || entry.gprev != prev {
                     return Err(format!("group {} list broken at slot {at}", String::from_utf8_lossy(&group.name)));
                 }
                 if !entry.key().starts_with(&group.name) || entry.key().get(group.name.len()) != Some(&b':') {
@@ -118,28 +126,26 @@ impl Shard {
         Ok(())
     }
 
-    /// Each capped service's list is a proper doubly-linked list whose order is exactly the
-    /// shard LRU order of that service's entries (so its tail, the cap's victim, is the
-    /// service's least recently used entry here), and an entry carries service links exactly
-    /// when its service has a cap.
+    /// Each capped service's list is a proper doubly-linked list over exactly that service's
+    /// entries in this shard, and an entry carries service links exactly when its service
+    /// has a cap. (Its order is recency within the service, which nothing else in the shard
+    /// records since the shard's queue is in insertion order, so it is not recomputed here;
+    /// the cap tests check the victims it picks.)
     fn validate_cap_lists(&self, live: &[u32]) -> Result<(), String> {
         for &slot in live {
             let entry = &self.entries[slot as usize];
-            if entry.is_capped() != self.groups.get(entry.group).cap.is_some() {
+            if entry.is_capped() != self.groups.get(entry.group()).cap.is_some() {
                 return Err(format!("slot {slot}: service links flag disagrees with its service's cap"));
             }
         }
-        // Each capped service's entries in shard LRU order, from one walk of the LRU list.
-        let mut by_recency: Vec<Vec<u32>> = vec![Vec::new(); self.cap_lists.len()];
-        let mut at = self.head;
-        while let Some(slot) = at {
+        // How many entries each capped service has in this shard.
+        let mut expected = vec![0usize; self.cap_lists.len()];
+        for &slot in live {
             if let Some(cap) = self.cap_of(slot) {
-                by_recency[cap as usize].push(slot);
+                expected[cap as usize] += 1;
             }
-            at = opt(self.entries[slot as usize].next);
         }
         for (cap, list) in self.cap_lists.iter().enumerate() {
-            let expected = &by_recency[cap];
             let name = String::from_utf8_lossy(&self.caps[cap].name);
             let (mut seen, mut prev, mut at) = (0usize, NIL, list.head);
             while at != NIL {
@@ -147,15 +153,18 @@ impl Shard {
                 if entry.is_free() || !entry.is_capped() || entry.svc_links()[0] != prev {
                     return Err(format!("service list of {name} broken at slot {at}"));
                 }
-                if expected.get(seen) != Some(&at) {
-                    return Err(format!("service list of {name}: position {seen} is slot {at}, LRU order says {:?}", expected.get(seen)));
+                if self.cap_of(at) != Some(cap as u32) {
+                    return Err(format!("service list of {name} holds slot {at} of another service"));
                 }
                 seen += 1;
+                if seen > expected[cap] {
+                    return Err(format!("service list of {name} has more entries than the service ({}) or a cycle", expected[cap]));
+                }
                 prev = at;
                 at = entry.svc_links()[1];
             }
-            if seen != expected.len() || list.tail != prev {
-                return Err(format!("service list of {name} has {seen} entries (shard has {}), tail {} vs {prev}", expected.len(), list.tail));
+            if seen != expected[cap] || list.tail != prev {
+                return Err(format!("service list of {name} has {seen} entries (shard has {}), tail {} vs {prev}", expected[cap], list.tail));
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Warm-restart snapshots: a store's entries written to one file and read back into a new
-//! store, hottest first, so a restarted process starts with the working set it had.
+//! store, newest first (each shard's SIEVE queue order), so a restarted process starts with
+//! the working set it had.
 //!
 //! - `format.rs`: the file layout (header, records, trailer) and its checked reader;
 //! - `crc32c.rs`: the checksum over the whole file, and why it is a CRC;

@@ -15,8 +15,8 @@ pub struct Meta<'a> {
 
 impl Store {
     /// Reads a key; on a hit, `read` sees the value while the shard is locked (so the
-    /// caller copies it once, straight to where it is needed) and the entry becomes most
-    /// recently used. Allocates nothing.
+    /// caller copies it once, straight to where it is needed) and the entry is marked
+    /// visited (`Shard::touch`). Allocates nothing.
     #[inline]
     pub fn get_with<R>(&self, key: &[u8], read: impl FnOnce(&[u8]) -> R) -> Result<Lookup<R>, StoreError> {
         let result = self.get_locked(key, |shard, slot| read(shard.value(slot)));
@@ -36,7 +36,7 @@ impl Store {
     }
 
     /// The one read path: counts the get, removes (and reports) an expired entry, and on a
-    /// hit lets `read` see the entry under the lock and marks it most recently used.
+    /// hit lets `read` see the entry under the lock and marks it visited.
     ///
     /// The key is checked only when it is not found: a key equal to a stored one passed the
     /// same check when it was stored, so a hit skips that per-byte pass, and an invalid key
@@ -66,7 +66,7 @@ impl Store {
         Ok(Lookup::Hit(read(&shard, slot)))
     }
 
-    /// Whether a live entry exists. Not counted as a get and does not change LRU order.
+    /// Whether a live entry exists. Not counted as a get and does not mark the entry visited.
     pub fn has(&self, key: &[u8]) -> Result<bool, StoreError> {
         let result = self.has_locked(key);
         self.settle();

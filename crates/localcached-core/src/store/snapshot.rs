@@ -1,6 +1,6 @@
 //! What the snapshot module (`crate::snapshot`) needs from the store's insides: each
-//! shard's recency order, its entries in bounded batches, the dependency graph to read, and
-//! one restored entry inserted at the cold end of its shard within the budget and caps.
+//! shard's queue order, its entries in bounded batches, the dependency graph to read, and
+//! one restored entry inserted at the tail of its shard's queue within the budget and caps.
 //! The file format and its checks live in `snapshot/`; nothing here knows of files.
 
 use super::{lock, Store};
@@ -16,7 +16,7 @@ use std::sync::MutexGuard;
 pub(crate) enum Restored {
     Inserted,
     /// The key is already in the store (a save can meet a key twice when it moved between
-    /// slots while the save ran); the first, hotter copy stays.
+    /// slots while the save ran); the first copy stays.
     Duplicate,
     /// It would take the store over its byte budget or key limit.
     OverBudget,
@@ -39,9 +39,9 @@ impl Store {
         lock(&self.snapshot_lock)
     }
 
-    /// Every shard's slots from most to least recently used, one shard lock at a time.
+    /// Every shard's slots in SIEVE queue order, newest first, one shard lock at a time.
     pub(crate) fn snapshot_orders(&self) -> Vec<Vec<u32>> {
-        self.shards.iter().map(|shard| lock(shard).lru_order()).collect()
+        self.shards.iter().map(|shard| lock(shard).queue_order()).collect()
     }
 
     /// Under one hold of `shard`'s lock, hands `emit` the entries of `order[from..]` still
@@ -77,10 +77,10 @@ impl Store {
         self.items.load(Ordering::Acquire) == 0 && !self.has_dependencies()
     }
 
-    /// Inserts a restored entry (valid key, `parts` its separators) as the least recently
-    /// used of its shard, if it and its dependency edges fit within the budget, the key
+    /// Inserts a restored entry (valid key, `parts` its separators) at the tail of its shard's
+    /// queue, if it and its dependency edges fit within the budget, the key
     /// limit, `maxValueBytes` and its service's cap. Nothing is evicted to make room: a load
-    /// offers entries hottest first, so what does not fit is colder than what is stored.
+    /// offers entries newest first, so what does not fit is older than what is stored.
     pub(crate) fn restore_entry(&self, key: &[u8], parts: KeyParts, value: &[u8], deadline: Option<u64>, version: Option<u64>, deps: &[&[u8]]) -> Restored {
         if value.len() as u64 > self.max_value_bytes {
             return Restored::DoesNotFit;
@@ -104,7 +104,7 @@ impl Store {
             if shard.find(hash, key).is_some() {
                 return Restored::Duplicate;
             }
-            let (_, charge) = shard.insert_coldest(hash, key, parts, value, deadline, version);
+            let (_, charge) = shard.insert_at_tail(hash, key, parts, value, deadline, version);
             self.charged.fetch_add(charge, Ordering::AcqRel);
             self.items.fetch_add(1, Ordering::AcqRel);
         }

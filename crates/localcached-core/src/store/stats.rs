@@ -1,7 +1,7 @@
 //! The store's statistics: cumulative counters summed over the shards, and the per-service
 //! view. The binary form is `crate::stats`'s.
 
-use super::{lock, Store};
+use super::{lock, QueueView, Store};
 use crate::stats::{ServiceStats, Stats};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -71,8 +71,14 @@ impl Store {
         by_name.into_values().collect()
     }
 
-    /// Keys of one shard from most to least recently used (tests and diagnostics).
-    pub fn shard_keys_by_recency(&self, shard: usize) -> Vec<Vec<u8>> {
-        lock(&self.shards[shard]).keys_by_recency()
+    /// One shard's SIEVE queue, head (newest) to tail (oldest), each key with its visited
+    /// bit, and the key under the hand (tests and diagnostics).
+    pub fn shard_queue(&self, shard: usize) -> QueueView {
+        lock(&self.shards[shard]).queue_keys()
+    }
+
+    /// One shard's keys in queue order, newest first (tests and diagnostics).
+    pub fn shard_keys(&self, shard: usize) -> Vec<Vec<u8>> {
+        self.shard_queue(shard).0.into_iter().map(|(key, _)| key).collect()
     }
 }

@@ -177,7 +177,8 @@ impl Store {
 
     /// Sets (`Some`) or removes (`None`) the TTL of a live entry; returns whether it existed.
     /// The value, version and edges stay, and so does what depends on the key: a new TTL is
-    /// not a new value. The entry becomes most recently used. Counted in no stats counter.
+    /// not a new value. The entry counts as accessed (visited; first in its capped service's
+    /// list). Counted in no stats counter.
     pub fn expire(&self, key: &[u8], ttl_ms: Option<u64>) -> Result<bool, StoreError> {
         let written = self.write(Write {
             value: NewValue::Unchanged,
