@@ -3,9 +3,10 @@
 // runs. What a run means is checked against the single path in the conformance table
 // (tests/conformance.test.ts, "pipelined runs"); here: the calls' bounds and the doors'
 // order, stops and back-pressure.
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { connect } from 'node:net'
 import { NativeStore } from '../ts/native-store'
+import { Operations } from '../ts/server/operations'
 import { RunOutcome } from '../ts/native-store-runs'
 import { loadBinding } from '../ts/loader'
 import { READ_CODES } from '../ts/native-store-types'
@@ -158,6 +159,8 @@ describe('getRun', () => {
     expect(call(source, spans, 1, 'target', results, [], [])).toBe('BadArgument')
     expect(call(source, spans, 1, target, [0], [], [])).toBe('BadArgument')
     expect(call(source, spans, 1, target, results, [], undefined)).toBe('BadArgument')
+    // A bad overflow is refused before any get is counted or any removal queued.
+    expect(call(source, spans, 1, target, results, undefined, [])).toBe('BadArgument')
     // A target sharing bytes with what is read, or with the results.
     expect(call(source, spans, 1, source.subarray(2), results, [], [])).toBe('BadArgument')
     const shared = new ArrayBuffer(64)
@@ -310,6 +313,41 @@ describe('the native door executes a read of many requests as runs', () => {
     const wrong = greedy.messages.slice(1).filter((m, i) => !Buffer.alloc(4000, 0x61 + (i % 10)).equals(m.value as Buffer))
     expect(wrong).toHaveLength(0)
     expect((await daemon.client.stats()).getCalls).toBe(gets)
+  })
+})
+
+describe('a run that throws', () => {
+  it('costs the request it was at, at either door, never the connection or the daemon', async () => {
+    const respSocket = tempSocketPath()
+    daemon = await startDaemon({ respSocket })
+    await daemon.client.put('r:t:1', Buffer.from('one'))
+    // A bug of ours (or the store closing under a connection) shows as a throw out of the run.
+    const getRun = vi.spyOn(Operations.prototype, 'getRun').mockImplementationOnce(() => {
+      throw new Error('boom')
+    })
+    try {
+      const r = await raw()
+      r.sendRaw(Buffer.concat([1, 2, 3].map(() => encodeMessage({ type: 'Get', key: 'r:t:1' }))))
+      await r.message(3)
+      expect(r.messages.slice(1).map((m) => [m.type, m.code ?? null])).toEqual([['Err', 'Internal'], ['Value', null], ['Value', null]])
+
+      getRun.mockImplementationOnce(() => {
+        throw new Error('boom')
+      })
+      const socket = connect(respSocket)
+      raws.push(socket)
+      await new Promise((resolve) => socket.once('connect', resolve))
+      const get = '*2\r\n$3\r\nGET\r\n$5\r\nr:t:1\r\n'
+      const want = '-ERR internal error: boom\r\n$3\r\none\r\n$3\r\none\r\n'
+      let got = ''
+      socket.on('data', (chunk: Buffer) => (got += chunk.toString('latin1')))
+      socket.write(get.repeat(3))
+      await eventually(() => got.length >= want.length)
+      expect(got).toBe(want)
+    } finally {
+      getRun.mockRestore()
+    }
+    expect(await daemon.client.get('r:t:1')).toEqual(Buffer.from('one'))
   })
 })
 

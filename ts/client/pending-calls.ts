@@ -9,6 +9,9 @@ import { performance } from 'node:perf_hooks'
 import { LocalCachedError } from '../errors'
 import type { Response } from '../protocol/messages'
 
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 0x7fffffff
+
 export interface PendingCall {
   resolve: (response: Response) => void
   reject: (err: unknown) => void
@@ -65,8 +68,10 @@ export class PendingCalls {
     clearTimeout(this.#timer)
     this.#armedFor = deadline
     // At least 1 ms: Node's timer clock is read once per loop turn and can fire a hair early,
-    // in which case the overdue check below finds nothing and arms again.
-    this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(deadline - performance.now())))
+    // in which case the overdue check below finds nothing and arms again. At most the longest
+    // delay Node takes (2^31 - 1 ms, about 24.8 days; a longer one fires after 1 ms): a later
+    // deadline is reached by arming again.
+    this.#timer = setTimeout(this.#expire, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - performance.now()))))
     // The connection's socket keeps the process alive while calls wait; the timer need not.
     this.#timer.unref()
   }

@@ -8,6 +8,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from '../logger'
+import { LocalCachedError } from '../errors'
 import type { Daemon } from '../server/daemon'
 import { RespParser, RespProtocolError, reply } from './codec'
 import { COMMANDS, commandName, errorReplyStatus, getReply, respError, runCommand, setReply, type RespContext } from './commands'
@@ -152,7 +153,21 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
       let i = 0
       while (i < n) {
         const at = i === 0 ? spans : spans.subarray(i * width)
-        const done = isSet ? ops.putRun(source, at, n - i, outcome) : ops.getRun(source, at, n - i, target, outcome)
+        let done: number
+        try {
+          done = isSet ? ops.putRun(source, at, n - i, outcome) : ops.getRun(source, at, n - i, target, outcome)
+        } catch (err) {
+          // Thrown, not reported through `outcome` (the store closed under us, or a bug of
+          // ours): it costs the command the run was at, as on the single path, and the run
+          // goes on after it; never the daemon.
+          if (!(err instanceof LocalCachedError)) options.log.error({ err, command: name }, 'resp run failed')
+          const failed = respError(err)
+          count(name, failed)
+          out.push(failed)
+          bytes += failed.length
+          parser.consumeTo(runEnds[i++])
+          continue
+        }
         // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
         const missAnswer = outcome.missAnswer
         const answered = missAnswer === undefined ? done : done - 1

@@ -203,7 +203,18 @@ export class Connection {
     let i = 0
     while (i < n) {
       const at = i === 0 ? spans : spans.subarray(i * width)
-      const done = kind === RUN_GET ? ops.getRun(source, at, n - i, runScratch.target, outcome) : ops.putRun(source, at, n - i, outcome)
+      let done: number
+      try {
+        done = kind === RUN_GET ? ops.getRun(source, at, n - i, runScratch.target, outcome) : ops.putRun(source, at, n - i, outcome)
+      } catch (err) {
+        // Thrown, not reported through `outcome` (the store closed under us, or a bug of ours):
+        // it costs the request the run was at, as a throw costs a single call, and the run
+        // goes on after it.
+        this.#counts.error('native', type, wireCode(err))
+        replies.raw(errorFrame(err))
+        i++
+        continue
+      }
       // Under L2 the last key read may be a miss L2 answers: its reply is that answer.
       const missAnswer = outcome.missAnswer
       const answered = missAnswer === undefined ? done : done - 1

@@ -53,8 +53,15 @@ fn small_store() -> Store {
     store
 }
 
+/// What a save writes for one shard: its visited keys, then the others, each in queue order.
+fn hottest_first(store: &Store, shard: usize) -> Vec<Vec<u8>> {
+    let (queue, _) = store.shard_queue(shard);
+    let (visited, unvisited): (Vec<_>, Vec<_>) = queue.into_iter().partition(|(_, visited)| *visited);
+    visited.into_iter().chain(unvisited).map(|(key, _)| key).collect()
+}
+
 #[test]
-fn round_trip_keeps_values_versions_ttls_dependencies_and_queue_order() {
+fn round_trip_keeps_values_versions_ttls_dependencies_and_hottest_first_order() {
     let source = small_store();
     source.advance_clock(100);
     let bytes = snapshot_bytes(&source, b"meta!", T0);
@@ -64,7 +71,10 @@ fn round_trip_keeps_values_versions_ttls_dependencies_and_queue_order() {
     assert_eq!((report.loaded, report.skipped_expired, report.skipped_over_budget), (5, 0, 0));
     assert_eq!((report.saved_at_ms, report.meta.as_slice()), (T0, b"meta!".as_slice()));
     loaded.validate().unwrap();
-    assert_eq!(loaded.shard_keys(0), source.shard_keys(0));
+    // The key read comes back first, the others in their queue order; none is visited.
+    assert_eq!(loaded.shard_keys(0), hottest_first(&source, 0));
+    assert_eq!(loaded.shard_keys(0)[0], b"svc:a:1".to_vec());
+    assert!(loaded.shard_queue(0).0.iter().all(|(_, visited)| !visited));
     assert_eq!(meta_of(&loaded, b"svc:a:2"), Some((b"two".to_vec(), Some(7), Some(10_000 - 100 - 50))));
     assert_eq!(meta_of(&loaded, b"svc:b:4"), Some((b"four".to_vec(), None, Some(500 - 100 - 50))));
     assert_eq!(meta_of(&loaded, b"other:c:5"), Some((Vec::new(), None, None)));
@@ -76,36 +86,41 @@ fn round_trip_keeps_values_versions_ttls_dependencies_and_queue_order() {
 }
 
 #[test]
-fn eviction_after_a_load_follows_the_saved_order() {
+fn eviction_after_a_load_takes_the_entries_not_read_before_the_save_first() {
     let source = store_with(1 << 20, 1, Vec::new());
     for i in 0..20 {
         source.set(&key(i), &[b'x'; 100], None).unwrap();
     }
-    for i in [3, 17, 0, 9] {
+    let read = [3, 17, 0, 9];
+    for i in read {
         let _ = get(&source, &key(i));
     }
-    let before = source.shard_keys(0);
-    let loaded = store_with(1 << 20, 1, Vec::new());
+    let saved = hottest_first(&source, 0);
+    // Room for the 20 loaded entries, not for them and the 5 larger ones written after: a few go.
+    let loaded = store_with(6000, 1, Vec::new());
     load_bytes(&loaded, &snapshot_bytes(&source, b"", T0), T0).unwrap();
+    assert_eq!(loaded.shard_keys(0), saved);
     // Shrinking by writes evicts from the tail (nothing loaded is visited): the oldest keys
-    // of the source's queue, whatever it read.
+    // the source had not read, never one it had.
     loaded.set_recording(true);
     for i in 0..5 {
-        let big = vec![b'y'; 1000];
+        let big = vec![b'y'; 500];
         loaded.set(format!("new:t:{i}").as_bytes(), &big, None).unwrap();
     }
-    assert_eq!(loaded.shard_keys(0)[5..], before[..before.len() - (25 - loaded.shard_keys(0).len())]);
+    let kept = loaded.shard_keys(0);
+    assert!(kept.len() < 25, "nothing was evicted");
+    assert_eq!(kept[5..], saved[..saved.len() - (25 - kept.len())]);
+    assert!(read.iter().all(|&i| get(&loaded, &key(i)).is_some()));
     loaded.validate().unwrap();
 }
 
 #[test]
-fn a_smaller_budget_keeps_the_newest_entries_of_each_queue() {
+fn a_smaller_budget_keeps_the_entries_read_then_the_newest_of_each_queue() {
     let source = store_with(1 << 22, 4, Vec::new());
     for i in 0..400 {
         source.set(&key(i), &[b'v'; 1000], None).unwrap();
     }
-    // Reads set visited bits, which a snapshot does not keep: the order saved is each
-    // shard's queue, newest first, so the oldest keys go first whether read or not.
+    // The 50 oldest keys are read: they are saved first, ahead of the newest unread ones.
     for i in 0..50 {
         let _ = get(&source, &key(i));
     }
@@ -115,15 +130,17 @@ fn a_smaller_budget_keeps_the_newest_entries_of_each_queue() {
     loaded.validate().unwrap();
     assert!(report.loaded >= 150 && report.loaded <= 170, "{report:?}");
     assert_eq!(report.loaded + report.skipped_over_budget, 400);
-    // Of the 100 newest keys, all but shard-rank rounding survive; of the 200 oldest, none.
-    let new = (300..400).filter(|&i| get(&loaded, &key(i)).is_some()).count();
-    let old = (0..200).filter(|&i| get(&loaded, &key(i)).is_some()).count();
-    assert!(new >= 95 && old == 0, "new {new} old {old}");
     // Loaded entries start unvisited, with the hand at the tail.
     for shard in 0..loaded.shard_count() {
         let (queue, hand) = loaded.shard_queue(shard);
-        assert!(queue.iter().all(|(k, visited)| !visited || (300..400).any(|i| key(i) == *k)) && hand.is_none());
+        assert!(queue.iter().all(|(_, visited)| !visited) && hand.is_none());
     }
+    // Every key read survives; then the newest unread ones (all but shard-rank rounding);
+    // of the 150 oldest unread keys, none.
+    let read = (0..50).filter(|&i| get(&loaded, &key(i)).is_some()).count();
+    let new = (350..400).filter(|&i| get(&loaded, &key(i)).is_some()).count();
+    let old = (50..200).filter(|&i| get(&loaded, &key(i)).is_some()).count();
+    assert!(read == 50 && new >= 45 && old == 0, "read {read} new {new} old {old}");
 }
 
 #[test]

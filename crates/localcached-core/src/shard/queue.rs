@@ -85,16 +85,23 @@ impl Shard {
         self.tail = Some(slot);
     }
 
-    /// The slots in queue order, head (newest) to tail (oldest): what a snapshot save walks,
-    /// copied so that the shard lock is held for one list walk, not for the whole save.
-    pub fn queue_order(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.len);
+    /// The slots hottest first: the visited entries, then the others, each part in queue order
+    /// from head (newest) to tail (oldest). What a snapshot save walks, copied so that the
+    /// shard lock is held for one list walk, not for the whole save. A load appends in this
+    /// order, so a smaller budget keeps the entries read since the hand last passed, and after
+    /// a load (every entry unvisited, the hand at the tail) the first victims are the entries
+    /// that had not been read: SIEVE's own order of eviction, without saving the bits.
+    pub fn hottest_first_order(&self) -> Vec<u32> {
+        let mut visited = Vec::with_capacity(self.len);
+        let mut unvisited = Vec::new();
         let mut at = self.head;
         while let Some(slot) = at {
-            out.push(slot);
-            at = opt(self.entries[slot as usize].next);
+            let entry = &self.entries[slot as usize];
+            if entry.is_visited() { visited.push(slot) } else { unvisited.push(slot) }
+            at = opt(entry.next);
         }
-        out
+        visited.append(&mut unvisited);
+        visited
     }
 
     /// Takes an entry out of the queue; if the hand is on it, the hand first moves to its

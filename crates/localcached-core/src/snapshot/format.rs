@@ -9,7 +9,7 @@
 //! trailer  tag 0xFF | record count u64 | CRC-32C u32 of every byte before it
 //! ```
 //!
-//! Records come newest first, in each shard's SIEVE queue order (see `save.rs`). Every length is checked against its limit
+//! Records come hottest first, each shard's visited entries before the others (see `save.rs`). Every length is checked against its limit
 //! (`MAX_KEY_BYTES`, `MAX_VALUE_BYTES_LIMIT`, `MAX_DEPENDENCIES`, `SNAPSHOT_MAX_META_BYTES`)
 //! and against what is left of the file before anything is allocated for it.
 

@@ -8,10 +8,10 @@
 //! nobody sees its partial contents. Every length is bounded before it is allocated (see
 //! `format.rs`), so even a corrupt file costs at most one `maxValueBytes` value at a time.
 //!
-//! Order: records come in each shard's queue order, newest first, and each is inserted at
-//! the tail of its shard's SIEVE queue (unvisited), so every shard's queue order is the saved
-//! one. Once an entry would take the store over its byte budget (or key limit), no further
-//! entry is inserted: what is left is older. An entry over its service's cap or over `maxValueBytes` is skipped alone.
+//! Order: records come hottest first (see `save.rs`), and each is inserted at the tail of
+//! its shard's SIEVE queue (unvisited), so every shard's queue order is the saved one. Once an
+//! entry would take the store over its byte budget (or key limit), no further entry is
+//! inserted: what is left is colder. An entry over its service's cap or over `maxValueBytes` is skipped alone.
 //! Expired entries (wall-clock now at or past their expiry) are skipped; the others get
 //! their remaining TTL on the store's clock. Versions and dependency edges come back with
 //! their entries. When an entry is left out, what was restored depending on it is removed,

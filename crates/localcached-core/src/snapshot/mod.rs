@@ -1,5 +1,5 @@
 //! Warm-restart snapshots: a store's entries written to one file and read back into a new
-//! store, newest first (each shard's SIEVE queue order), so a restarted process starts with
+//! store, hottest first (each shard's visited entries, then the others), so a restarted process starts with
 //! the working set it had.
 //!
 //! - `format.rs`: the file layout (header, records, trailer) and its checked reader;

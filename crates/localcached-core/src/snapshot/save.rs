@@ -1,17 +1,18 @@
 //! Saving a snapshot of a live store.
 //!
-//! The save copies each shard's SIEVE queue order (its slots, head to tail, newest first:
-//! one list walk per shard lock, 4 bytes per entry), then copies entries out in batches of at
+//! The save copies each shard's order hottest first (`Shard::hottest_first_order`: the
+//! visited slots, then the others, each part head to tail, newest first; one list walk per
+//! shard lock, 4 bytes per entry), then copies entries out in batches of at
 //! most `SNAPSHOT_BATCH_ENTRIES` entries or `SNAPSHOT_BATCH_BYTES` bytes per lock hold, so
 //! a writer never waits long behind it. An entry removed since the order was copied is
 //! skipped; a slot reused meanwhile is saved as its new entry (a key can then appear twice,
 //! and a load keeps its first copy). Expired entries are left out. Visited bits and the hand
-//! are not saved: a loaded store starts with every entry unvisited, as if newly inserted in
-//! the saved order.
+//! are not saved, the order carries them: a loaded store starts with every entry unvisited,
+//! as if newly inserted in the saved order, so its first victims are the entries not read.
 //!
 //! Shards are interleaved by rank: the next batch always comes from the shard that is
-//! proportionally least far along, so the file runs newest to oldest across the whole
-//! store, and a load into a smaller budget keeps the newest entries of every shard.
+//! proportionally least far along, so the file runs hottest to coldest across the whole
+//! store, and a load into a smaller budget keeps the hottest entries of every shard.
 //!
 //! The file is written through a buffer to `<path>.tmp-<pid>-<n>` (mode 0600), fsynced,
 //! renamed over `<path>` and its directory fsynced; on any failure before the rename the

@@ -39,9 +39,9 @@ impl Store {
         lock(&self.snapshot_lock)
     }
 
-    /// Every shard's slots in SIEVE queue order, newest first, one shard lock at a time.
+    /// Every shard's slots hottest first (visited, then the others), one shard lock at a time.
     pub(crate) fn snapshot_orders(&self) -> Vec<Vec<u32>> {
-        self.shards.iter().map(|shard| lock(shard).queue_order()).collect()
+        self.shards.iter().map(|shard| lock(shard).hottest_first_order()).collect()
     }
 
     /// Under one hold of `shard`'s lock, hands `emit` the entries of `order[from..]` still
@@ -80,7 +80,7 @@ impl Store {
     /// Inserts a restored entry (valid key, `parts` its separators) at the tail of its shard's
     /// queue, if it and its dependency edges fit within the budget, the key
     /// limit, `maxValueBytes` and its service's cap. Nothing is evicted to make room: a load
-    /// offers entries newest first, so what does not fit is older than what is stored.
+    /// offers entries hottest first, so what does not fit is colder than what is stored.
     pub(crate) fn restore_entry(&self, key: &[u8], parts: KeyParts, value: &[u8], deadline: Option<u64>, version: Option<u64>, deps: &[&[u8]]) -> Restored {
         if value.len() as u64 > self.max_value_bytes {
             return Restored::DoesNotFit;

@@ -92,6 +92,11 @@ fn check_failure(env: Env, failure: napi_value) -> JsResult<()> {
 pub fn get_run(env: Env, handle: &Handle, args: &Args) -> JsResult<napi_value> {
     let count = read_integer(env, args[2], "count", 0, MAX_BATCH_KEYS as u64)? as usize;
     check_failure(env, args[6])?;
+    // Checked before any get: a bad `overflow` found after the run would throw with hits
+    // counted and expired removals queued but not delivered.
+    if env.array_length(args[5])?.is_none() {
+        return Err(JsError::bad_argument("overflow must be an array"));
+    }
     let stop_at_miss = match env.type_of(args[7])? {
         NAPI_UNDEFINED => false,
         _ => env.bool(args[7])?.ok_or_else(|| JsError::bad_argument("stopAtMiss must be true or false"))?,
