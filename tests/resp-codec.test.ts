@@ -41,6 +41,19 @@ describe('RespParser', () => {
     expect(got).toEqual(expected)
   })
 
+  it('scans a run of plain GETs or SETs without consuming it, and a SET alone when SETs do not run together', () => {
+    const parser = new RespParser(1024)
+    parser.push(Buffer.concat([command('SET', 'a:b:1', 'x'), command('SET', 'a:b:2', 'yy'), command('GET', 'a:b:1')]))
+    const spans = new Int32Array(16)
+    const ends = new Int32Array(4)
+    expect(parser.scanHotRun(spans, ends, 4)).toBe(2)
+    expect(parser.hotRunIsSet).toBe(true)
+    const text = (i: number) => parser.source.subarray(spans[i], spans[i + 1]).toString()
+    expect([text(0), text(2), text(4), text(6)]).toEqual(['a:b:1', 'x', 'a:b:2', 'yy'])
+    expect(parser.scanHotRun(spans, ends, 4, false)).toBe(1)
+    expect(drain(parser)).toEqual(['SET a:b:1 x', 'SET a:b:2 yy', 'GET a:b:1'])
+  })
+
   it('gives the same commands when the bytes arrive split at any offset', () => {
     const whole = (() => {
       const p = new RespParser(1024)

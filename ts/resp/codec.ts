@@ -68,15 +68,20 @@ export class RespParser {
    * a SET, a plain SET) as tryReadHot reads them, at most `max`, consuming nothing: writes
    * each one's spans at `spans[i * width..]` as offsets in `source` (the key's start and end,
    * and for a SET the value's; width 2 for GET, 4 for SET) and the offset after it at
-   * `ends[i]`. Returns how many it found; `hotRunIsSet` says which kind.
+   * `ends[i]`. Returns how many it found; `hotRunIsSet` says which kind. With `setRuns`
+   * false (the door runs SETs one by one) a SET is scanned alone, so the single path that
+   * takes it does not pay for a scan of the SETs behind it.
    */
-  scanHotRun(spans: Int32Array, ends: Int32Array, max: number): number {
+  scanHotRun(spans: Int32Array, ends: Int32Array, max: number, setRuns = true): number {
     let at = this.#offset
     let n = 0
     while (n < max) {
       const kind = this.#hotAt(at)
       if (kind === 0 || (n > 0 && (kind === 2) !== this.hotRunIsSet)) break
-      if (n === 0) this.hotRunIsSet = kind === 2
+      if (n === 0) {
+        this.hotRunIsSet = kind === 2
+        if (kind === 2 && !setRuns) max = 1
+      }
       const key = this.#hotKey
       const s = kind === 2 ? 4 * n : 2 * n
       spans[s] = key.start

@@ -215,7 +215,7 @@ export function createRespServer(options: RespServerOptions): { server: Server; 
           }
           if (subscriber === undefined && authenticated) {
             if (!singleNext) {
-              const n = parser.scanHotRun(runScratch.spans, runEnds, MAX_RUN)
+              const n = parser.scanHotRun(runScratch.spans, runEnds, MAX_RUN, options.daemon.ops.putRunsServed)
               if (n > 0 && (!parser.hotRunIsSet || options.daemon.ops.putRunsServed)) {
                 const run = answerRun(n, parser.hotRunIsSet, bytes)
                 for (const out of run.replies) {
