@@ -45,7 +45,7 @@ export class NativeStore {
   // callback must not keep the store alive, or an unclosed store could never be collected.
   readonly #listeners = new Set<RemovalListener>()
   #snapshotLoad: SnapshotLoad | undefined
-  /** Runs of gets and of plain puts, one call into the store each, for the daemon's doors. */
+  /** @internal Runs of gets and plain puts for the daemon's doors; left out of the published types. */
   readonly runs = new StoreRuns(() => this.#native, () => this.#deliverRemovals())
 
   constructor(options: NativeStoreOptions = {}) {

@@ -5,14 +5,15 @@
 import type { RunOutcome } from '../native-store-runs'
 import { READ_CODES } from '../native-store'
 import { MAX_RUN } from '../server/runs'
+import { reply } from './codec'
 
-const NIL = Buffer.from('$-1\r\n')
-const OKS = Buffer.from('+OK\r\n'.repeat(MAX_RUN))
-const OK_BYTES = 5
+const NIL = reply.nil
+/** MAX_RUN `+OK` replies back to back: a run's replies are a slice of it. */
+const OKS = Buffer.concat(Array.from({ length: MAX_RUN }, () => reply.ok))
 
 /** The replies of `done` SETs that stored. */
 export function setRunReplies(done: number): Buffer {
-  return OKS.subarray(0, done * OK_BYTES)
+  return OKS.subarray(0, done * reply.ok.length)
 }
 
 /** The replies of the first `done` GETs of a run, from its outcome and the target their values were copied into. */
