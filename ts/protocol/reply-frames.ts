@@ -6,6 +6,7 @@
 
 import { decodePayload } from './codec'
 import { VALUE_PREFIX } from './frame-writer'
+import { headBytes, headLength } from './request-frames'
 
 const CBOR_NULL = 0xf6
 const BYTES = 0x40
@@ -26,28 +27,10 @@ export function decodeReply(payload: Buffer): unknown {
 function valueReplyBytes(payload: Buffer): Buffer | null | undefined {
   const at = VALUE_PREFIX.length
   if (payload.length <= at || payload.compare(VALUE_PREFIX, 0, at, 0, at) !== 0) return undefined
-  const head = payload[at]
-  if (head === CBOR_NULL) return payload.length === at + 1 ? null : undefined
-  let start: number
-  let length: number
-  switch (head) {
-    case BYTES | 24:
-      start = at + 2
-      length = payload[at + 1]
-      break
-    case BYTES | 25:
-      start = at + 3
-      length = payload.readUInt16BE(at + 1)
-      break
-    case BYTES | 26:
-      start = at + 5
-      length = payload.readUInt32BE(at + 1)
-      break
-    default:
-      if (head < BYTES || head > (BYTES | 23)) return undefined
-      start = at + 1
-      length = head - BYTES
-  }
+  if (payload[at] === CBOR_NULL) return payload.length === at + 1 ? null : undefined
+  const length = headLength(payload, at, BYTES)
+  if (length < 0) return undefined
+  const start = at + headBytes(payload[at])
   if (start + length !== payload.length) return undefined
   const value = Buffer.allocUnsafe(length)
   payload.copy(value, 0, start, start + length)

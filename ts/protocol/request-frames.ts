@@ -187,7 +187,7 @@ export function readRunRequest(payload: Buffer, spans: Int32Array, at: number): 
 }
 
 /** The length a definite text or byte-string head at `at` declares, or -1 for another item or a head past the end. */
-function headLength(buf: Buffer, at: number, major: number): number {
+export function headLength(buf: Buffer, at: number, major: number): number {
   if (at >= buf.length) return -1
   const b = buf[at]
   if ((b & 0xe0) !== major) return -1
@@ -201,7 +201,7 @@ function headLength(buf: Buffer, at: number, major: number): number {
 }
 
 /** How many bytes a head with this initial byte takes (9 for 64-bit and indefinite ones: never accepted). */
-function headBytes(initial: number): number {
+export function headBytes(initial: number): number {
   const info = initial & 0x1f
   return info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : 9
 }
